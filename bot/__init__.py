@@ -1,0 +1,1 @@
+"""Telegram glue: routers, keyboards, middlewares, storage and the entry point."""

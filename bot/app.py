@@ -1,0 +1,69 @@
+"""Builds the Bot and the Dispatcher, and runs long polling."""
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+
+from aiogram import Bot, Dispatcher
+from aiogram.client.default import DefaultBotProperties
+from aiogram.client.session.aiohttp import AiohttpSession
+from aiogram.client.telegram import TelegramAPIServer
+from aiogram.enums import ParseMode
+from aiogram.fsm.storage.base import BaseEventIsolation
+from aiogram.fsm.storage.memory import MemoryStorage, SimpleEventIsolation
+
+from bot.config import LOCALES, Config
+from bot.i18n import UserLocaleMiddleware, make_i18n
+from bot.routers import commands, evidence, fallback, intake
+from bot.services import Services
+from bot.storage import Storage
+from flows.clock import Clock, SystemClock
+
+log = logging.getLogger("bot")
+
+
+def create_bot(config: Config, session: AiohttpSession | None = None) -> Bot:
+    if session is None and config.bot.api_url:
+        # Every request, file downloads included, goes to the self-hosted server.
+        session = AiohttpSession(api=TelegramAPIServer.from_base(config.bot.api_url))
+    return Bot(config.bot.token, session=session, default=DefaultBotProperties(parse_mode=ParseMode.HTML))
+
+
+def create_dispatcher(svc: Services, *, isolation: BaseEventIsolation | None = None) -> Dispatcher:
+    # Updates of one user run one at a time: a dispute is loaded, changed and
+    # saved per update, and two taps must not race on the same model.
+    dp = Dispatcher(storage=MemoryStorage(), events_isolation=isolation or SimpleEventIsolation(), svc=svc)
+    UserLocaleMiddleware(svc.i18n, svc.store).setup(dp)
+    # Evidence before intake: a forwarded text is evidence, not a typed answer.
+    dp.include_routers(commands.create_router(), evidence.create_router(), intake.create_router(),
+                       fallback.create_router())
+    return dp
+
+
+async def set_commands(bot: Bot, svc: Services) -> None:
+    from aiogram.types import BotCommandScopeDefault
+    default = svc.config.bot.default_locale
+    await bot.set_my_commands(commands.bot_commands(default, svc.i18n), scope=BotCommandScopeDefault())
+    for locale in LOCALES:
+        if locale != default:
+            await bot.set_my_commands(commands.bot_commands(locale, svc.i18n), language_code=locale)
+
+
+async def run(config: Config, clock: Clock | None = None) -> None:
+    store = await Storage.open(config.database.url)
+    svc = Services(config=config, store=store, clock=clock or SystemClock(),
+                   i18n=make_i18n(config.bot.default_locale))
+    bot = create_bot(config)
+    dp = create_dispatcher(svc)
+    try:
+        me = await bot.get_me()
+        await set_commands(bot, svc)
+        log.info("started as @%s", me.username)
+        # aiogram stops polling on SIGTERM/SIGINT and waits for running handlers.
+        await dp.start_polling(bot, polling_timeout=config.bot.polling_timeout,
+                               handle_signals=True, close_bot_session=True)
+    finally:
+        await svc.albums.drain()
+        await store.close()
+        log.info("stopped")

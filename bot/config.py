@@ -1,0 +1,83 @@
+"""Configuration: a TOML file (see config.example.toml) overridden by environment variables.
+
+One pydantic model per section; a missing or bad value ends the process with
+one clear line (bot.__main__), never a traceback.
+"""
+from __future__ import annotations
+
+import os
+import tomllib
+from pathlib import Path
+
+from aiogram.utils.token import TokenValidationError, validate_token
+from pydantic import BaseModel, Field, ValidationError, field_validator
+
+from flows.policy import Policy
+
+LOCALES = ("en", "ru", "es", "de")
+
+
+class ConfigError(Exception):
+    """A configuration problem, worded for the operator."""
+
+
+class BotSection(BaseModel):
+    token: str = ""
+    # Base URL of a self-hosted Bot API server, e.g. http://127.0.0.1:8081.
+    api_url: str | None = None
+    admin_ids: list[int] = Field(default_factory=list)
+    default_locale: str = "en"
+    # How long to wait for the rest of an album before acknowledging it once.
+    album_settle_seconds: float = Field(1.0, ge=0)
+    # Long-polling timeout per getUpdates call.
+    polling_timeout: int = Field(30, ge=0, le=50)
+
+    @field_validator("default_locale")
+    @classmethod
+    def _known_locale(cls, value: str) -> str:
+        if value not in LOCALES:
+            raise ValueError(f"must be one of {', '.join(LOCALES)}")
+        return value
+
+
+class DatabaseSection(BaseModel):
+    url: str = "sqlite:///data/disputes.db"
+
+
+class Config(BaseModel):
+    bot: BotSection = Field(default_factory=BotSection)
+    database: DatabaseSection = Field(default_factory=DatabaseSection)
+    policy: Policy = Field(default_factory=Policy)
+
+
+ENV_OVERRIDES = {"BOT_TOKEN": ("bot", "token"), "BOT_API_URL": ("bot", "api_url"),
+                 "DATABASE_URL": ("database", "url")}
+
+
+def load_config(environ: dict[str, str] | None = None) -> Config:
+    env = os.environ if environ is None else environ
+    path = Path(env.get("CONFIG_FILE", "config.toml"))
+    data: dict = {}
+    if path.is_file():
+        try:
+            data = tomllib.loads(path.read_text(encoding="utf-8"))
+        except tomllib.TOMLDecodeError as e:
+            raise ConfigError(f"{path} is not valid TOML: {e}") from None
+    elif "CONFIG_FILE" in env:
+        raise ConfigError(f"CONFIG_FILE points to {path}, which does not exist")
+    for var, (section, key) in ENV_OVERRIDES.items():
+        if env.get(var):
+            data.setdefault(section, {})[key] = env[var]
+    try:
+        config = Config.model_validate(data)
+    except ValidationError as e:
+        first = e.errors()[0]
+        where = ".".join(str(p) for p in first["loc"])
+        raise ConfigError(f"config value {where}: {first['msg']}") from None
+    if not config.bot.token:
+        raise ConfigError("BOT_TOKEN is not set: get a token from @BotFather and run BOT_TOKEN=<token> python -m bot")
+    try:
+        validate_token(config.bot.token)
+    except TokenValidationError:
+        raise ConfigError("BOT_TOKEN is malformed: it looks like 123456789:AA... (copy it again from @BotFather)") from None
+    return config

@@ -1,0 +1,54 @@
+"""Short, localized hints for input the bot could not take."""
+from __future__ import annotations
+
+from datetime import date
+
+from aiogram.utils.i18n import gettext as _
+
+from bot.formatting import example_amount, example_date, fmt_date, fmt_money, html
+
+
+def input_hint(code: str, params: dict, *, locale: str, today: date, currency: str | None = None) -> str:
+    """The hint for a flows.parsing.InputError code; the step stays where it was."""
+    if code == "not_a_number":
+        return _("⚠️ I couldn't read an amount there. Type just the number, like {example}.").format(
+            example=html(example_amount(locale)))
+    if code == "not_positive":
+        return _("⚠️ The amount must be more than zero.")
+    if code == "too_many_decimals":
+        return _("⚠️ Use at most two decimals, like {example}.").format(example=html(example_amount(locale)))
+    if code == "above_total":
+        return _("⚠️ That is more than the order total ({total}). Type a smaller amount or tap “Full refund”.").format(
+            total=fmt_money(params["maximum"], currency, locale))
+    if code == "currency_mismatch":
+        return _("⚠️ The order was paid in {currency}. Type the amount in {currency}.").format(currency=currency)
+    if code == "future_date":
+        return _("⚠️ {date} is in the future. Type the day the seller shipped, like {example}.").format(
+            date=fmt_date(params["date"], locale), example=example_date(today, locale))
+    if code == "not_a_date":
+        return _("⚠️ I couldn't read that date. Type it like {example}, or tap a button.").format(
+            example=example_date(today, locale))
+    if code == "not_days":
+        return _("⚠️ Type the number of days left (for example 23) or the end date, like {example}.").format(
+            example=example_date(today, locale))
+    if code == "not_order_number":
+        return _("⚠️ An order number is only digits, like 8123456789012345. Type it, or tap “I don't know”.")
+    if code == "chinese":
+        return _("⚠️ AliExpress's form refuses Chinese characters. Please write it without them.")
+    return _("⚠️ I couldn't read that. Please try again.")
+
+
+def use_buttons() -> str:
+    return _("👆 Please tap one of the buttons below.")
+
+
+def unexpected() -> str:
+    return _("🤔 I can't use that here.")
+
+
+def no_dispute() -> str:
+    return _("You have no dispute in progress. Send /new to start one.")
+
+
+def outdated() -> str:
+    return _("This button is outdated.")

@@ -1,0 +1,81 @@
+"""Typed callback data and the keyboards built from it.
+
+Every dispute button carries the dispute id and its version: a button from an
+older message (or a double tap) no longer matches and changes nothing.
+"""
+from __future__ import annotations
+
+from aiogram.filters.callback_data import CallbackData
+from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
+from aiogram.utils.i18n import gettext as _
+from aiogram.utils.keyboard import InlineKeyboardBuilder
+
+from flows.dispute import Dispute
+
+
+class StepAnswer(CallbackData, prefix="ans"):
+    """A button answer to the dispute's current step."""
+    dispute_id: int
+    version: int
+    step: str
+    value: str
+
+
+class StepNav(CallbackData, prefix="nav"):
+    """Back, Cancel and "change this answer" (edit_<step>)."""
+    dispute_id: int
+    version: int
+    action: str
+
+
+class CancelConfirm(CallbackData, prefix="cxl"):
+    dispute_id: int
+    version: int
+    confirm: bool
+
+
+class OpenDispute(CallbackData, prefix="open"):
+    dispute_id: int
+
+
+class NewDispute(CallbackData, prefix="new"):
+    pass
+
+
+class LanguageChoice(CallbackData, prefix="lang"):
+    code: str
+
+
+class ForgetConfirm(CallbackData, prefix="forget"):
+    confirm: bool
+
+
+# Values of StepAnswer that aren't options of the step.
+UNKNOWN = "?"
+DONE = "done"
+FULL_REFUND = "full"
+DAYS_AGO = {"d0": 0, "d1": 1, "d7": 7}
+
+
+def answer_button(d: Dispute, text: str, value: str) -> InlineKeyboardButton:
+    return InlineKeyboardButton(
+        text=text, callback_data=StepAnswer(dispute_id=d.id, version=d.version, step=d.state, value=value).pack())
+
+
+def nav_button(d: Dispute, text: str, action: str) -> InlineKeyboardButton:
+    return InlineKeyboardButton(
+        text=text, callback_data=StepNav(dispute_id=d.id, version=d.version, action=action).pack())
+
+
+def step_keyboard(d: Dispute, rows: list[list[InlineKeyboardButton]], *, back: bool = True) -> InlineKeyboardMarkup:
+    builder = InlineKeyboardBuilder()
+    for row in rows:
+        builder.row(*row)
+    nav = [nav_button(d, _("◀️ Back"), "back")] if back else []
+    nav.append(nav_button(d, _("✖️ Cancel"), "cancel"))
+    builder.row(*nav)
+    return builder.as_markup()
+
+
+def in_rows(buttons: list[InlineKeyboardButton], width: int) -> list[list[InlineKeyboardButton]]:
+    return [buttons[i:i + width] for i in range(0, len(buttons), width)]

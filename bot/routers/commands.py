@@ -1,0 +1,168 @@
+"""Commands: /start /new /disputes /help /cancel /language /privacy /forget."""
+from __future__ import annotations
+
+from aiogram import Bot, F, Router
+from aiogram.filters import Command, CommandStart
+from aiogram.types import BotCommand, CallbackQuery, Message
+from aiogram.utils.i18n import I18n
+from aiogram.utils.i18n import gettext as _
+from aiogram.utils.keyboard import InlineKeyboardBuilder
+
+from bot import hints
+from bot.conversation import show
+from bot.i18n import LANGUAGE_NAMES
+from bot.keyboards import ForgetConfirm, LanguageChoice, NewDispute, OpenDispute
+from bot.routers.intake import ask_cancel
+from bot.services import Services
+from bot.views import step_marker, step_title
+from flows.choices import N_
+from flows.machine import MACHINE
+
+
+# The command menu (setMyCommands), in menu order.
+COMMANDS = (
+    ("new", N_("Start a new dispute")),
+    ("disputes", N_("My disputes")),
+    ("cancel", N_("Cancel the current dispute")),
+    ("language", N_("Change language")),
+    ("help", N_("How this bot works")),
+    ("privacy", N_("What I store about you")),
+    ("forget", N_("Delete all my data")),
+)
+
+
+def bot_commands(locale: str, i18n: I18n) -> list[BotCommand]:
+    return [BotCommand(command=name, description=i18n.gettext(text, locale=locale))
+            for name, text in COMMANDS]
+
+
+async def on_start(message: Message, svc: Services) -> None:
+    kb = InlineKeyboardBuilder()
+    kb.button(text=_("🚀 Start a dispute"), callback_data=NewDispute())
+    d = await svc.store.focused_dispute(message.from_user.id)
+    if d is not None and d.state != "cancelled":
+        kb.button(text=_("▶️ Continue dispute #{id}").format(id=d.id), callback_data=OpenDispute(dispute_id=d.id))
+    kb.adjust(1)
+    await message.answer(
+        _("👋 I help you get your money back when an AliExpress order goes wrong.\n"
+          "I tell you exactly what to pick in the dispute form, write the English explanation, "
+          "keep your evidence and watch the deadlines."),
+        reply_markup=kb.as_markup())
+
+
+async def start_new(bot: Bot, user_id: int, svc: Services, locale: str) -> None:
+    d = await svc.store.create_dispute(user_id, MACHINE.initial)
+    await show(bot, user_id, d, svc, locale)
+
+
+async def on_new(message: Message, bot: Bot, svc: Services, locale: str) -> None:
+    await start_new(bot, message.from_user.id, svc, locale)
+
+
+async def on_new_button(callback: CallbackQuery, bot: Bot, svc: Services, locale: str) -> None:
+    await callback.answer()
+    await start_new(bot, callback.from_user.id, svc, locale)
+
+
+async def on_disputes(message: Message, svc: Services) -> None:
+    disputes = await svc.store.list_disputes(message.from_user.id, exclude_states=("cancelled",))
+    if not disputes:
+        await message.answer(_("You have no disputes yet. Send /new to start one."))
+        return
+    kb = InlineKeyboardBuilder()
+    lines = [_("<b>Your disputes</b>")]
+    for d in disputes[:20]:
+        marker = step_marker(d)
+        where = f"{marker}: {step_title(d.state)}" if marker else step_title(d.state)
+        lines.append(_("#{id} · {where}").format(id=d.id, where=where))
+        kb.button(text=_("▶️ Open #{id}").format(id=d.id), callback_data=OpenDispute(dispute_id=d.id))
+    kb.adjust(2)
+    await message.answer("\n".join(lines), reply_markup=kb.as_markup())
+
+
+async def on_open(callback: CallbackQuery, callback_data: OpenDispute, bot: Bot, svc: Services,
+                  locale: str) -> None:
+    d = await svc.store.get_dispute(callback.from_user.id, callback_data.dispute_id)
+    if d is None or d.state == "cancelled":
+        await callback.answer(hints.outdated())
+        return
+    await callback.answer()
+    await svc.store.focus(callback.from_user.id, d.id)
+    await show(bot, callback.from_user.id, d, svc, locale)
+
+
+async def on_cancel(message: Message, bot: Bot, svc: Services) -> None:
+    d = await svc.store.focused_dispute(message.from_user.id)
+    if d is None or d.state == "cancelled":
+        await message.answer(hints.no_dispute())
+        return
+    await ask_cancel(bot, message.chat.id, d)
+
+
+async def on_help(message: Message) -> None:
+    await message.answer(_(
+        "<b>How it works</b>\n"
+        "1. /new: answer a few questions about the order (buttons, or type when asked).\n"
+        "2. Send your evidence: photos, screenshots, videos, forwarded seller messages.\n"
+        "3. Get the summary: what to pick in AliExpress's form and an English text to paste.\n\n"
+        "Every step has Back and Cancel. /disputes shows your disputes, /language changes the language."))
+
+
+async def on_language(message: Message) -> None:
+    kb = InlineKeyboardBuilder()
+    for code, name in LANGUAGE_NAMES.items():
+        kb.button(text=name, callback_data=LanguageChoice(code=code))
+    kb.adjust(2)
+    await message.answer(_("Choose your language:"), reply_markup=kb.as_markup())
+
+
+async def on_language_choice(callback: CallbackQuery, callback_data: LanguageChoice, svc: Services,
+                             i18n: I18n) -> None:
+    await svc.store.set_locale(callback.from_user.id, callback_data.code)
+    i18n.current_locale = callback_data.code  # answer in the new language at once
+    await callback.answer()
+    await callback.message.answer(_("Language set: {name}.").format(name=LANGUAGE_NAMES[callback_data.code]))
+
+
+async def on_privacy(message: Message) -> None:
+    await message.answer(_(
+        "<b>What I store</b>: your Telegram id and language, your answers for each dispute, and for evidence the "
+        "Telegram file ids (not the files), forwarded texts with their sender's name and date, and your notes.\n"
+        "I download a file only to shrink a photo for AliExpress, and I keep no copy.\n"
+        "/forget deletes all of it."))
+
+
+async def on_forget(message: Message) -> None:
+    kb = InlineKeyboardBuilder()
+    kb.button(text=_("🗑 Yes, delete everything"), callback_data=ForgetConfirm(confirm=True))
+    kb.button(text=_("Keep my data"), callback_data=ForgetConfirm(confirm=False))
+    kb.adjust(1)
+    await message.answer(_("Delete all your disputes, answers and evidence records? This cannot be undone."),
+                         reply_markup=kb.as_markup())
+
+
+async def on_forget_confirm(callback: CallbackQuery, callback_data: ForgetConfirm, svc: Services) -> None:
+    await callback.answer()
+    if not callback_data.confirm:
+        await callback.message.answer(_("Nothing was deleted."))
+        return
+    await svc.store.forget_user(callback.from_user.id)
+    await callback.message.answer(_("All your data is deleted. Send /start if you need me again."))
+
+
+def create_router() -> Router:
+    router = Router(name="commands")
+    router.message.filter(F.chat.type == "private")
+    router.message.register(on_start, CommandStart())
+    router.message.register(on_new, Command("new"))
+    router.callback_query.register(on_new_button, NewDispute.filter())
+    router.message.register(on_disputes, Command("disputes"))
+    router.callback_query.register(on_open, OpenDispute.filter())
+    router.message.register(on_cancel, Command("cancel"))
+    router.message.register(on_help, Command("help"))
+    router.message.register(on_language, Command("language"))
+    router.callback_query.register(on_language_choice, LanguageChoice.filter(F.code.in_(LANGUAGE_NAMES)))
+    router.message.register(on_privacy, Command("privacy"))
+    router.message.register(on_forget, Command("forget"))
+    router.callback_query.register(on_forget_confirm, ForgetConfirm.filter())
+    return router

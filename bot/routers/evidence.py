@@ -1,0 +1,154 @@
+"""Evidence: photos, videos, image files and forwarded messages.
+
+Kept by Telegram file_id; a file is downloaded only to compress or convert an
+image for AliExpress (jpg/png/bmp/gif under 2 MB), never above Telegram's
+20 MB download limit, and decoded off the event loop.
+"""
+from __future__ import annotations
+
+import asyncio
+import io
+import logging
+
+from aiogram import Bot, F, Router
+from aiogram.types import (BufferedInputFile, Message, MessageOriginChannel, MessageOriginChat,
+                           MessageOriginHiddenUser, MessageOriginUser)
+from aiogram.utils.i18n import gettext as _
+from aiogram.utils.i18n import ngettext
+
+from bot import hints
+from bot.conversation import show
+from bot.formatting import fmt_date, html
+from bot.services import Services
+from bot.views import evidence_count
+from flows.dispute import Dispute
+from flows.evidence import EvidenceItem, EvidenceKind
+from flows.images import ImageError, can_download, check_image, compress_for_aliexpress, is_image
+
+log = logging.getLogger(__name__)
+
+# Problems that leave a file unusable on AliExpress until the buyer fixes it.
+BLOCKING_FLAGS = frozenset({"format", "too_big"})
+
+
+def origin_name(message: Message) -> str | None:
+    o = message.forward_origin
+    if isinstance(o, MessageOriginUser):
+        return o.sender_user.full_name
+    if isinstance(o, MessageOriginHiddenUser):
+        return o.sender_user_name
+    if isinstance(o, MessageOriginChat):
+        return o.sender_chat.title
+    if isinstance(o, MessageOriginChannel):
+        return o.chat.title
+    return None
+
+
+def to_item(message: Message) -> EvidenceItem | None:
+    """What the message holds as evidence; None for files AliExpress can't take."""
+    item = EvidenceItem(kind=EvidenceKind.FORWARD, media_group_id=message.media_group_id,
+                        text=message.text or message.caption)
+    if message.forward_origin is not None:
+        item.origin_name = origin_name(message)
+        item.origin_date = message.forward_origin.date
+    if message.photo:
+        photo = message.photo[-1]  # the largest size Telegram kept
+        item.kind, item.file_id, item.file_unique_id = EvidenceKind.IMAGE, photo.file_id, photo.file_unique_id
+        item.file_size, item.mime_type = photo.file_size, "image/jpeg"
+    elif message.video or message.video_note:
+        video = message.video or message.video_note
+        item.kind, item.file_id, item.file_unique_id = EvidenceKind.VIDEO, video.file_id, video.file_unique_id
+        item.file_size = video.file_size
+        item.mime_type = getattr(video, "mime_type", None)
+    elif message.document:
+        doc = message.document
+        item.file_id, item.file_unique_id = doc.file_id, doc.file_unique_id
+        item.file_name, item.mime_type, item.file_size = doc.file_name, doc.mime_type, doc.file_size
+        if (doc.mime_type or "").startswith("video/"):
+            item.kind = EvidenceKind.VIDEO
+        elif is_image(doc.file_name, doc.mime_type):
+            item.kind = EvidenceKind.IMAGE
+        else:
+            return None
+    elif message.forward_origin is None or not item.text:
+        return None
+    if item.kind is EvidenceKind.IMAGE:
+        check = check_image(item.file_name, item.mime_type, item.file_size)
+        if not check.accepted_format:
+            item.flags.add("format")
+        if not check.within_size:
+            item.flags.add("too_big")
+    return item
+
+
+async def on_evidence(message: Message, bot: Bot, svc: Services, locale: str) -> None:
+    d = await svc.store.focused_dispute(message.from_user.id)
+    if d is None or d.state == "cancelled":
+        await message.answer(hints.no_dispute())
+        return
+    item = to_item(message)
+    if item is None:
+        await message.answer(_("⚠️ AliExpress takes only photos (jpg, png, bmp, gif) and videos. "
+                               "Send a screenshot or a photo instead."))
+        return
+    if item.flags & BLOCKING_FLAGS:
+        await fix_image(message, bot, item)
+    album = item.media_group_id
+    first_of_album = album is not None and not svc.albums.seen(album)
+    count = await svc.store.add_evidence(d, item)
+    if album is None:
+        await message.answer(ack(item, locale) + " " + evidence_count(count))
+    elif first_of_album:
+        svc.albums.schedule(album, svc.config.bot.album_settle_seconds,
+                            lambda: ack_album(bot, message.chat.id, d, album, svc))
+    if d.state != "evidence" and album is None:
+        # Evidence is welcome at any step; then the step the buyer is on.
+        await show(bot, message.chat.id, d, svc, locale)
+
+
+def ack(item: EvidenceItem, locale: str) -> str:
+    if item.kind is EvidenceKind.FORWARD:
+        who = html(item.origin_name or _("a hidden sender"))
+        when = fmt_date(item.origin_date.date(), locale) if item.origin_date else "?"
+        return _("💬 Message from {who} ({date}) saved.").format(who=who, date=when)
+    if item.kind is EvidenceKind.VIDEO:
+        return _("🎬 Video saved.")
+    return _("📷 Photo saved.")
+
+
+async def ack_album(bot: Bot, chat_id: int, d: Dispute, album: str, svc: Services) -> None:
+    in_album = await svc.store.count_evidence(d, media_group_id=album)
+    total = await svc.store.count_evidence(d)
+    text = ngettext("🖼 Album saved: {n} file.", "🖼 Album saved: {n} files.", in_album).format(n=in_album)
+    await bot.send_message(chat_id, text + " " + evidence_count(total))
+
+
+async def fix_image(message: Message, bot: Bot, item: EvidenceItem) -> None:
+    """Sends back a JPEG under 2 MB made from an image AliExpress would refuse."""
+    if not can_download(item.file_size):
+        await message.answer(_("⚠️ This file is too big for me to shrink (over 20 MB). "
+                               "Take a screenshot of it, or export it smaller, and send that."))
+        return
+    try:
+        buffer = await bot.download(item.file_id, destination=io.BytesIO())
+        jpeg = await asyncio.to_thread(compress_for_aliexpress, buffer.getvalue())
+    except ImageError as e:
+        log.info("image not fixed: %s", e.code)
+        await message.answer(_("⚠️ I couldn't open this image. Send it again as a photo or a screenshot."))
+        return
+    name = f"evidence-{item.file_unique_id or 'photo'}.jpg"
+    sent = await message.answer_document(
+        BufferedInputFile(jpeg, filename=name),
+        caption=_("✅ Made AliExpress-ready (JPEG, {size} KB): upload this copy.").format(size=len(jpeg) // 1024))
+    if sent.document:
+        # The ready copy replaces the original as the evidence to upload.
+        item.file_id, item.file_unique_id = sent.document.file_id, sent.document.file_unique_id
+        item.file_name, item.mime_type, item.file_size = name, "image/jpeg", len(jpeg)
+    item.flags = {"fixed"}
+
+
+def create_router() -> Router:
+    router = Router(name="evidence")
+    router.message.filter(F.chat.type == "private")
+    router.message.register(on_evidence, F.photo | F.video | F.video_note | F.document | F.forward_origin)
+    return router

@@ -1,0 +1,188 @@
+"""The intake conversation: button answers, typed answers, Back, Cancel, edits."""
+from __future__ import annotations
+
+from contextlib import suppress
+from datetime import timedelta
+
+from aiogram import Bot, F, Router
+from aiogram.exceptions import TelegramBadRequest
+from aiogram.types import CallbackQuery, Message
+from aiogram.utils.i18n import gettext as _
+from aiogram.utils.keyboard import InlineKeyboardBuilder
+
+from bot import hints
+from bot.conversation import advance, show
+from bot.keyboards import DAYS_AGO, DONE, FULL_REFUND, UNKNOWN, CancelConfirm, StepAnswer, StepNav
+from bot.services import Services
+from bot.views import evidence_count
+from flows.clock import today
+from flows.dispute import BUTTON_STEPS, Dispute
+from flows.evidence import EvidenceItem, EvidenceKind
+from flows.explanation import has_chinese
+from flows.machine import can_fire
+from flows.parsing import InputError, parse_amount, parse_date, parse_days_left, parse_money, parse_order_number
+
+
+
+async def _current(callback: CallbackQuery, svc: Services, dispute_id: int, version: int) -> Dispute | None:
+    """The dispute a button speaks for, if it is the user's and the button is current."""
+    d = await svc.store.get_dispute(callback.from_user.id, dispute_id)
+    if d is None or d.version != version:
+        await callback.answer(hints.outdated(), show_alert=False)
+        return None
+    return d
+
+
+async def _mark_answered(callback: CallbackQuery, answer: str) -> None:
+    """Turns the question into a record of the answer, so old buttons can't be tapped again."""
+    message = callback.message
+    if isinstance(message, Message) and message.text:
+        with suppress(TelegramBadRequest):
+            await message.edit_text(f"{message.html_text}\n\n<b>→ {answer}</b>", reply_markup=None)
+
+
+async def on_answer(callback: CallbackQuery, callback_data: StepAnswer, bot: Bot, svc: Services, locale: str) -> None:
+    d = await _current(callback, svc, callback_data.dispute_id, callback_data.version)
+    if d is None:
+        return
+    if callback_data.step != d.state or not _apply_button(d, callback_data.value, svc):
+        await callback.answer(hints.outdated())
+        return
+    await callback.answer()
+    label = _button_label(callback, callback_data)
+    await svc.store.focus(callback.from_user.id, d.id)
+    await _mark_answered(callback, label)
+    await advance(bot, callback.from_user.id, d, svc, locale)
+
+
+def _apply_button(d: Dispute, value: str, svc: Services) -> bool:
+    day = today(svc.clock)
+    if value == UNKNOWN:
+        return d.mark_unknown(d.state)
+    if d.state == "shipped_on" and value in DAYS_AGO:
+        d.set_shipped_on(day - timedelta(days=DAYS_AGO[value]))
+        return True
+    if d.state == "amount" and value == FULL_REFUND:
+        d.set_amount(None)
+        return True
+    if d.state == "evidence" and value == DONE:
+        d.finish_evidence()
+        return True
+    return d.state in BUTTON_STEPS and d.choose(d.state, value)
+
+
+def _button_label(callback: CallbackQuery, data: StepAnswer) -> str:
+    markup = callback.message.reply_markup if isinstance(callback.message, Message) else None
+    for row in (markup.inline_keyboard if markup else []):
+        for button in row:
+            if button.callback_data == data.pack():
+                return button.text
+    return "✓"
+
+
+async def on_nav(callback: CallbackQuery, callback_data: StepNav, bot: Bot, svc: Services, locale: str) -> None:
+    d = await _current(callback, svc, callback_data.dispute_id, callback_data.version)
+    if d is None:
+        return
+    if callback_data.action == "cancel":
+        await callback.answer()
+        await ask_cancel(bot, callback.from_user.id, d)
+        return
+    if not can_fire(d, callback_data.action):
+        await callback.answer(hints.outdated())
+        return
+    await callback.answer()
+    await svc.store.focus(callback.from_user.id, d.id)
+    if not await advance(bot, callback.from_user.id, d, svc, locale, event=callback_data.action):
+        await show(bot, callback.from_user.id, d, svc, locale)
+
+
+async def ask_cancel(bot: Bot, chat_id: int, d: Dispute) -> None:
+    kb = InlineKeyboardBuilder()
+    kb.button(text=_("Yes, cancel it"), callback_data=CancelConfirm(dispute_id=d.id, version=d.version, confirm=True))
+    kb.button(text=_("No, continue"), callback_data=CancelConfirm(dispute_id=d.id, version=d.version, confirm=False))
+    await bot.send_message(chat_id, _("Cancel this dispute? Your answers and evidence for it will be discarded."),
+                           reply_markup=kb.as_markup())
+
+
+async def on_cancel_confirm(callback: CallbackQuery, callback_data: CancelConfirm, bot: Bot, svc: Services,
+                            locale: str) -> None:
+    d = await _current(callback, svc, callback_data.dispute_id, callback_data.version)
+    if d is None:
+        return
+    await callback.answer()
+    if not callback_data.confirm:
+        await _mark_answered(callback, _("No, continue"))
+        await show(bot, callback.from_user.id, d, svc, locale)
+        return
+    await _mark_answered(callback, _("Yes, cancel it"))
+    if await advance(bot, callback.from_user.id, d, svc, locale, event="cancel"):
+        await svc.store.focus(callback.from_user.id, None)
+
+
+# --- typed answers -----------------------------------------------------------
+
+async def on_text(message: Message, bot: Bot, svc: Services, locale: str) -> None:
+    d = await svc.store.focused_dispute(message.from_user.id)
+    if d is None or d.state == "cancelled":
+        await message.answer(hints.no_dispute())
+        return
+    if d.state == "summary":
+        await show(bot, message.chat.id, d, svc, locale, hint=hints.unexpected())
+        return
+    if d.state in BUTTON_STEPS:
+        await show(bot, message.chat.id, d, svc, locale, hint=hints.use_buttons())
+        return
+    if d.state == "evidence":
+        await save_note(message, d, svc)
+        return
+    try:
+        _apply_text(d, message.text, svc, locale)
+    except InputError as e:
+        hint = hints.input_hint(e.code, e.params, locale=locale, today=today(svc.clock), currency=d.currency)
+        await show(bot, message.chat.id, d, svc, locale, hint=hint)
+        return
+    await advance(bot, message.chat.id, d, svc, locale)
+
+
+def _apply_text(d: Dispute, text: str, svc: Services, locale: str) -> None:
+    """Parses a typed answer into the dispute; raises InputError with a hint code."""
+    if has_chinese(text):
+        raise InputError("chinese")
+    day = today(svc.clock)
+    if d.state == "order_number":
+        d.set_order_number(parse_order_number(text))
+    elif d.state == "order_total":
+        money = parse_money(text, locale)
+        d.set_order_total(money.amount, money.currency or d.currency or svc.policy.currency_for(locale))
+    elif d.state == "shipped_on":
+        d.set_shipped_on(parse_date(text, locale, today=day))
+    elif d.state == "protection":
+        try:
+            d.set_protection_ends_on(day + timedelta(days=parse_days_left(text)))
+        except InputError:
+            d.set_protection_ends_on(parse_date(text, locale, today=day, allow_future=True))
+    elif d.state == "amount":
+        money = parse_amount(text, locale, maximum=d.order_total)
+        if money.currency and d.currency and money.currency != d.currency:
+            raise InputError("currency_mismatch")
+        if d.currency is None:
+            d.currency = money.currency or svc.policy.currency_for(locale)
+        d.set_amount(money.amount)
+    else:
+        raise InputError("unexpected")
+
+
+async def save_note(message: Message, d: Dispute, svc: Services) -> None:
+    count = await svc.store.add_evidence(d, EvidenceItem(kind=EvidenceKind.NOTE, text=message.text))
+    await message.answer(_("📝 Note saved.") + " " + evidence_count(count))
+
+
+def create_router() -> Router:
+    router = Router(name="intake")
+    router.message.filter(F.chat.type == "private")
+    router.callback_query.register(on_answer, StepAnswer.filter())
+    router.callback_query.register(on_nav, StepNav.filter())
+    router.callback_query.register(on_cancel_confirm, CancelConfirm.filter())
+    router.message.register(on_text, F.text & ~F.text.startswith("/"))
+    return router

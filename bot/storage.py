@@ -1,0 +1,281 @@
+"""All persistence, behind one class: SQLite through aiosqlite.
+
+Every query is scoped by the Telegram user id. A PostgreSQL backend can
+implement the same methods later; nothing outside this module writes SQL.
+"""
+from __future__ import annotations
+
+import asyncio
+import json
+from dataclasses import dataclass
+from datetime import date, datetime, timezone
+from decimal import Decimal
+from pathlib import Path
+from urllib.parse import urlparse
+
+import aiosqlite
+
+from flows.dispute import Dispute
+from flows.evidence import EvidenceItem, EvidenceKind
+
+# Numbered migrations; each runs once, in its own transaction, in order.
+MIGRATIONS: list[str] = [
+    # 1: users, disputes, evidence
+    """
+    CREATE TABLE users (
+        id INTEGER PRIMARY KEY,
+        locale TEXT,
+        focused_dispute_id INTEGER,
+        created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL
+    );
+    CREATE TABLE disputes (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+        state TEXT NOT NULL,
+        version INTEGER NOT NULL DEFAULT 0,
+        reason TEXT, received INTEGER, defect TEXT, solution TEXT,
+        order_number TEXT, order_total TEXT, currency TEXT,
+        shipped_on TEXT, protection_ends_on TEXT,
+        amount TEXT, refund_full INTEGER NOT NULL DEFAULT 0,
+        evidence_done INTEGER NOT NULL DEFAULT 0,
+        unknown TEXT NOT NULL DEFAULT '[]',
+        editing INTEGER NOT NULL DEFAULT 0,
+        created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL
+    );
+    CREATE INDEX disputes_by_user ON disputes(user_id, id);
+    CREATE TABLE evidence (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        dispute_id INTEGER NOT NULL REFERENCES disputes(id) ON DELETE CASCADE,
+        kind TEXT NOT NULL,
+        file_id TEXT, file_unique_id TEXT, file_name TEXT, mime_type TEXT, file_size INTEGER,
+        media_group_id TEXT, text TEXT, origin_name TEXT, origin_date TEXT,
+        flags TEXT NOT NULL DEFAULT '[]',
+        created_at TEXT NOT NULL
+    );
+    CREATE INDEX evidence_by_dispute ON evidence(dispute_id, id);
+    """,
+]
+
+_ANSWER_COLUMNS = ("state", "version", "reason", "received", "defect", "solution", "order_number",
+                   "order_total", "currency", "shipped_on", "protection_ends_on", "amount",
+                   "refund_full", "evidence_done", "unknown", "editing")
+
+
+@dataclass(frozen=True)
+class UserRecord:
+    id: int
+    locale: str | None
+    focused_dispute_id: int | None
+
+
+def sqlite_path(database_url: str) -> Path:
+    """``sqlite:///data/x.db`` is relative to the working directory, ``sqlite:////abs/x.db`` absolute."""
+    parsed = urlparse(database_url)
+    if parsed.scheme != "sqlite" or not parsed.path:
+        raise ValueError("DATABASE_URL must look like sqlite:///data/disputes.db")
+    return Path(parsed.path[1:] if parsed.path.startswith("/") else parsed.path)
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+def _iso(value: date | Decimal | None) -> str | None:
+    return None if value is None else (value.isoformat() if isinstance(value, date) else str(value))
+
+
+class Storage:
+    def __init__(self, db: aiosqlite.Connection) -> None:
+        self._db = db
+        # One connection serves every user's handlers: without this lock one
+        # coroutine's statements could land inside another's open transaction.
+        self._lock = asyncio.Lock()
+
+    @classmethod
+    async def open(cls, database_url: str) -> "Storage":
+        path = sqlite_path(database_url)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        db = await aiosqlite.connect(path, isolation_level=None)  # explicit BEGIN/COMMIT below
+        db.row_factory = aiosqlite.Row
+        await db.execute("PRAGMA journal_mode=WAL")
+        await db.execute("PRAGMA busy_timeout=5000")
+        await db.execute("PRAGMA foreign_keys=ON")
+        await db.execute("PRAGMA synchronous=NORMAL")
+        storage = cls(db)
+        await storage._migrate()
+        return storage
+
+    async def close(self) -> None:
+        await self._db.close()
+
+    async def _migrate(self) -> None:
+        await self._db.execute(
+            "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)")
+        async with self._db.execute("SELECT COALESCE(MAX(version), 0) FROM schema_migrations") as cur:
+            (current,) = await cur.fetchone()
+        for number, script in enumerate(MIGRATIONS, start=1):
+            if number <= current:
+                continue
+            # executescript would COMMIT on its own; run statement by statement
+            # inside one transaction so a crash leaves the schema as it was.
+            await self._db.execute("BEGIN IMMEDIATE")
+            try:
+                for statement in filter(str.strip, script.split(";")):
+                    await self._db.execute(statement)
+                await self._db.execute("INSERT INTO schema_migrations VALUES (?, ?)", (number, _now()))
+                await self._db.execute("COMMIT")
+            except BaseException:
+                await self._db.execute("ROLLBACK")
+                raise
+
+    async def _write(self, *statements: tuple[str, tuple]) -> list[aiosqlite.Cursor]:
+        """Runs statements in one transaction: all or nothing."""
+        async with self._lock:
+            await self._db.execute("BEGIN IMMEDIATE")
+            try:
+                cursors = [await self._db.execute(sql, params) for sql, params in statements]
+                await self._db.execute("COMMIT")
+                return cursors
+            except BaseException:
+                await self._db.execute("ROLLBACK")
+                raise
+
+    # --- users ---------------------------------------------------------------
+    async def get_user(self, user_id: int) -> UserRecord | None:
+        async with self._db.execute(
+                "SELECT id, locale, focused_dispute_id FROM users WHERE id = ?", (user_id,)) as cur:
+            row = await cur.fetchone()
+        return UserRecord(row["id"], row["locale"], row["focused_dispute_id"]) if row else None
+
+    async def ensure_user(self, user_id: int) -> UserRecord:
+        user = await self.get_user(user_id)
+        if user is None:
+            now = _now()
+            await self._write(("INSERT OR IGNORE INTO users (id, created_at, updated_at) VALUES (?, ?, ?)",
+                               (user_id, now, now)))
+            user = UserRecord(user_id, None, None)
+        return user
+
+    async def set_locale(self, user_id: int, locale: str) -> None:
+        await self.ensure_user(user_id)
+        await self._write(("UPDATE users SET locale = ?, updated_at = ? WHERE id = ?", (locale, _now(), user_id)))
+
+    async def focus(self, user_id: int, dispute_id: int | None) -> None:
+        await self._write(("UPDATE users SET focused_dispute_id = ?, updated_at = ? WHERE id = ?",
+                           (dispute_id, _now(), user_id)))
+
+    async def forget_user(self, user_id: int) -> None:
+        # Evidence goes with its disputes (ON DELETE CASCADE).
+        await self._write(("DELETE FROM disputes WHERE user_id = ?", (user_id,)),
+                          ("DELETE FROM users WHERE id = ?", (user_id,)))
+
+    # --- disputes ------------------------------------------------------------
+    async def create_dispute(self, user_id: int, initial_state: str) -> Dispute:
+        await self.ensure_user(user_id)
+        now = _now()
+        cursor, _ = await self._write(
+            ("INSERT INTO disputes (user_id, state, created_at, updated_at) VALUES (?, ?, ?, ?)",
+             (user_id, initial_state, now, now)),
+            ("UPDATE users SET focused_dispute_id = last_insert_rowid(), updated_at = ? WHERE id = ?",
+             (now, user_id)),
+        )
+        return Dispute(id=cursor.lastrowid, user_id=user_id, state=initial_state)
+
+    async def get_dispute(self, user_id: int, dispute_id: int) -> Dispute | None:
+        async with self._db.execute(
+                "SELECT * FROM disputes WHERE id = ? AND user_id = ?", (dispute_id, user_id)) as cur:
+            row = await cur.fetchone()
+        return _dispute(row) if row else None
+
+    async def focused_dispute(self, user_id: int) -> Dispute | None:
+        async with self._db.execute(
+                "SELECT d.* FROM disputes d JOIN users u ON u.focused_dispute_id = d.id AND u.id = d.user_id "
+                "WHERE u.id = ?", (user_id,)) as cur:
+            row = await cur.fetchone()
+        return _dispute(row) if row else None
+
+    async def list_disputes(self, user_id: int, *, exclude_states: tuple[str, ...] = ()) -> list[Dispute]:
+        marks = ",".join("?" * len(exclude_states)) or "''"
+        async with self._db.execute(
+                f"SELECT * FROM disputes WHERE user_id = ? AND state NOT IN ({marks}) ORDER BY id DESC",
+                (user_id, *exclude_states)) as cur:
+            rows = await cur.fetchall()
+        return [_dispute(r) for r in rows]
+
+    async def save_dispute(self, dispute: Dispute) -> bool:
+        """Saves answers and state if nobody saved since it was loaded (optimistic
+        locking on ``version``); bumps the version. False when it was stale."""
+        values = _row_values(dispute)
+        values["version"] = dispute.version + 1
+        sets = ", ".join(f"{c} = ?" for c in _ANSWER_COLUMNS)
+        (cursor,) = await self._write((
+            f"UPDATE disputes SET {sets}, updated_at = ? WHERE id = ? AND user_id = ? AND version = ?",
+            (*(values[c] for c in _ANSWER_COLUMNS), _now(), dispute.id, dispute.user_id, dispute.version)))
+        if cursor.rowcount != 1:
+            return False
+        dispute.version += 1
+        return True
+
+    # --- evidence ------------------------------------------------------------
+    async def add_evidence(self, dispute: Dispute, item: EvidenceItem) -> int:
+        """Stores the item; returns how many items the dispute now has."""
+        (cursor,) = await self._write((
+            "INSERT INTO evidence (dispute_id, kind, file_id, file_unique_id, file_name, mime_type, file_size,"
+            " media_group_id, text, origin_name, origin_date, flags, created_at)"
+            " SELECT id, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ? FROM disputes WHERE id = ? AND user_id = ?",
+            (item.kind.value, item.file_id, item.file_unique_id, item.file_name, item.mime_type, item.file_size,
+             item.media_group_id, item.text, item.origin_name,
+             item.origin_date.isoformat() if item.origin_date else None,
+             json.dumps(sorted(item.flags)), _now(), dispute.id, dispute.user_id)))
+        item.id = cursor.lastrowid
+        return await self.count_evidence(dispute)
+
+    async def count_evidence(self, dispute: Dispute, *, media_group_id: str | None = None) -> int:
+        sql = "SELECT COUNT(*) FROM evidence e JOIN disputes d ON d.id = e.dispute_id WHERE d.id = ? AND d.user_id = ?"
+        params: tuple = (dispute.id, dispute.user_id)
+        if media_group_id is not None:
+            sql += " AND e.media_group_id = ?"
+            params += (media_group_id,)
+        async with self._db.execute(sql, params) as cur:
+            (n,) = await cur.fetchone()
+        return n
+
+    async def list_evidence(self, dispute: Dispute) -> list[EvidenceItem]:
+        async with self._db.execute(
+                "SELECT e.* FROM evidence e JOIN disputes d ON d.id = e.dispute_id"
+                " WHERE d.id = ? AND d.user_id = ? ORDER BY e.id", (dispute.id, dispute.user_id)) as cur:
+            rows = await cur.fetchall()
+        return [EvidenceItem(
+            kind=EvidenceKind(r["kind"]), file_id=r["file_id"], file_unique_id=r["file_unique_id"],
+            file_name=r["file_name"], mime_type=r["mime_type"], file_size=r["file_size"],
+            media_group_id=r["media_group_id"], text=r["text"], origin_name=r["origin_name"],
+            origin_date=datetime.fromisoformat(r["origin_date"]) if r["origin_date"] else None,
+            flags=set(json.loads(r["flags"])), id=r["id"]) for r in rows]
+
+
+def _row_values(d: Dispute) -> dict:
+    return {
+        "state": d.state, "version": d.version, "reason": d.reason,
+        "received": None if d.received is None else int(d.received),
+        "defect": d.defect, "solution": d.solution, "order_number": d.order_number,
+        "order_total": _iso(d.order_total), "currency": d.currency,
+        "shipped_on": _iso(d.shipped_on), "protection_ends_on": _iso(d.protection_ends_on),
+        "amount": _iso(d.amount), "refund_full": int(d.refund_full), "evidence_done": int(d.evidence_done),
+        "unknown": json.dumps(sorted(d.unknown)), "editing": int(d.editing),
+    }
+
+
+def _dispute(r: aiosqlite.Row) -> Dispute:
+    return Dispute(
+        id=r["id"], user_id=r["user_id"], state=r["state"], version=r["version"], reason=r["reason"],
+        received=None if r["received"] is None else bool(r["received"]),
+        defect=r["defect"], solution=r["solution"], order_number=r["order_number"],
+        order_total=Decimal(r["order_total"]) if r["order_total"] else None, currency=r["currency"],
+        shipped_on=date.fromisoformat(r["shipped_on"]) if r["shipped_on"] else None,
+        protection_ends_on=date.fromisoformat(r["protection_ends_on"]) if r["protection_ends_on"] else None,
+        amount=Decimal(r["amount"]) if r["amount"] else None, refund_full=bool(r["refund_full"]),
+        evidence_done=bool(r["evidence_done"]), unknown=set(json.loads(r["unknown"])),
+        editing=bool(r["editing"]),
+    )

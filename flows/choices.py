@@ -1,0 +1,78 @@
+"""The finite answers of the dispute form, as data.
+
+Labels are msgids: flows/ marks them with ``N_`` for extraction and the bot
+translates them when it renders a button. ``form`` is what AliExpress's own
+(English) form calls the option; ``english`` is the phrase used in the
+explanation the buyer pastes into the form.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+def N_(message: str) -> str:
+    """Marks a message for extraction without translating it here."""
+    return message
+
+
+@dataclass(frozen=True)
+class Option:
+    value: str
+    label: str
+    form: str
+    english: str
+
+
+REASONS: tuple[Option, ...] = (
+    Option("not_received", N_("📦 Item not received"), N_("Item not received"),
+           "I have not received the item"),
+    Option("not_as_described", N_("🔍 Not as described"), N_("Item not as described"),
+           "the item I received is not as described"),
+    Option("damaged", N_("💥 Damaged or doesn't work"), N_("Item damaged or defective"),
+           "the item I received is damaged or defective"),
+)
+
+RECEIVED: tuple[Option, ...] = (
+    Option("yes", N_("Yes, I have it"), N_("Yes"), "I have received the item"),
+    Option("no", N_("No"), N_("No"), "I have not received the item"),
+)
+
+DEFECTS: tuple[Option, ...] = (
+    Option("wrong_item", N_("Wrong item"), N_("Wrong item"), "it is a different item from the one I ordered"),
+    Option("brand", N_("Brand not as described"), N_("Brand not as described"), "the brand is not as described"),
+    Option("model", N_("Model not as described"), N_("Model not as described"), "the model is not as described"),
+    Option("size", N_("Size not as described"), N_("Size not as described"), "the size is not as described"),
+    Option("color", N_("Color not as described"), N_("Color not as described"), "the color is not as described"),
+    Option("material", N_("Material not as described"), N_("Material not as described"),
+           "the material is not as described"),
+    Option("weight", N_("Weight not as described"), N_("Weight not as described"), "the weight is not as described"),
+    Option("missing_parts", N_("Missing parts or features"), N_("Missing parts/features"),
+           "parts or features shown in the listing are missing"),
+    Option("no_packaging", N_("No packaging or box"), N_("No packaging/box"), "it came without the packaging or box"),
+    Option("damaged_in_transit", N_("Damaged in shipping"), N_("Damaged in transit"), "it arrived damaged"),
+    Option("does_not_work", N_("Does not work properly"), N_("Does not work properly"), "it does not work properly"),
+    Option("rusted_faded", N_("Rusted or faded"), N_("Product rusted/faded"), "it is rusted or faded"),
+)
+
+# Which defects make sense for each reason; the form's drop-down is long, a
+# stressed buyer should see only the relevant half.
+DEFECTS_BY_REASON: dict[str, tuple[str, ...]] = {
+    "not_as_described": ("wrong_item", "brand", "model", "size", "color", "material", "weight",
+                         "missing_parts", "no_packaging"),
+    "damaged": ("damaged_in_transit", "does_not_work", "rusted_faded", "missing_parts", "no_packaging"),
+}
+
+SOLUTIONS: tuple[Option, ...] = (
+    Option("refund_only", N_("💵 Refund only"), N_("Refund only"), "a refund"),
+    Option("return_and_refund", N_("↩️ Return the item and refund"), N_("Return & Refund"),
+           "to return the item for a refund"),
+)
+
+
+def option(options: tuple[Option, ...], value: str | None) -> Option | None:
+    return next((o for o in options if o.value == value), None)
+
+
+def defects_for(reason: str | None) -> tuple[Option, ...]:
+    wanted = DEFECTS_BY_REASON.get(reason or "", ())
+    return tuple(o for o in DEFECTS if o.value in wanted) or DEFECTS

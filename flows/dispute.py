@@ -1,0 +1,172 @@
+"""The dispute as a plain model object: answers, conditions and answer rules.
+
+The bot loads one from the database for each update, fires a machine event on
+it (flows.machine) and saves it back. Nothing here knows about Telegram or SQL.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+
+from flows.choices import DEFECTS, REASONS, RECEIVED, SOLUTIONS, defects_for, option
+
+# The intake steps in the order the form asks them, order facts included.
+STEPS: tuple[str, ...] = (
+    "reason", "received", "defect", "solution",
+    "order_number", "order_total", "shipped_on", "protection",
+    "amount", "evidence",
+)
+# Order facts the buyer may answer with "I don't know".
+SKIPPABLE: frozenset[str] = frozenset({"order_number", "order_total", "shipped_on", "protection"})
+# Steps answered with a button (anything typed there is unexpected input).
+BUTTON_STEPS: frozenset[str] = frozenset({"reason", "received", "defect", "solution"})
+
+
+@dataclass
+class Dispute:
+    id: int
+    user_id: int
+    state: str = "reason"
+    version: int = 0
+    reason: str | None = None
+    received: bool | None = None
+    defect: str | None = None
+    solution: str | None = None
+    order_number: str | None = None
+    order_total: Decimal | None = None
+    currency: str | None = None
+    shipped_on: date | None = None
+    protection_ends_on: date | None = None
+    amount: Decimal | None = None
+    refund_full: bool = False
+    evidence_done: bool = False
+    # Order facts the buyer answered with "I don't know".
+    unknown: set[str] = field(default_factory=set)
+    # True while the buyer changes one answer from the summary.
+    editing: bool = False
+
+    # --- conditions (named in the machine's transition table) -------------
+    def reason_settles_receipt(self) -> bool:
+        """"Item not received" already answers the form's "received?" question."""
+        return self.reason == "not_received"
+
+    def item_received(self) -> bool:
+        return self.received is True
+
+    def is_editing(self) -> bool:
+        return self.editing
+
+    def is_complete(self) -> bool:
+        return all(self.answered(step) for step in self.path())
+
+    # --- callbacks -----------------------------------------------------------
+    def start_editing(self) -> None:
+        self.editing = True
+
+    def stop_editing(self) -> None:
+        self.editing = False
+
+    # --- queries -------------------------------------------------------------
+    def path(self) -> list[str]:
+        """The steps this dispute goes through, given the answers so far."""
+        skip: set[str] = set()
+        if self.reason_settles_receipt():
+            skip.add("received")
+        if self.received is False:
+            skip |= {"defect", "solution"}
+        return [s for s in STEPS if s not in skip]
+
+    def answered(self, step: str) -> bool:
+        if step in SKIPPABLE and step in self.unknown:
+            return True
+        value = {
+            "reason": self.reason, "received": self.received, "defect": self.defect,
+            "solution": self.solution, "order_number": self.order_number,
+            "order_total": self.order_total, "shipped_on": self.shipped_on,
+            "protection": self.protection_ends_on,
+        }.get(step)
+        if step == "amount":
+            return self.refund_full or self.amount is not None
+        if step == "evidence":
+            return self.evidence_done
+        return value is not None
+
+    def refund_amount(self) -> Decimal | None:
+        """What the buyer asks for: the order total for a full refund."""
+        return self.order_total if self.refund_full else self.amount
+
+    # --- answers -------------------------------------------------------------
+    def choose(self, step: str, value: str) -> bool:
+        """Records a button answer; False when the value isn't an option of the step."""
+        if step == "reason" and option(REASONS, value):
+            previous, self.reason = self.reason, value
+            if value == "not_received":
+                self._not_received()
+            elif previous != value:
+                self.defect = None  # each reason has its own defect list
+                if previous == "not_received":
+                    self.received = self.solution = None  # were implied by the old reason
+            return True
+        if step == "received" and option(RECEIVED, value):
+            if value == "no":
+                self._not_received()
+            elif self.received is not True:
+                self.received, self.solution = True, None
+            return True
+        if step == "defect" and option(defects_for(self.reason), value):
+            self.defect = value
+            return True
+        if step == "solution" and self.item_received() and option(SOLUTIONS, value):
+            self.solution = value
+            return True
+        return False
+
+    def _not_received(self) -> None:
+        # Not received: the form offers no defect step and refunds in full.
+        self.received, self.defect, self.solution = False, None, "refund_only"
+        self.refund_full = True
+        self.amount = None
+
+    def mark_unknown(self, step: str) -> bool:
+        if step not in SKIPPABLE:
+            return False
+        self.unknown.add(step)
+        if step == "order_number":
+            self.order_number = None
+        elif step == "order_total":
+            self.order_total = self.currency = None
+        elif step == "shipped_on":
+            self.shipped_on = None
+        elif step == "protection":
+            self.protection_ends_on = None
+        return True
+
+    def set_order_number(self, number: str) -> None:
+        self.order_number = number
+        self.unknown.discard("order_number")
+
+    def set_order_total(self, total: Decimal, currency: str) -> None:
+        self.order_total, self.currency = total, currency
+        self.unknown.discard("order_total")
+        if self.amount is not None and self.amount > total:
+            self.amount = None  # a partial refund can't exceed the new total: ask again
+
+    def set_shipped_on(self, day: date) -> None:
+        self.shipped_on = day
+        self.unknown.discard("shipped_on")
+
+    def set_protection_ends_on(self, day: date) -> None:
+        self.protection_ends_on = day
+        self.unknown.discard("protection")
+
+    def set_amount(self, amount: Decimal | None) -> None:
+        """None means the full order total."""
+        self.refund_full = amount is None or (self.order_total is not None and amount == self.order_total)
+        self.amount = None if self.refund_full else amount
+
+    def finish_evidence(self) -> None:
+        self.evidence_done = True
+
+
+__all__ = ["Dispute", "STEPS", "SKIPPABLE", "BUTTON_STEPS", "DEFECTS", "SOLUTIONS"]

@@ -1,0 +1,103 @@
+"""Evidence: what the buyer sent, and what convinces the Dispute Team (DOMAIN §4)."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+
+from flows.choices import N_
+
+
+class EvidenceKind(StrEnum):
+    IMAGE = "image"      # a photo or an image sent as a file
+    VIDEO = "video"
+    FORWARD = "forward"  # a forwarded message, usually the seller's
+    NOTE = "note"        # the buyer's own text
+    FILE = "file"        # any other document: kept, but AliExpress won't take it
+
+
+@dataclass
+class EvidenceItem:
+    kind: EvidenceKind
+    file_id: str | None = None
+    file_unique_id: str | None = None
+    file_name: str | None = None
+    mime_type: str | None = None
+    file_size: int | None = None
+    media_group_id: str | None = None
+    text: str | None = None
+    # For forwards: who wrote the original and when (evidence needs both).
+    origin_name: str | None = None
+    origin_date: datetime | None = None
+    # Problems against AliExpress's upload rules, e.g. "format", "size".
+    flags: set[str] = field(default_factory=set)
+    id: int | None = None
+
+
+@dataclass(frozen=True)
+class Requirement:
+    key: str
+    label: str
+    english: str
+    accepts: frozenset[EvidenceKind]
+    count: int = 1
+
+
+_IMG = frozenset({EvidenceKind.IMAGE})
+_ORDER = Requirement("order", N_("Screenshot of the order page"), "order page screenshot", _IMG)
+_CHAT = Requirement("chat", N_("Your chat with the seller (forward the messages)"), "chat with the seller",
+                    frozenset({EvidenceKind.FORWARD, EvidenceKind.IMAGE}))
+
+CHECKLISTS: dict[str, tuple[Requirement, ...]] = {
+    "not_received": (
+        Requirement("tracking", N_("Screenshot of the tracking history"), "tracking history screenshot", _IMG),
+        _ORDER, _CHAT,
+    ),
+    "not_as_described": (
+        Requirement("item_photos", N_("Clear photos of the item you received"), "photos of the item",
+                    _IMG, count=2),
+        Requirement("listing", N_("Screenshot of the listing, to compare side by side"),
+                    "listing screenshot for comparison", _IMG),
+        _ORDER, _CHAT,
+    ),
+    "damaged": (
+        Requirement("damage_photos", N_("Close-up photos of the damage"), "close-up photos of the damage",
+                    _IMG, count=2),
+        Requirement("video", N_("A video showing the defect or the unboxing"), "video of the defect",
+                    frozenset({EvidenceKind.VIDEO})),
+        _ORDER, _CHAT,
+    ),
+}
+
+
+@dataclass(frozen=True)
+class ChecklistLine:
+    requirement: Requirement
+    have: int
+
+    @property
+    def done(self) -> bool:
+        return self.have >= self.requirement.count
+
+
+def checklist(reason: str | None, items: list[EvidenceItem]) -> list[ChecklistLine]:
+    """Fills each requirement, in order, with the items that can serve it.
+
+    A buyer can't tag every photo on a phone, so items fill the first open slot
+    of their kind; the prompt lists the slots in the order to send them.
+    """
+    requirements = CHECKLISTS.get(reason or "", CHECKLISTS["not_as_described"])
+    have = dict.fromkeys((r.key for r in requirements), 0)
+    for item in items:
+        for r in requirements:
+            if item.kind in r.accepts and have[r.key] < r.count:
+                have[r.key] += 1
+                break
+    return [ChecklistLine(r, have[r.key]) for r in requirements]
+
+
+def counts(items: list[EvidenceItem]) -> dict[EvidenceKind, int]:
+    result = dict.fromkeys(EvidenceKind, 0)
+    for item in items:
+        result[item.kind] += 1
+    return result

@@ -1,0 +1,34 @@
+"""Timelines and limits as configurable policy (DOMAIN §3, §4).
+
+Defaults follow the AliExpress Help Center (the newer, official text); the
+older guides' values are noted beside them so an operator can switch.
+"""
+from __future__ import annotations
+
+from pydantic import BaseModel, Field
+
+
+class Policy(BaseModel):
+    # A dispute can be opened from the 11th day after the seller shipped.
+    earliest_open_day: int = Field(11, ge=0)
+    # Open while at least this many days remain on the Buyer Protection timer
+    # (the older guide's safety margin); below it the bot says "urgent".
+    protection_margin_days: int = Field(15, ge=0)
+    # When the buyer doesn't know the timer: protection usually lasts 60-90
+    # days from shipping; assume the short end so we never reassure wrongly.
+    protection_default_days: int = Field(60, ge=1)
+    # Tracking may show nothing for 3-7 days after shipping.
+    tracking_lag_days: int = Field(7, ge=0)
+    # Seller response window: 5 days (Help Center); the older guide says 15.
+    seller_response_days: int = Field(5, ge=1)
+    appeal_days: int = Field(7, ge=1)
+    survey_days: int = Field(15, ge=1)
+    # Refund arrival in business days: 3-15 (Help Center); older guide 7-10.
+    refund_business_days_min: int = Field(3, ge=0)
+    refund_business_days_max: int = Field(15, ge=1)
+    # Order currency assumed when the buyer types a bare number.
+    default_currency: dict[str, str] = Field(
+        default_factory=lambda: {"en": "USD", "ru": "RUB", "es": "EUR", "de": "EUR"})
+
+    def currency_for(self, locale: str) -> str:
+        return self.default_currency.get(locale, self.default_currency.get("en", "USD"))

@@ -1,0 +1,261 @@
+"""Test helpers that read like a chat: the real Dispatcher, a fake network.
+
+``RecordingSession`` stands in for aiogram's HTTP session: it records every
+Bot API call and answers it the way Telegram would. ``BotHarness`` wires the
+real dispatcher, routers, middlewares, flows and a SQLite file; ``ChatUser``
+sends messages and presses buttons by their label.
+"""
+from __future__ import annotations
+
+import itertools
+from html.parser import HTMLParser
+import time
+from collections.abc import AsyncGenerator
+from dataclasses import dataclass, field
+from datetime import date, datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from aiogram import Bot, Dispatcher
+from aiogram.client.default import DefaultBotProperties
+from aiogram.client.session.base import BaseSession
+from aiogram.enums import ParseMode
+from aiogram.methods import (AnswerCallbackQuery, EditMessageText, GetFile, GetMe, SendDocument, SendMessage,
+                             TelegramMethod)
+from aiogram.types import Chat, Document, File, Message, Update, User
+
+from bot.app import create_dispatcher
+from bot.config import Config
+from bot.i18n import make_i18n
+from bot.services import Services
+from bot.storage import Storage
+
+TOKEN = "42:TEST-token-not-a-real-one"
+BOT_USER = User(id=42, is_bot=True, first_name="Dispute guide", username="dispute_test_bot")
+
+
+@dataclass
+class Sent:
+    """One Bot API call the bot made, with what "Telegram" answered."""
+    method: TelegramMethod
+    result: Any
+
+    @property
+    def text(self) -> str:
+        return getattr(self.method, "text", None) or getattr(self.method, "caption", None) or ""
+
+    @property
+    def chat_id(self) -> int | None:
+        return getattr(self.method, "chat_id", None)
+
+    def buttons(self) -> list[tuple[str, str]]:
+        markup = getattr(self.method, "reply_markup", None)
+        rows = getattr(markup, "inline_keyboard", None) or []
+        return [(b.text, b.callback_data) for row in rows for b in row]
+
+
+class _EntityParser(HTMLParser):
+    """Turns the bot's HTML into Telegram's text + entities, as a client receives it."""
+    TAGS = {"b": "bold", "i": "italic", "u": "underline", "s": "strikethrough", "code": "code", "pre": "pre"}
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.text, self.entities, self._open = "", [], []
+
+    def _offset(self) -> int:
+        return len(self.text.encode("utf-16-le")) // 2  # Telegram counts UTF-16 code units
+
+    def handle_starttag(self, tag: str, attrs: list) -> None:
+        self._open.append((tag, self._offset()))
+
+    def handle_endtag(self, tag: str) -> None:
+        opened, start = self._open.pop()
+        if opened in self.TAGS and self._offset() > start:
+            self.entities.append({"type": self.TAGS[opened], "offset": start, "length": self._offset() - start})
+
+    def handle_data(self, data: str) -> None:
+        self.text += data
+
+
+def as_received(html_text: str) -> tuple[str, list[dict]]:
+    parser = _EntityParser()
+    parser.feed(html_text)
+    parser.close()
+    return parser.text, parser.entities
+
+
+class RecordingSession(BaseSession):
+    def __init__(self) -> None:
+        super().__init__()
+        self.sent: list[Sent] = []
+        self.files: dict[str, bytes] = {}
+        self._ids = itertools.count(1000)
+
+    async def make_request(self, bot: Bot, method: TelegramMethod, timeout: int | None = None) -> Any:
+        result = self._answer(method)
+        self.sent.append(Sent(method, result))
+        return result
+
+    def _message(self, chat_id: int, **fields: Any) -> Message:
+        return Message(message_id=next(self._ids), date=datetime.now(timezone.utc),
+                       chat=Chat(id=chat_id, type="private"), from_user=BOT_USER, **fields)
+
+    def _answer(self, method: TelegramMethod) -> Any:
+        if isinstance(method, GetMe):
+            return BOT_USER
+        if isinstance(method, SendMessage):
+            return self._message(method.chat_id, text=method.text, reply_markup=method.reply_markup)
+        if isinstance(method, EditMessageText):
+            return self._message(method.chat_id or 0, text=method.text, reply_markup=method.reply_markup)
+        if isinstance(method, SendDocument):
+            doc = method.document
+            size = len(doc.data) if hasattr(doc, "data") else 0
+            file_id = f"sent-{next(self._ids)}"
+            self.files[file_id] = getattr(doc, "data", b"")
+            return self._message(method.chat_id, caption=method.caption, document=Document(
+                file_id=file_id, file_unique_id=file_id, file_name=getattr(doc, "filename", None), file_size=size))
+        if isinstance(method, GetFile):
+            data = self.files[method.file_id]
+            return File(file_id=method.file_id, file_unique_id=method.file_id, file_size=len(data),
+                        file_path=method.file_id)
+        return True  # answerCallbackQuery, setMyCommands, editMessageReplyMarkup, ...
+
+    async def stream_content(self, url: str, headers: dict | None = None, timeout: int = 30,
+                             chunk_size: int = 65536, raise_for_status: bool = True) -> AsyncGenerator[bytes, None]:
+        yield self.files[url.rsplit("/", 1)[-1]]
+
+    async def close(self) -> None:
+        pass
+
+
+class FixedClock:
+    def __init__(self, day: date) -> None:
+        self.current = datetime(day.year, day.month, day.day, 12, 0, tzinfo=timezone.utc)
+
+    def now(self) -> datetime:
+        return self.current
+
+
+class BotHarness:
+    """The real dispatcher over a SQLite file; ``restart()`` keeps the file."""
+
+    def __init__(self, db_path: Path, today: date, config: Config | None = None) -> None:
+        self.db_path = db_path
+        self.clock = FixedClock(today)
+        self.config = config or Config.model_validate({
+            "bot": {"token": TOKEN, "album_settle_seconds": 0.01},
+            "database": {"url": f"sqlite:///{db_path}"}})
+        self.session = RecordingSession()
+        self.bot = Bot(TOKEN, session=self.session, default=DefaultBotProperties(parse_mode=ParseMode.HTML))
+        self._update_ids = itertools.count(1)
+        self.svc: Services | None = None
+        self.dp: Dispatcher | None = None
+
+    async def start(self) -> "BotHarness":
+        store = await Storage.open(self.config.database.url)
+        self.svc = Services(config=self.config, store=store, clock=self.clock, i18n=make_i18n())
+        self.dp = create_dispatcher(self.svc)
+        return self
+
+    async def stop(self) -> None:
+        await self.svc.albums.drain()
+        await self.svc.store.close()
+
+    async def restart(self) -> None:
+        """A new process, as far as the bot can tell: new dispatcher, new connection."""
+        await self.stop()
+        await self.start()
+
+    @property
+    def store(self) -> Storage:
+        return self.svc.store
+
+    async def feed(self, update: dict) -> None:
+        update.setdefault("update_id", next(self._update_ids))
+        await self.dp.feed_update(self.bot, Update.model_validate(update, context={"bot": self.bot}))
+        await self.svc.albums.drain()
+
+    def user(self, user_id: int = 1001, *, language_code: str = "en", first_name: str = "Ann") -> "ChatUser":
+        return ChatUser(self, user_id, language_code, first_name)
+
+
+@dataclass
+class ChatUser:
+    harness: BotHarness
+    id: int
+    language_code: str
+    first_name: str
+    _seen: int = 0
+    _message_ids: itertools.count = field(default_factory=lambda: itertools.count(1))
+
+    def _from(self) -> dict:
+        return {"id": self.id, "is_bot": False, "first_name": self.first_name, "language_code": self.language_code}
+
+    def _message(self, **fields: Any) -> dict:
+        return {"message_id": next(self._message_ids), "date": int(time.time()),
+                "chat": {"id": self.id, "type": "private", "first_name": self.first_name},
+                "from": self._from(), **fields}
+
+    async def send(self, text: str | None = None, **fields: Any) -> list[Sent]:
+        """Sends a message: text, or any Message fields (photo=[...], sticker={...})."""
+        if text is not None:
+            fields["text"] = text
+            if text.startswith("/"):
+                command = text.split()[0]
+                fields["entities"] = [{"type": "bot_command", "offset": 0, "length": len(command)}]
+        await self.harness.feed({"message": self._message(**fields)})
+        return self.replies()
+
+    async def send_photo(self, file_id: str = "photo-1", *, size: int = 300_000, **fields: Any) -> list[Sent]:
+        photo = [{"file_id": f"{file_id}-small", "file_unique_id": f"{file_id}-s", "width": 90, "height": 90,
+                  "file_size": 2_000},
+                 {"file_id": file_id, "file_unique_id": f"u-{file_id}", "width": 1280, "height": 960,
+                  "file_size": size}]
+        return await self.send(photo=photo, **fields)
+
+    async def forward(self, text: str, *, sender: str = "Best Store", sent_at: datetime | None = None) -> list[Sent]:
+        origin = {"type": "hidden_user", "sender_user_name": sender,
+                  "date": int((sent_at or datetime(2026, 11, 10, 9, 30, tzinfo=timezone.utc)).timestamp())}
+        return await self.send(text, forward_origin=origin)
+
+    def last_with_buttons(self) -> Sent:
+        for sent in reversed(self.harness.session.sent):
+            if sent.chat_id == self.id and sent.buttons():
+                return sent
+        raise AssertionError("the bot sent this user no buttons")
+
+    async def press(self, label: str, *, on: Sent | None = None) -> list[Sent]:
+        """Taps the button whose text contains ``label`` on the latest keyboard (or ``on``)."""
+        sent = on or self.last_with_buttons()
+        matches = [data for text, data in sent.buttons() if label in text]
+        assert matches, f"no button {label!r} in {[t for t, _ in sent.buttons()]}"
+        return await self.tap(matches[0], message=sent)
+
+    async def tap(self, data: str, *, message: Sent | None = None) -> list[Sent]:
+        """Sends raw callback data (for forged or outdated buttons)."""
+        sent = message or self.last_with_buttons()
+        text, entities = as_received(sent.text or "…")
+        msg = {"message_id": sent.result.message_id if isinstance(sent.result, Message) else 1,
+               "date": int(time.time()), "chat": {"id": self.id, "type": "private"},
+               "from": BOT_USER.model_dump(), "text": text, "entities": entities,
+               "reply_markup": sent.method.reply_markup.model_dump() if getattr(sent.method, "reply_markup", None)
+               else None}
+        await self.harness.feed({"callback_query": {
+            "id": f"cb-{time.monotonic_ns()}", "from": self._from(), "chat_instance": "ci",
+            "message": msg, "data": data}})
+        return self.replies()
+
+    def replies(self) -> list[Sent]:
+        """What the bot sent to this user since the last look (answers to taps included)."""
+        mine = [s for s in self.harness.session.sent[self._seen:]
+                if s.chat_id == self.id or isinstance(s.method, AnswerCallbackQuery)]
+        self._seen = len(self.harness.session.sent)
+        return mine
+
+    @staticmethod
+    def texts(replies: list[Sent]) -> str:
+        return "\n---\n".join(s.text for s in replies if s.text)
+
+    @staticmethod
+    def alerts(replies: list[Sent]) -> list[str]:
+        return [s.method.text for s in replies if isinstance(s.method, AnswerCallbackQuery) and s.method.text]
