@@ -1,9 +1,7 @@
 """Builds the Bot and the Dispatcher, and runs long polling."""
 from __future__ import annotations
 
-import asyncio
 import logging
-import signal
 
 from aiogram import Bot, Dispatcher
 from aiogram.client.default import DefaultBotProperties
@@ -12,15 +10,18 @@ from aiogram.client.telegram import TelegramAPIServer
 from aiogram.enums import ParseMode
 from aiogram.fsm.storage.base import BaseEventIsolation
 from aiogram.fsm.storage.memory import MemoryStorage, SimpleEventIsolation
+from aiogram.types import BotCommandScopeDefault
 
 from bot.config import LOCALES, Config
 from bot.i18n import UserLocaleMiddleware, make_i18n
+from bot.middlewares import InFlight
 from bot.routers import commands, evidence, fallback, intake
 from bot.services import Services
 from bot.storage import Storage
 from flows.clock import Clock, SystemClock
 
 log = logging.getLogger("bot")
+SHUTDOWN_GRACE_SECONDS = 10.0
 
 
 def create_bot(config: Config, session: AiohttpSession | None = None) -> Bot:
@@ -34,7 +35,17 @@ def create_dispatcher(svc: Services, *, isolation: BaseEventIsolation | None = N
     # Updates of one user run one at a time: a dispute is loaded, changed and
     # saved per update, and two taps must not race on the same model.
     dp = Dispatcher(storage=MemoryStorage(), events_isolation=isolation or SimpleEventIsolation(), svc=svc)
+    in_flight = InFlight()
+    dp.update.outer_middleware(in_flight)
     UserLocaleMiddleware(svc.i18n, svc.store).setup(dp)
+
+    async def on_shutdown() -> None:
+        # Runs before aiogram closes the bot session: replies can still go out.
+        if not await in_flight.wait_idle(SHUTDOWN_GRACE_SECONDS):
+            log.warning("stopping with updates still in flight")
+        await svc.albums.drain()
+
+    dp.shutdown.register(on_shutdown)
     # Evidence before intake: a forwarded text is evidence, not a typed answer.
     dp.include_routers(commands.create_router(), evidence.create_router(), intake.create_router(),
                        fallback.create_router())
@@ -42,7 +53,6 @@ def create_dispatcher(svc: Services, *, isolation: BaseEventIsolation | None = N
 
 
 async def set_commands(bot: Bot, svc: Services) -> None:
-    from aiogram.types import BotCommandScopeDefault
     default = svc.config.bot.default_locale
     await bot.set_my_commands(commands.bot_commands(default, svc.i18n), scope=BotCommandScopeDefault())
     for locale in LOCALES:
@@ -64,6 +74,5 @@ async def run(config: Config, clock: Clock | None = None) -> None:
         await dp.start_polling(bot, polling_timeout=config.bot.polling_timeout,
                                handle_signals=True, close_bot_session=True)
     finally:
-        await svc.albums.drain()
         await store.close()
         log.info("stopped")

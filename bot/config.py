@@ -32,6 +32,11 @@ class BotSection(BaseModel):
     # Long-polling timeout per getUpdates call.
     polling_timeout: int = Field(30, ge=0, le=50)
 
+    @field_validator("api_url")
+    @classmethod
+    def _empty_is_none(cls, value: str | None) -> str | None:
+        return value.rstrip("/") or None if value else None
+
     @field_validator("default_locale")
     @classmethod
     def _known_locale(cls, value: str) -> str:

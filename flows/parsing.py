@@ -261,7 +261,9 @@ def parse_days_left(text: str) -> int:
     raise InputError("not_days")
 
 
-_ORDER_PREFIXES = ("#", "№", "no.", "nº", "no")
+# Longest first: the order page labels the number ("Order ID: 8123…") in each language.
+_ORDER_PREFIXES = ("order number", "order id", "order", "номер заказа", "заказ", "número de pedido",
+                   "pedido", "bestellnummer", "bestellung", ":", "#", "№", "no.", "nº", "no")
 
 
 def parse_order_number(text: str) -> str:

@@ -143,7 +143,7 @@ class BotHarness:
         self.db_path = db_path
         self.clock = FixedClock(today)
         self.config = config or Config.model_validate({
-            "bot": {"token": TOKEN, "album_settle_seconds": 0.01},
+            "bot": {"token": TOKEN, "album_settle_seconds": 0.2},
             "database": {"url": f"sqlite:///{db_path}"}})
         self.session = RecordingSession()
         self.bot = Bot(TOKEN, session=self.session, default=DefaultBotProperties(parse_mode=ParseMode.HTML))
@@ -173,6 +173,9 @@ class BotHarness:
     async def feed(self, update: dict) -> None:
         update.setdefault("update_id", next(self._update_ids))
         await self.dp.feed_update(self.bot, Update.model_validate(update, context={"bot": self.bot}))
+
+    async def settle(self) -> None:
+        """Lets delayed replies (album acknowledgements) go out."""
         await self.svc.albums.drain()
 
     def user(self, user_id: int = 1001, *, language_code: str = "en", first_name: str = "Ann") -> "ChatUser":

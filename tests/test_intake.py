@@ -363,3 +363,26 @@ async def test_forget_deletes_everything(user, harness):
     await user.press("Yes, delete everything")
     assert await harness.store.get_user(user.id) is None
     assert await harness.store.list_disputes(user.id) == []
+
+
+async def test_a_handler_failure_tells_the_user_and_keeps_the_answer(user, harness, monkeypatch):
+    await begin(user)
+    await user.press("Item not received")
+    import bot.conversation
+
+    async def broken_show(*args, **kwargs):
+        raise RuntimeError("simulated bug while rendering")
+
+    monkeypatch.setattr(bot.conversation, "show", broken_show)
+    replies = await user.send("8123456789012345")
+    assert "Something went wrong on my side. Your answers are saved" in user.texts(replies)
+    d = await focused(user)
+    assert d.order_number == "8123456789012345" and d.state == "order_total"
+
+
+async def test_group_messages_get_one_line_and_nothing_is_stored(harness):
+    await harness.feed({"message": {"message_id": 1, "date": 0, "chat": {"id": -100, "type": "group", "title": "G"},
+                                    "from": {"id": 77, "is_bot": False, "first_name": "G"}, "text": "/start"}})
+    (sent,) = [s for s in harness.session.sent if s.chat_id == -100]
+    assert "private chat" in sent.text
+    assert await harness.store.get_user(77) is None

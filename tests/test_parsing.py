@@ -328,3 +328,9 @@ def test_huge_input_fails_fast(text):
     assert code_of(parse_days_left, text) == "not_days"
     assert code_of(parse_order_number, text) == "not_order_number"
     assert time.perf_counter() - start < 0.5
+
+
+@pytest.mark.parametrize("text", ["Order ID: 8123456789012345", "order number 8123456789012345",
+                                  "Номер заказа: 8123456789012345", "Bestellnummer: 8123456789012345"])
+def test_order_number_with_the_order_pages_label(text):
+    assert parse_order_number(text) == "8123456789012345"

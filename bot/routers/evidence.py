@@ -94,13 +94,12 @@ async def on_evidence(message: Message, bot: Bot, svc: Services, locale: str) ->
     if item.flags & BLOCKING_FLAGS:
         await fix_image(message, bot, item)
     album = item.media_group_id
-    first_of_album = album is not None and not svc.albums.seen(album)
     count = await svc.store.add_evidence(d, item)
     if album is None:
         await message.answer(ack(item, locale) + " " + evidence_count(count))
-    elif first_of_album:
-        svc.albums.schedule(album, svc.config.bot.album_settle_seconds,
-                            lambda: ack_album(bot, message.chat.id, d, album, svc))
+    else:
+        svc.albums.part_arrived(album, svc.config.bot.album_settle_seconds,
+                                lambda: ack_album(bot, message.chat.id, d, album, svc))
     if d.state != "evidence" and album is None:
         # Evidence is welcome at any step; then the step the buyer is on.
         await show(bot, message.chat.id, d, svc, locale)

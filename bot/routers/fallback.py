@@ -1,14 +1,18 @@
 """Anything no other handler took: a short hint, then the same question again."""
 from __future__ import annotations
 
+import logging
+from contextlib import suppress
+
 from aiogram import Bot, F, Router
-from aiogram.types import CallbackQuery, Message
+from aiogram.types import CallbackQuery, ErrorEvent, Message
 from aiogram.utils.i18n import gettext as _
 
 from bot import hints
 from bot.conversation import show
 from bot.services import Services
 
+log = logging.getLogger(__name__)
 
 
 async def on_group(message: Message) -> None:
@@ -31,9 +35,23 @@ async def on_stale_button(callback: CallbackQuery) -> None:
     await callback.answer(hints.outdated())
 
 
+async def on_error(event: ErrorEvent, bot: Bot) -> None:
+    """A bug or an outage must not leave the buyer guessing: answers are already saved."""
+    log.error("update %s failed", event.update.update_id, exc_info=event.exception)
+    chat = event.update.message.chat if event.update.message else None
+    if chat is None and event.update.callback_query:
+        chat = event.update.callback_query.message.chat if event.update.callback_query.message else None
+    if chat is None or chat.type != "private":
+        return
+    with suppress(Exception):  # the failure may be the network itself
+        await bot.send_message(chat.id, _("😓 Something went wrong on my side. Your answers are saved: "
+                                          "send /disputes to continue."))
+
+
 def create_router() -> Router:
     router = Router(name="fallback")
     router.message.register(on_group, F.chat.type != "private")
     router.message.register(on_anything)
     router.callback_query.register(on_stale_button)
+    router.errors.register(on_error)
     return router

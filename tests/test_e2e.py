@@ -1,0 +1,276 @@
+"""End-to-end: the real bot (``python -m bot``) as a subprocess against tests/fake_bot_api.py.
+
+Each test runs the process with its own SQLite file and a config that makes
+long polling short (``polling_timeout = 1``), so SIGTERM ends it in about a second.
+"""
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import sqlite3
+import sys
+from pathlib import Path
+from typing import Callable
+
+import pytest
+
+from tests.fake_bot_api import FakeBotAPI, Request
+
+REPO = Path(__file__).resolve().parent.parent
+TIMEOUT = 15.0
+USER = 5001
+ENV_KEYS = ("BOT_TOKEN", "BOT_API_URL", "DATABASE_URL", "CONFIG_FILE")
+
+
+def bot_env(**overrides: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k not in ENV_KEYS}
+    env["PYTHONUNBUFFERED"] = "1"
+    env.update(overrides)
+    return env
+
+
+class BotProcess:
+    """``python -m bot`` with its stdout/stderr drained in the background."""
+
+    def __init__(self, proc: asyncio.subprocess.Process, fake: FakeBotAPI | None = None) -> None:
+        self.proc = proc
+        self.fake = fake
+        self._out: list[str] = []
+        self._err: list[str] = []
+        self._drains = [asyncio.create_task(self._drain(proc.stdout, self._out)),
+                        asyncio.create_task(self._drain(proc.stderr, self._err))]
+
+    @classmethod
+    async def start(cls, env: dict[str, str], fake: FakeBotAPI | None = None) -> "BotProcess":
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "bot", cwd=REPO, env=env, stdin=asyncio.subprocess.DEVNULL,
+            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+        return cls(proc, fake)
+
+    @staticmethod
+    async def _drain(stream: asyncio.StreamReader, buf: list[str]) -> None:
+        while chunk := await stream.read(65536):
+            buf.append(chunk.decode("utf-8", "replace"))
+
+    @property
+    def stdout(self) -> str:
+        return "".join(self._out)
+
+    @property
+    def stderr(self) -> str:
+        return "".join(self._err)
+
+    def describe(self) -> str:
+        return (f"--- bot exit code: {self.proc.returncode}\n--- bot stderr:\n{self.stderr}"
+                f"\n--- bot stdout:\n{self.stdout}")
+
+    async def finish(self, timeout: float = TIMEOUT) -> int:
+        """Waits for the exit and for the pipes to be read to the end."""
+        try:
+            await asyncio.wait_for(self.proc.wait(), timeout)
+        except TimeoutError:
+            pytest.fail(f"bot did not exit within {timeout}s\n{self.describe()}")
+        await asyncio.wait_for(asyncio.gather(*self._drains), 5)
+        return self.proc.returncode
+
+    async def terminate(self, timeout: float = TIMEOUT) -> int:
+        self.proc.send_signal(signal.SIGTERM)
+        return await self.finish(timeout)
+
+    async def kill(self) -> None:
+        if self.proc.returncode is None:
+            self.proc.kill()
+            await self.proc.wait()
+        for t in self._drains:
+            t.cancel()
+        await asyncio.gather(*self._drains, return_exceptions=True)
+
+    async def expect(self, predicate: Callable[[Request], bool] | str, *, timeout: float = TIMEOUT,
+                     since: int | None = None, what: str = "") -> Request:
+        """fake.wait_for(), failing at once (with the bot's log) if the process dies."""
+        assert self.fake is not None
+        waiter = asyncio.ensure_future(self.fake.wait_for(predicate, timeout, since=since))
+        died = asyncio.ensure_future(self.proc.wait())
+        try:
+            done, _ = await asyncio.wait({waiter, died}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            died.cancel()
+        if waiter in done:
+            try:
+                return waiter.result()
+            except TimeoutError as e:
+                pytest.fail(f"waiting for {what or predicate}: {e}\n{self.describe()}")
+        waiter.cancel()
+        await asyncio.gather(waiter, return_exceptions=True)
+        await asyncio.gather(*self._drains, return_exceptions=True)
+        pytest.fail(f"bot exited while waiting for {what or predicate}\n{self.describe()}")
+
+
+# ------------------------------------------------------------------ helpers
+def buttons(params: dict) -> list[dict]:
+    markup = params.get("reply_markup") or {}
+    return [b for row in markup.get("inline_keyboard", []) for b in row]
+
+
+def sent_to(chat_id: int, *, text: str | None = None, button: str | None = None) -> Callable[[Request], bool]:
+    def match(r: Request) -> bool:
+        if r.method != "sendMessage" or r.status != 200 or r.params.get("chat_id") != chat_id:
+            return False
+        if text is not None and text not in r.params.get("text", ""):
+            return False
+        return button is None or any(button in b.get("text", "") for b in buttons(r.params))
+    return match
+
+
+def message_id_of(fake: FakeBotAPI, params: dict) -> int:
+    """The message_id the fake gave to the message sent with ``params`` (latest one)."""
+    ids = [mid for (chat, mid), msg in fake.messages.items()
+           if chat == params["chat_id"] and msg.get("text") == params.get("text")
+           and msg.get("from", {}).get("is_bot")]
+    assert ids, f"fake has no stored message for {params}"
+    return max(ids)
+
+
+def button_data(params: dict, label: str) -> str:
+    found = [b["callback_data"] for b in buttons(params) if label in b.get("text", "")]
+    assert found, f"no button with {label!r} in {buttons(params)}"
+    return found[0]
+
+
+async def press(bot: BotProcess, fake: FakeBotAPI, msg: Request, label: str, then: Callable[[Request], bool],
+                what: str) -> Request:
+    fake.user_callback(USER, button_data(msg.params, label), message_id_of(fake, msg.params))
+    return await bot.expect(then, what=what)
+
+
+async def wait_confirmed(bot: BotProcess, update_id: int) -> None:
+    """Waits for the getUpdates that confirms ``update_id`` (offset past it)."""
+    await bot.expect(lambda r: r.method == "getUpdates" and (r.params.get("offset") or 0) > update_id,
+                     since=0, what=f"getUpdates confirming update {update_id}")
+
+
+# ------------------------------------------------------------------ fixtures
+@pytest.fixture
+async def fake():
+    api = FakeBotAPI()
+    await api.start()
+    yield api
+    await api.stop()
+
+
+@pytest.fixture
+def config_file(tmp_path: Path) -> Path:
+    path = tmp_path / "e2e.toml"
+    path.write_text("[bot]\npolling_timeout = 1\n", encoding="utf-8")
+    return path
+
+
+@pytest.fixture
+def db_path(tmp_path: Path) -> Path:
+    return tmp_path / "e2e.db"
+
+
+@pytest.fixture
+def env(fake: FakeBotAPI, config_file: Path, db_path: Path) -> dict[str, str]:
+    return bot_env(BOT_TOKEN=fake.token, BOT_API_URL=fake.url, DATABASE_URL=f"sqlite:///{db_path}",
+                   CONFIG_FILE=str(config_file))
+
+
+async def run_to_exit(env: dict[str, str]) -> BotProcess:
+    bot = await BotProcess.start(env)
+    try:
+        await bot.finish()
+        return bot
+    finally:
+        await bot.kill()
+
+
+# ------------------------------------------------------------------ tests
+async def test_start_to_first_question(fake: FakeBotAPI, env: dict[str, str], db_path: Path) -> None:
+    bot = await BotProcess.start(env, fake)
+    try:
+        await bot.expect("getMe", since=0)
+        await bot.expect("getUpdates", since=0, what="the first getUpdates")
+
+        commands = fake.calls("setMyCommands")
+        by_language = sorted(str(c.params.get("language_code")) for c in commands)
+        assert by_language == sorted(["None", "ru", "es", "de"]), [c.params for c in commands]
+        for c in commands:
+            assert any(cmd["command"] == "new" for cmd in c.params["commands"]), c.params
+        default = next(c for c in commands if "language_code" not in c.params)
+        assert default.params.get("scope", {"type": "default"}) == {"type": "default"}, default.params
+
+        started = [line for line in bot.stderr.splitlines() if "started as @" + fake.bot_user["username"] in line]
+        assert len(started) == 1, bot.describe()
+
+        fake.user_message(USER, "/start", language_code="en")
+        welcome = await bot.expect(sent_to(USER, button="Start a dispute"), what="the /start welcome")
+        question = await press(bot, fake, welcome, "Start a dispute",
+                               sent_to(USER, text="What went wrong with your order?"), "the reason question")
+        assert len(buttons(question.params)) == 3, buttons(question.params)
+        assert all(b["callback_data"].startswith("ans:") for b in buttons(question.params)), buttons(question.params)
+
+        assert await bot.terminate() == 0, bot.describe()
+        assert "Traceback" not in bot.stderr, bot.describe()
+    finally:
+        await bot.kill()
+
+    with sqlite3.connect(db_path) as db:
+        disputes = db.execute("SELECT state FROM disputes WHERE user_id = ?", (USER,)).fetchall()
+        users = db.execute("SELECT id FROM users WHERE id = ?", (USER,)).fetchall()
+    db.close()
+    assert disputes == [("reason",)]
+    assert users == [(USER,)]
+
+
+async def test_missing_token_prints_one_line_and_exits_2(tmp_path: Path) -> None:
+    empty = tmp_path / "empty.toml"
+    empty.write_text("", encoding="utf-8")
+    bot = await run_to_exit(bot_env(CONFIG_FILE=str(empty)))
+    assert bot.proc.returncode == 2, bot.describe()
+    lines = bot.stderr.splitlines()
+    assert len(lines) == 1 and lines[0].strip(), bot.describe()
+    assert "BOT_TOKEN" in lines[0] and "Traceback" not in bot.stderr
+
+
+async def test_malformed_token_exits_2(tmp_path: Path) -> None:
+    empty = tmp_path / "empty.toml"
+    empty.write_text("", encoding="utf-8")
+    bot = await run_to_exit(bot_env(CONFIG_FILE=str(empty), BOT_TOKEN="not-a-token"))
+    assert bot.proc.returncode == 2, bot.describe()
+    lines = bot.stderr.splitlines()
+    assert len(lines) == 1 and lines[0].strip(), bot.describe()
+    assert "BOT_TOKEN" in lines[0] and "Traceback" not in bot.stderr
+
+
+async def test_restart_continues_where_the_user_was(fake: FakeBotAPI, env: dict[str, str]) -> None:
+    first = await BotProcess.start(env, fake)
+    try:
+        await first.expect("getUpdates", since=0, what="the first getUpdates")
+        fake.user_message(USER, "/start")
+        welcome = await first.expect(sent_to(USER, button="Start a dispute"), what="the /start welcome")
+        reason = await press(first, fake, welcome, "Start a dispute",
+                             sent_to(USER, text="What went wrong with your order?"), "the reason question")
+        await press(first, fake, reason, "Item not received", sent_to(USER, text="order number"),
+                    "the order number question")
+        # The last update is confirmed before we stop: the second process must
+        # continue from the database, not from a replayed tap.
+        await wait_confirmed(first, fake._last_update_id)
+        assert await first.terminate() == 0, first.describe()
+        assert "Traceback" not in first.stderr, first.describe()
+    finally:
+        await first.kill()
+
+    assert not fake.updates, list(fake.updates)
+    since = fake.mark()
+    second = await BotProcess.start(env, fake)
+    try:
+        await second.expect("getMe", since=since, what="the second process's getMe")
+        await second.expect("getUpdates", since=since, what="the second process's first getUpdates")
+        fake.user_message(USER, "8123456789012345")
+        await second.expect(sent_to(USER, text="How much did you pay"), what="the order total question")
+        assert await second.terminate() == 0, second.describe()
+        assert "Traceback" not in second.stderr, second.describe()
+    finally:
+        await second.kill()
