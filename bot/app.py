@@ -18,6 +18,7 @@ from bot.middlewares import InFlight
 from bot.routers import commands, evidence, fallback, intake
 from bot.services import Services
 from bot.storage import Storage
+from flows.choices import N_
 from flows.clock import Clock, SystemClock
 
 log = logging.getLogger("bot")
@@ -52,12 +53,23 @@ def create_dispatcher(svc: Services, *, isolation: BaseEventIsolation | None = N
     return dp
 
 
-async def set_commands(bot: Bot, svc: Services) -> None:
+# Shown in the bot's profile and on the empty chat before /start.
+DESCRIPTION = N_("I help you get your money back when an AliExpress order goes wrong: what to pick in the dispute "
+                 "form, an English explanation to paste, your evidence in order, and the deadlines to watch.")
+SHORT_DESCRIPTION = N_("Win your AliExpress dispute: the right choices in the form, an English text, "
+                       "evidence and deadlines.")
+
+
+async def set_profile(bot: Bot, svc: Services) -> None:
+    """Command menu, description and short description in every language; the default language unscoped."""
     default = svc.config.bot.default_locale
-    await bot.set_my_commands(commands.bot_commands(default, svc.i18n), scope=BotCommandScopeDefault())
-    for locale in LOCALES:
-        if locale != default:
-            await bot.set_my_commands(commands.bot_commands(locale, svc.i18n), language_code=locale)
+    for locale in (default, *(lang for lang in LOCALES if lang != default)):
+        code = None if locale == default else locale
+        tr = svc.i18n.gettext
+        await bot.set_my_commands(commands.bot_commands(locale, svc.i18n), scope=BotCommandScopeDefault(),
+                                  language_code=code)
+        await bot.set_my_description(tr(DESCRIPTION, locale=locale), language_code=code)
+        await bot.set_my_short_description(tr(SHORT_DESCRIPTION, locale=locale), language_code=code)
 
 
 async def run(config: Config, clock: Clock | None = None) -> None:
@@ -68,7 +80,7 @@ async def run(config: Config, clock: Clock | None = None) -> None:
     dp = create_dispatcher(svc)
     try:
         me = await bot.get_me()
-        await set_commands(bot, svc)
+        await set_profile(bot, svc)
         log.info("started as @%s", me.username)
         # aiogram stops polling on SIGTERM/SIGINT and waits for running handlers.
         await dp.start_polling(bot, polling_timeout=config.bot.polling_timeout,

@@ -8,6 +8,7 @@ from __future__ import annotations
 from aiogram import Bot
 from aiogram.utils.i18n import gettext as _
 
+from bot.formatting import user_language
 from bot.services import Services
 from bot.views import explanation_text, question, summary, verdict_text
 from flows.clock import today
@@ -29,7 +30,9 @@ async def show(bot: Bot, chat_id: int, d: Dispute, svc: Services, locale: str, *
         await bot.send_message(chat_id, _join(hint, screen.text))
         # The explanation gets a message of its own (one tap copies the <pre>
         # block), and the edit buttons go last, where the buyer's thumb is.
-        await bot.send_message(chat_id, explanation_text(explanation(d, items, day)), reply_markup=screen.markup)
+        english = explanation(d, items, day)
+        translation = explanation(d, items, day, user_language(locale, svc.i18n)) if locale != "en" else None
+        await bot.send_message(chat_id, explanation_text(english, translation), reply_markup=screen.markup)
         return
     screen = question(d, items, locale=locale, today=day)
     await bot.send_message(chat_id, _join(hint, screen.text), reply_markup=screen.markup)

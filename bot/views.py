@@ -13,7 +13,7 @@ from aiogram.utils.i18n import gettext as _
 from aiogram.utils.i18n import ngettext
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
-from bot.formatting import example_amount, example_date, fmt_date, fmt_money, html
+from bot.formatting import example_amount, example_date, fmt_date, fmt_money, fmt_relative, html
 from bot.keyboards import (DAYS_AGO, DONE, FULL_REFUND, UNKNOWN, NewDispute, answer_button, in_rows,
                            nav_button, step_keyboard)
 from flows.choices import DEFECTS, N_, REASONS, RECEIVED, SOLUTIONS, defects_for, option
@@ -152,8 +152,9 @@ def verdict_text(e: Eligibility, locale: str, today: date) -> str:
                  "contact AliExpress customer service from the order page, and if you paid by card, ask your bank "
                  "about a chargeback.").format(date=fmt_date(e.protection_ends_on, locale)) + estimated
     if e.verdict is Verdict.TOO_EARLY:
-        return _("⏳ Too early: you can open the dispute from {date} (the 11th day after shipping). "
-                 "Let's prepare everything now.").format(date=fmt_date(e.opens_on, locale))
+        return _("⏳ Too early: you can open the dispute from {date} ({relative}). "
+                 "Let's prepare everything now.").format(date=fmt_date(e.opens_on, locale),
+                                                         relative=fmt_relative((e.opens_on - today).days, locale))
     if e.verdict is Verdict.URGENT:
         when = _("today") if e.days_left == 0 else days_left(e.days_left)
         return _("🔥 Urgent: Buyer Protection ends on {date} ({when}). Open the dispute today, or ask the "
@@ -248,5 +249,8 @@ def summary_keyboard(d: Dispute) -> InlineKeyboardMarkup:
     return builder.as_markup()
 
 
-def explanation_text(text: str) -> str:
-    return _("📝 <b>Explanation for AliExpress</b> (English; tap it to copy):") + f"\n<pre>{html(text)}</pre>"
+def explanation_text(english: str, translation: str | None = None) -> str:
+    text = _("📝 <b>Explanation for AliExpress</b> (English; tap it to copy):") + f"\n<pre>{html(english)}</pre>"
+    if translation:
+        text += "\n\n" + _("<i>What it says:</i> {translation}").format(translation=html(translation))
+    return text

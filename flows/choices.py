@@ -2,8 +2,9 @@
 
 Labels are msgids: flows/ marks them with ``N_`` for extraction and the bot
 translates them when it renders a button. ``form`` is what AliExpress's own
-(English) form calls the option; ``english`` is the phrase used in the
-explanation the buyer pastes into the form.
+(English) form calls the option; a defect's ``english`` is its phrase in the
+explanation the buyer pastes into the form (translated only for the copy the
+buyer reads in their own language).
 """
 from __future__ import annotations
 
@@ -20,38 +21,45 @@ class Option:
     value: str
     label: str
     form: str
-    english: str
+    english: str = ""
 
 
 REASONS: tuple[Option, ...] = (
-    Option("not_received", N_("📦 Item not received"), N_("Item not received"),
-           "I have not received the item"),
-    Option("not_as_described", N_("🔍 Not as described"), N_("Item not as described"),
-           "the item I received is not as described"),
-    Option("damaged", N_("💥 Damaged or doesn't work"), N_("Item damaged or defective"),
-           "the item I received is damaged or defective"),
+    Option("not_received", N_("📦 Item not received"), N_("Item not received")),
+    Option("not_as_described", N_("🔍 Not as described"), N_("Item not as described")),
+    Option("damaged", N_("💥 Damaged or doesn't work"), N_("Item damaged or defective")),
 )
 
 RECEIVED: tuple[Option, ...] = (
-    Option("yes", N_("Yes, I have it"), N_("Yes"), "I have received the item"),
-    Option("no", N_("No"), N_("No"), "I have not received the item"),
+    Option("yes", N_("Yes, I have it"), N_("Yes")),
+    Option("no", N_("No"), N_("No")),
 )
 
 DEFECTS: tuple[Option, ...] = (
-    Option("wrong_item", N_("Wrong item"), N_("Wrong item"), "it is a different item from the one I ordered"),
-    Option("brand", N_("Brand not as described"), N_("Brand not as described"), "the brand is not as described"),
-    Option("model", N_("Model not as described"), N_("Model not as described"), "the model is not as described"),
-    Option("size", N_("Size not as described"), N_("Size not as described"), "the size is not as described"),
-    Option("color", N_("Color not as described"), N_("Color not as described"), "the color is not as described"),
+    Option("wrong_item", N_("Wrong item"), N_("Wrong item"),
+           N_("it is a different item from the one I ordered")),
+    Option("brand", N_("Brand not as described"), N_("Brand not as described"),
+           N_("the brand is not as described")),
+    Option("model", N_("Model not as described"), N_("Model not as described"),
+           N_("the model is not as described")),
+    Option("size", N_("Size not as described"), N_("Size not as described"),
+           N_("the size is not as described")),
+    Option("color", N_("Color not as described"), N_("Color not as described"),
+           N_("the color is not as described")),
     Option("material", N_("Material not as described"), N_("Material not as described"),
-           "the material is not as described"),
-    Option("weight", N_("Weight not as described"), N_("Weight not as described"), "the weight is not as described"),
+           N_("the material is not as described")),
+    Option("weight", N_("Weight not as described"), N_("Weight not as described"),
+           N_("the weight is not as described")),
     Option("missing_parts", N_("Missing parts or features"), N_("Missing parts/features"),
-           "parts or features shown in the listing are missing"),
-    Option("no_packaging", N_("No packaging or box"), N_("No packaging/box"), "it came without the packaging or box"),
-    Option("damaged_in_transit", N_("Damaged in shipping"), N_("Damaged in transit"), "it arrived damaged"),
-    Option("does_not_work", N_("Does not work properly"), N_("Does not work properly"), "it does not work properly"),
-    Option("rusted_faded", N_("Rusted or faded"), N_("Product rusted/faded"), "it is rusted or faded"),
+           N_("parts or features shown in the listing are missing")),
+    Option("no_packaging", N_("No packaging or box"), N_("No packaging/box"),
+           N_("it came without the packaging or box")),
+    Option("damaged_in_transit", N_("Damaged in shipping"), N_("Damaged in transit"),
+           N_("it arrived damaged")),
+    Option("does_not_work", N_("Does not work properly"), N_("Does not work properly"),
+           N_("it does not work properly")),
+    Option("rusted_faded", N_("Rusted or faded"), N_("Product rusted/faded"),
+           N_("it is rusted or faded")),
 )
 
 # Which defects make sense for each reason; the form's drop-down is long, a
@@ -63,9 +71,8 @@ DEFECTS_BY_REASON: dict[str, tuple[str, ...]] = {
 }
 
 SOLUTIONS: tuple[Option, ...] = (
-    Option("refund_only", N_("💵 Refund only"), N_("Refund only"), "a refund"),
-    Option("return_and_refund", N_("↩️ Return the item and refund"), N_("Return & Refund"),
-           "to return the item for a refund"),
+    Option("refund_only", N_("💵 Refund only"), N_("Refund only")),
+    Option("return_and_refund", N_("↩️ Return the item and refund"), N_("Return & Refund")),
 )
 
 

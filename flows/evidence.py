@@ -38,32 +38,30 @@ class EvidenceItem:
 class Requirement:
     key: str
     label: str
-    english: str
     accepts: frozenset[EvidenceKind]
     count: int = 1
 
 
 _IMG = frozenset({EvidenceKind.IMAGE})
-_ORDER = Requirement("order", N_("Screenshot of the order page"), "order page screenshot", _IMG)
-_CHAT = Requirement("chat", N_("Your chat with the seller (forward the messages)"), "chat with the seller",
+_ORDER = Requirement("order", N_("Screenshot of the order page"), _IMG)
+_CHAT = Requirement("chat", N_("Your chat with the seller (forward the messages)"),
                     frozenset({EvidenceKind.FORWARD, EvidenceKind.IMAGE}))
 
 CHECKLISTS: dict[str, tuple[Requirement, ...]] = {
     "not_received": (
-        Requirement("tracking", N_("Screenshot of the tracking history"), "tracking history screenshot", _IMG),
+        Requirement("tracking", N_("Screenshot of the tracking history"), _IMG),
         _ORDER, _CHAT,
     ),
     "not_as_described": (
-        Requirement("item_photos", N_("Clear photos of the item you received"), "photos of the item",
+        Requirement("item_photos", N_("Clear photos of the item you received"),
                     _IMG, count=2),
-        Requirement("listing", N_("Screenshot of the listing, to compare side by side"),
-                    "listing screenshot for comparison", _IMG),
+        Requirement("listing", N_("Screenshot of the listing, to compare side by side"), _IMG),
         _ORDER, _CHAT,
     ),
     "damaged": (
-        Requirement("damage_photos", N_("Close-up photos of the damage"), "close-up photos of the damage",
+        Requirement("damage_photos", N_("Close-up photos of the damage"),
                     _IMG, count=2),
-        Requirement("video", N_("A video showing the defect or the unboxing"), "video of the defect",
+        Requirement("video", N_("A video showing the defect or the unboxing"),
                     frozenset({EvidenceKind.VIDEO})),
         _ORDER, _CHAT,
     ),

@@ -1,18 +1,23 @@
-"""The English explanation the buyer pastes into AliExpress's dispute form.
+"""The explanation the buyer pastes into AliExpress's dispute form.
 
-Always English, whatever the buyer's language; short and factual (DOMAIN §6).
-Built only from chosen options, digits and dates, so no Chinese character can
-reach it (the form refuses them); ``has_chinese`` guards anything typed.
+The form gets English, whatever the buyer's language: short and factual
+(DOMAIN §6). The same builder, given the buyer's language, makes the copy the
+buyer reads to know what they are submitting. Built only from chosen options,
+digits and dates, so no Chinese character can reach it (the form refuses them);
+``has_chinese`` guards anything typed.
 """
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
+from babel.lists import format_list
 from babel.numbers import format_decimal
 
-from flows.choices import DEFECTS, SOLUTIONS, option
+from flows.choices import DEFECTS, N_, option
 from flows.dispute import Dispute
 from flows.evidence import EvidenceItem, EvidenceKind, counts
 
@@ -25,6 +30,7 @@ def has_chinese(text: str) -> bool:
 
 
 def english_money(amount: Decimal, currency: str | None) -> str:
+    # "25.90 USD": unambiguous for the Dispute Team, whatever the currency.
     number = format_decimal(amount, format="#,##0.00", locale="en_US")
     return f"{number} {currency}" if currency else number
 
@@ -33,60 +39,79 @@ def english_date(day: date) -> str:
     return f"{day:%B} {day.day}, {day.year}"
 
 
-def _plural(n: int, word: str) -> str:
-    return f"{n} {word}" if n == 1 else f"{n} {word}s"
+@dataclass(frozen=True)
+class Language:
+    """How to word and format the explanation in one language."""
+    gettext: Callable[[str], str]
+    ngettext: Callable[[str, str, int], str]
+    date: Callable[[date], str]
+    money: Callable[[Decimal, str | None], str]
+    join: Callable[[list[str]], str]
 
 
-def evidence_phrase(items: list[EvidenceItem]) -> str | None:
-    c = counts(items)
+ENGLISH = Language(
+    gettext=lambda message: message,
+    ngettext=lambda singular, plural, n: singular if n == 1 else plural,
+    date=english_date,
+    money=english_money,
+    join=lambda parts: format_list(parts, locale="en_US"),
+)
+
+
+def evidence_phrase(items: list[EvidenceItem], lang: Language = ENGLISH) -> str | None:
+    c, ngettext = counts(items), lang.ngettext
     parts = []
-    if c[EvidenceKind.IMAGE]:
-        parts.append(_plural(c[EvidenceKind.IMAGE], "photo"))
-    if c[EvidenceKind.VIDEO]:
-        parts.append(_plural(c[EvidenceKind.VIDEO], "video"))
-    if c[EvidenceKind.FORWARD]:
-        parts.append(_plural(c[EvidenceKind.FORWARD], "message") + " from my chat with the seller")
-    if not parts:
-        return None
-    return ", ".join(parts[:-1]) + (" and " if len(parts) > 1 else "") + parts[-1]
+    if n := c[EvidenceKind.IMAGE]:
+        parts.append(ngettext("{n} photo", "{n} photos", n).format(n=n))
+    if n := c[EvidenceKind.VIDEO]:
+        parts.append(ngettext("{n} video", "{n} videos", n).format(n=n))
+    if n := c[EvidenceKind.FORWARD]:
+        parts.append(ngettext("{n} message from my chat with the seller", "{n} messages from my chat with the seller",
+                        n).format(n=n))
+    return lang.join(parts) if parts else None
 
 
-def explanation(dispute: Dispute, items: list[EvidenceItem], today: date) -> str:
-    order = f"order {dispute.order_number}" if dispute.order_number else "my order"
+def explanation(dispute: Dispute, items: list[EvidenceItem], today: date, lang: Language = ENGLISH) -> str:
+    _, ngettext = lang.gettext, lang.ngettext
+    number = dispute.order_number
     lines: list[str] = []
     if dispute.received is False:
-        shipped = ""
+        lines.append(_("I have not received order {number}.").format(number=number) if number
+                     else _("I have not received my order."))
         if dispute.shipped_on:
             days = (today - dispute.shipped_on).days
-            shipped = f" The seller shipped it on {english_date(dispute.shipped_on)}, {_plural(days, 'day')} ago,"
-            shipped += " and the tracking does not show delivery to me."
-        lines.append(f"I have not received {order}.{shipped}")
+            lines.append(ngettext("The seller shipped it on {date}, {n} day ago, and the tracking does not show "
+                            "delivery to me.",
+                            "The seller shipped it on {date}, {n} days ago, and the tracking does not show "
+                            "delivery to me.", days).format(date=lang.date(dispute.shipped_on), n=days))
     else:
         defect = option(DEFECTS, dispute.defect)
-        problem = defect.english if defect else "it is not as described"
-        lines.append(f"The item I received in {order} has a problem: {problem}.")
+        problem = _(defect.english if defect else N_("it is not as described"))
+        lines.append(_("The item I received in order {number} has a problem: {problem}.").format(
+            number=number, problem=problem) if number
+            else _("The item I received has a problem: {problem}.").format(problem=problem))
         if dispute.shipped_on:
-            lines.append(f"The seller shipped it on {english_date(dispute.shipped_on)}.")
+            lines.append(_("The seller shipped it on {date}.").format(date=lang.date(dispute.shipped_on)))
 
     refund = dispute.refund_amount()
-    money = english_money(refund, dispute.currency) if refund is not None else None
-    solution = option(SOLUTIONS, dispute.solution)
+    money = lang.money(refund, dispute.currency) if refund is not None else None
+    total = lang.money(dispute.order_total, dispute.currency) if dispute.order_total is not None else None
     if dispute.refund_full:
-        ask = f"a full refund of {money}" if money else "a full refund"
+        ask = _("a full refund of {money}").format(money=money) if money else _("a full refund")
+    elif total and money:
+        ask = _("a partial refund of {money} (order total {total})").format(money=money, total=total)
     else:
-        ask = f"a partial refund of {money}" if money else "a partial refund"
-        if dispute.order_total is not None:
-            ask += f" (order total {english_money(dispute.order_total, dispute.currency)})"
-    if solution and solution.value == "return_and_refund":
-        lines.append(f"I am ready to return the item and request {ask}.")
+        ask = _("a partial refund of {money}").format(money=money) if money else _("a partial refund")
+    if dispute.solution == "return_and_refund":
+        lines.append(_("I am ready to return the item and request {ask}.").format(ask=ask))
     else:
-        lines.append(f"I request {ask}.")
+        lines.append(_("I request {ask}.").format(ask=ask))
 
-    attached = evidence_phrase(items)
+    attached = evidence_phrase(items, lang)
     if attached:
-        lines.append(f"Attached: {attached}.")
-    lines.append("Thank you.")
+        lines.append(_("Attached: {evidence}.").format(evidence=attached))
+    lines.append(_("Thank you."))
     text = " ".join(lines)
-    # Defence in depth: nothing typed reaches this text, but the form rejects
-    # the whole submission over a single CJK character.
-    return _CHINESE.sub("", text)
+    # Defence in depth for the form's copy: nothing typed reaches this text,
+    # but AliExpress rejects the whole submission over one CJK character.
+    return _CHINESE.sub("", text) if lang is ENGLISH else text

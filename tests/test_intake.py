@@ -168,7 +168,7 @@ async def test_dates_buttons_typed_and_future(user):
     d = await focused(user)
     assert d.shipped_on == date(2026, 11, 14) and d.state == "protection"
     replies = await user.send("2026-12-01")
-    assert "Too early" in user.texts(replies) and "Nov 25, 2026" in user.texts(replies)
+    assert "Too early" in user.texts(replies) and "Nov 25, 2026 (in 4 days)" in user.texts(replies)
 
 
 async def test_eligibility_urgent_and_too_late(user):
