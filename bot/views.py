@@ -14,7 +14,7 @@ from aiogram.utils.i18n import ngettext
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from bot.formatting import example_amount, example_date, fmt_date, fmt_money, fmt_relative, html
-from bot.keyboards import (DAYS_AGO, DONE, FULL_REFUND, UNKNOWN, NewDispute, answer_button, in_rows,
+from bot.keyboards import (DONE, FULL_REFUND, UNKNOWN, NewDispute, answer_button, in_rows,
                            nav_button, step_keyboard)
 from flows.choices import DEFECTS, N_, REASONS, RECEIVED, SOLUTIONS, defects_for, option
 from flows.dispute import Dispute

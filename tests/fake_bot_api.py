@@ -167,13 +167,19 @@ class FakeBotAPI:
         push_update()/mark() (or index ``since``); waits for it up to ``timeout`` s."""
         if isinstance(predicate, str):
             method, predicate = predicate, (lambda r: r.method == method)
-        i = self._mark if since is None else since
+        start = self._mark if since is None else since
         deadline = time.monotonic() + timeout
         while True:
-            for i in range(i, len(self.requests)):
-                if self.requests[i].status is not None and predicate(self.requests[i]):
-                    return self.requests[i]
-            i = len(self.requests)
+            # A request still being answered (a long-polling getUpdates nearly
+            # always is) is looked at again on the next pass.
+            pending = None
+            for j in range(start, len(self.requests)):
+                r = self.requests[j]
+                if r.status is None:
+                    pending = j if pending is None else pending
+                elif predicate(r):
+                    return r
+            start = len(self.requests) if pending is None else pending
             if time.monotonic() >= deadline:
                 recent = [r for r in self.requests if r.method != "getUpdates"][-15:]
                 dump = "\n".join(f"  {r.method} [{r.status}] {r.params}" for r in recent)
