@@ -7,8 +7,10 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from datetime import date, datetime, timezone
+from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
 from pathlib import Path
 from urllib.parse import urlparse
@@ -17,6 +19,7 @@ import aiosqlite
 
 from flows.dispute import Dispute
 from flows.evidence import EvidenceItem, EvidenceKind
+from flows.reminders import PlannedReminder
 
 # Numbered migrations; each runs once, in its own transaction, in order.
 MIGRATIONS: list[str] = [
@@ -56,11 +59,42 @@ MIGRATIONS: list[str] = [
     );
     CREATE INDEX evidence_by_dispute ON evidence(dispute_id, id);
     """,
+    # 2: the lifecycle after opening, the user's time zone, the reminder outbox
+    """
+    ALTER TABLE disputes ADD COLUMN opened_at TEXT;
+    ALTER TABLE disputes ADD COLUMN window_started_at TEXT;
+    ALTER TABLE disputes ADD COLUMN decision TEXT;
+    ALTER TABLE disputes ADD COLUMN decided_at TEXT;
+    ALTER TABLE disputes ADD COLUMN return_agreed_at TEXT;
+    ALTER TABLE disputes ADD COLUMN refund_started_at TEXT;
+    ALTER TABLE disputes ADD COLUMN reminders_off INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE users ADD COLUMN timezone TEXT;
+    CREATE TABLE reminders (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        dispute_id INTEGER NOT NULL REFERENCES disputes(id) ON DELETE CASCADE,
+        user_id INTEGER NOT NULL,
+        kind TEXT NOT NULL,
+        due_at TEXT NOT NULL,
+        deadline_at TEXT NOT NULL,
+        for_state TEXT NOT NULL,
+        snoozed INTEGER NOT NULL DEFAULT 0,
+        status TEXT NOT NULL DEFAULT 'pending',
+        next_attempt_at TEXT NOT NULL,
+        attempts INTEGER NOT NULL DEFAULT 0,
+        sent_at TEXT,
+        error TEXT,
+        UNIQUE (dispute_id, kind, due_at)
+    );
+    CREATE INDEX reminders_next ON reminders(next_attempt_at) WHERE status = 'pending';
+    CREATE INDEX reminders_by_dispute ON reminders(dispute_id, status);
+    """,
 ]
 
 _ANSWER_COLUMNS = ("state", "version", "reason", "received", "defect", "solution", "order_number",
                    "order_total", "currency", "shipped_on", "protection_ends_on", "amount",
-                   "refund_full", "evidence_done", "unknown", "editing")
+                   "refund_full", "evidence_done", "unknown", "editing", "opened_at", "window_started_at",
+                   "decision", "decided_at", "return_agreed_at", "refund_started_at", "reminders_off")
+_MOMENTS = ("opened_at", "window_started_at", "decided_at", "return_agreed_at", "refund_started_at")
 
 
 @dataclass(frozen=True)
@@ -68,6 +102,21 @@ class UserRecord:
     id: int
     locale: str | None
     focused_dispute_id: int | None
+    timezone: str | None = None
+
+
+@dataclass(frozen=True)
+class ReminderRecord:
+    id: int
+    dispute_id: int
+    user_id: int
+    kind: str
+    due_at: datetime
+    deadline_at: datetime
+    for_state: str
+    snoozed: bool
+    status: str
+    attempts: int
 
 
 def sqlite_path(database_url: str) -> Path:
@@ -79,11 +128,24 @@ def sqlite_path(database_url: str) -> Path:
 
 
 def _now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+    return _moment(datetime.now(timezone.utc))
+
+
+def _moment(value: datetime) -> str:
+    """UTC, fixed width: these strings sort like the moments they stand for."""
+    return value.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S+00:00")
+
+
+def _from_moment(value: str | None) -> datetime | None:
+    return datetime.fromisoformat(value) if value else None
 
 
 def _iso(value: date | Decimal | None) -> str | None:
-    return None if value is None else (value.isoformat() if isinstance(value, date) else str(value))
+    if value is None:
+        return None
+    if isinstance(value, datetime):
+        return _moment(value)
+    return value.isoformat() if isinstance(value, date) else str(value)
 
 
 class Storage:
@@ -130,24 +192,28 @@ class Storage:
                 await self._db.execute("ROLLBACK")
                 raise
 
-    async def _write(self, *statements: tuple[str, tuple]) -> list[aiosqlite.Cursor]:
-        """Runs statements in one transaction: all or nothing."""
+    @asynccontextmanager
+    async def _transaction(self) -> AsyncIterator[aiosqlite.Connection]:
+        """One write transaction: all or nothing."""
         async with self._lock:
             await self._db.execute("BEGIN IMMEDIATE")
             try:
-                cursors = [await self._db.execute(sql, params) for sql, params in statements]
+                yield self._db
                 await self._db.execute("COMMIT")
-                return cursors
             except BaseException:
                 await self._db.execute("ROLLBACK")
                 raise
 
+    async def _write(self, *statements: tuple[str, tuple]) -> list[aiosqlite.Cursor]:
+        async with self._transaction() as db:
+            return [await db.execute(sql, params) for sql, params in statements]
+
     # --- users ---------------------------------------------------------------
     async def get_user(self, user_id: int) -> UserRecord | None:
         async with self._db.execute(
-                "SELECT id, locale, focused_dispute_id FROM users WHERE id = ?", (user_id,)) as cur:
+                "SELECT id, locale, focused_dispute_id, timezone FROM users WHERE id = ?", (user_id,)) as cur:
             row = await cur.fetchone()
-        return UserRecord(row["id"], row["locale"], row["focused_dispute_id"]) if row else None
+        return UserRecord(row["id"], row["locale"], row["focused_dispute_id"], row["timezone"]) if row else None
 
     async def ensure_user(self, user_id: int) -> UserRecord:
         user = await self.get_user(user_id)
@@ -161,6 +227,10 @@ class Storage:
     async def set_locale(self, user_id: int, locale: str) -> None:
         await self.ensure_user(user_id)
         await self._write(("UPDATE users SET locale = ?, updated_at = ? WHERE id = ?", (locale, _now(), user_id)))
+
+    async def set_timezone(self, user_id: int, tz_name: str) -> None:
+        await self.ensure_user(user_id)
+        await self._write(("UPDATE users SET timezone = ?, updated_at = ? WHERE id = ?", (tz_name, _now(), user_id)))
 
     async def focus(self, user_id: int, dispute_id: int | None) -> None:
         await self._write(("UPDATE users SET focused_dispute_id = ?, updated_at = ? WHERE id = ?",
@@ -204,19 +274,92 @@ class Storage:
             rows = await cur.fetchall()
         return [_dispute(r) for r in rows]
 
-    async def save_dispute(self, dispute: Dispute) -> bool:
+    async def save_dispute(self, dispute: Dispute, plan: list[PlannedReminder] | None = None) -> bool:
         """Saves answers and state if nobody saved since it was loaded (optimistic
-        locking on ``version``); bumps the version. False when it was stale."""
+        locking on ``version``); bumps the version. False when it was stale.
+
+        With ``plan``, the dispute's reminders are brought in line in the same
+        transaction: pending ones the plan no longer has are cancelled, new ones
+        are added. A crash can't leave a state without its reminders."""
         values = _row_values(dispute)
         values["version"] = dispute.version + 1
         sets = ", ".join(f"{c} = ?" for c in _ANSWER_COLUMNS)
-        (cursor,) = await self._write((
-            f"UPDATE disputes SET {sets}, updated_at = ? WHERE id = ? AND user_id = ? AND version = ?",
-            (*(values[c] for c in _ANSWER_COLUMNS), _now(), dispute.id, dispute.user_id, dispute.version)))
-        if cursor.rowcount != 1:
-            return False
+        async with self._transaction() as db:
+            cursor = await db.execute(
+                f"UPDATE disputes SET {sets}, updated_at = ? WHERE id = ? AND user_id = ? AND version = ?",
+                (*(values[c] for c in _ANSWER_COLUMNS), _now(), dispute.id, dispute.user_id, dispute.version))
+            if cursor.rowcount != 1:
+                return False
+            if plan is not None:
+                await self._sync_reminders(db, dispute, plan)
         dispute.version += 1
         return True
+
+    async def _sync_reminders(self, db: aiosqlite.Connection, d: Dispute, plan: list[PlannedReminder]) -> None:
+        wanted = {(r.kind, _moment(r.due_at)): r for r in plan}
+        async with db.execute("SELECT id, kind, due_at FROM reminders WHERE dispute_id = ? AND status = 'pending'"
+                              " AND snoozed = 0", (d.id,)) as cur:
+            pending = await cur.fetchall()
+        stale = [row["id"] for row in pending if (row["kind"], row["due_at"]) not in wanted]
+        if stale:
+            marks = ",".join("?" * len(stale))
+            await db.execute(f"UPDATE reminders SET status = 'cancelled' WHERE id IN ({marks})", stale)
+        for (kind, due), r in wanted.items():
+            # A reminder cancelled earlier and wanted again comes back; a sent one stays sent.
+            await db.execute(
+                "INSERT INTO reminders (dispute_id, user_id, kind, due_at, deadline_at, for_state, next_attempt_at)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (dispute_id, kind, due_at) DO UPDATE SET"
+                " status = 'pending', for_state = excluded.for_state, deadline_at = excluded.deadline_at,"
+                " next_attempt_at = excluded.next_attempt_at, attempts = 0 WHERE status = 'cancelled'",
+                (d.id, d.user_id, kind, due, _moment(r.deadline_at), d.state, due))
+
+    # --- reminders -------------------------------------------------------------
+    async def next_reminder_at(self) -> datetime | None:
+        """When the earliest pending reminder may go (the partial index answers it)."""
+        async with self._db.execute(
+                "SELECT MIN(next_attempt_at) FROM reminders WHERE status = 'pending'") as cur:
+            (value,) = await cur.fetchone()
+        return _from_moment(value)
+
+    async def claim_reminders(self, now: datetime, *, lease: float, limit: int) -> list[ReminderRecord]:
+        """Takes due reminders for ``lease`` seconds: a crashed sender's claims expire
+        and are taken again, so a reminder is sent at least once (at most one extra)."""
+        until = _moment(now + timedelta(seconds=lease))
+        async with self._transaction() as db:
+            async with db.execute(
+                    "UPDATE reminders SET next_attempt_at = ?, attempts = attempts + 1 WHERE id IN ("
+                    " SELECT id FROM reminders WHERE status = 'pending' AND next_attempt_at <= ?"
+                    " ORDER BY next_attempt_at LIMIT ?) RETURNING *", (until, _moment(now), limit)) as cur:
+                rows = await cur.fetchall()
+        return sorted((_reminder(r) for r in rows), key=lambda r: (r.due_at, r.id))
+
+    async def finish_reminder(self, reminder_id: int, status: str, *, error: str | None = None) -> None:
+        """sent, failed (never again), cancelled or skipped."""
+        await self._write(("UPDATE reminders SET status = ?, sent_at = CASE WHEN ? = 'sent' THEN ? END, error = ?"
+                           " WHERE id = ?", (status, status, _now(), error, reminder_id)))
+
+    async def retry_reminder(self, reminder_id: int, when: datetime, *, error: str | None = None) -> None:
+        await self._write(("UPDATE reminders SET next_attempt_at = ?, error = ? WHERE id = ? AND status = 'pending'",
+                           (_moment(when), error, reminder_id)))
+
+    async def snooze_reminder(self, d: Dispute, kind: str, due: datetime, deadline: datetime) -> None:
+        await self._write((
+            "INSERT OR IGNORE INTO reminders (dispute_id, user_id, kind, due_at, deadline_at, for_state, snoozed,"
+            " next_attempt_at) VALUES (?, ?, ?, ?, ?, ?, 1, ?)",
+            (d.id, d.user_id, kind, _moment(due), _moment(deadline), d.state, _moment(due))))
+
+    async def list_reminders(self, dispute_id: int, *, status: str | None = None) -> list[ReminderRecord]:
+        sql, params = "SELECT * FROM reminders WHERE dispute_id = ?", (dispute_id,)
+        if status:
+            sql, params = sql + " AND status = ?", (*params, status)
+        async with self._db.execute(sql + " ORDER BY due_at, id", params) as cur:
+            return [_reminder(r) for r in await cur.fetchall()]
+
+    async def load_dispute(self, dispute_id: int) -> Dispute | None:
+        """For the reminder engine, which acts for whoever owns the dispute."""
+        async with self._db.execute("SELECT * FROM disputes WHERE id = ?", (dispute_id,)) as cur:
+            row = await cur.fetchone()
+        return _dispute(row) if row else None
 
     # --- evidence ------------------------------------------------------------
     async def add_evidence(self, dispute: Dispute, item: EvidenceItem) -> int:
@@ -255,6 +398,12 @@ class Storage:
             flags=set(json.loads(r["flags"])), id=r["id"]) for r in rows]
 
 
+def _reminder(r: aiosqlite.Row) -> ReminderRecord:
+    return ReminderRecord(r["id"], r["dispute_id"], r["user_id"], r["kind"], _from_moment(r["due_at"]),
+                          _from_moment(r["deadline_at"]), r["for_state"], bool(r["snoozed"]), r["status"],
+                          r["attempts"])
+
+
 def _row_values(d: Dispute) -> dict:
     return {
         "state": d.state, "version": d.version, "reason": d.reason,
@@ -264,6 +413,8 @@ def _row_values(d: Dispute) -> dict:
         "shipped_on": _iso(d.shipped_on), "protection_ends_on": _iso(d.protection_ends_on),
         "amount": _iso(d.amount), "refund_full": int(d.refund_full), "evidence_done": int(d.evidence_done),
         "unknown": json.dumps(sorted(d.unknown)), "editing": int(d.editing),
+        **{m: _iso(getattr(d, m)) for m in _MOMENTS}, "decision": d.decision,
+        "reminders_off": int(d.reminders_off),
     }
 
 
@@ -277,5 +428,6 @@ def _dispute(r: aiosqlite.Row) -> Dispute:
         protection_ends_on=date.fromisoformat(r["protection_ends_on"]) if r["protection_ends_on"] else None,
         amount=Decimal(r["amount"]) if r["amount"] else None, refund_full=bool(r["refund_full"]),
         evidence_done=bool(r["evidence_done"]), unknown=set(json.loads(r["unknown"])),
-        editing=bool(r["editing"]),
+        editing=bool(r["editing"]), decision=r["decision"], reminders_off=bool(r["reminders_off"]),
+        **{m: _from_moment(r[m]) for m in _MOMENTS},
     )

@@ -6,7 +6,7 @@ it (flows.machine) and saves it back. Nothing here knows about Telegram or SQL.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 
 from flows.choices import DEFECTS, REASONS, RECEIVED, SOLUTIONS, defects_for, option
@@ -45,27 +45,70 @@ class Dispute:
     unknown: set[str] = field(default_factory=set)
     # True while the buyer changes one answer from the summary.
     editing: bool = False
+    # --- after the dispute is opened on AliExpress (moments in UTC) ---------
+    opened_at: datetime | None = None
+    # When the current seller response window started (opening, or a modification).
+    window_started_at: datetime | None = None
+    # AliExpress's ruling: "full", "partial" or "rejected", and when the buyer reported it.
+    decision: str | None = None
+    decided_at: datetime | None = None
+    # When the seller agreed to a return: the item must go back within the return window.
+    return_agreed_at: datetime | None = None
+    # When the refund was granted: it reaches the card within some business days.
+    refund_started_at: datetime | None = None
+    reminders_off: bool = False
 
     # --- conditions (named in the machine's transition table) -------------
-    def reason_settles_receipt(self) -> bool:
+    def reason_settles_receipt(self, **_: object) -> bool:
         """"Item not received" already answers the form's "received?" question."""
         return self.reason == "not_received"
 
-    def item_received(self) -> bool:
+    def item_received(self, **_: object) -> bool:
         return self.received is True
 
-    def is_editing(self) -> bool:
+    def is_editing(self, **_: object) -> bool:
         return self.editing
 
-    def is_complete(self) -> bool:
+    def is_complete(self, **_: object) -> bool:
         return all(self.answered(step) for step in self.path())
 
+    def wants_return(self, **_: object) -> bool:
+        return self.solution == "return_and_refund"
+
+    def decided_by_aliexpress(self, **_: object) -> bool:
+        return self.decision is not None
+
     # --- callbacks -----------------------------------------------------------
-    def start_editing(self) -> None:
+    def start_editing(self, **_: object) -> None:
         self.editing = True
 
-    def stop_editing(self) -> None:
+    def stop_editing(self, **_: object) -> None:
         self.editing = False
+
+    # Lifecycle callbacks. Every event is fired with ``now`` (the injected
+    # clock), conditions included, hence the ``**_`` everywhere.
+    def record_opened(self, *, now: datetime, opened_at: datetime | None = None, **_: object) -> None:
+        self.opened_at = opened_at or now
+        self.window_started_at = self.opened_at
+
+    def restart_window(self, *, now: datetime, **_: object) -> None:
+        # A modified request gives the seller a new response window.
+        self.window_started_at = now
+
+    def record_return_agreed(self, *, now: datetime, **_: object) -> None:
+        self.return_agreed_at = now
+
+    def record_refund_started(self, *, now: datetime, **_: object) -> None:
+        self.refund_started_at = now
+
+    def record_full_decision(self, *, now: datetime, **_: object) -> None:
+        self.decision, self.decided_at, self.refund_started_at = "full", now, now
+
+    def record_partial_decision(self, *, now: datetime, **_: object) -> None:
+        self.decision, self.decided_at, self.refund_started_at = "partial", now, now
+
+    def record_rejection(self, *, now: datetime, **_: object) -> None:
+        self.decision, self.decided_at = "rejected", now
 
     # --- queries -------------------------------------------------------------
     def path(self) -> list[str]:

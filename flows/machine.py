@@ -10,11 +10,27 @@ from transitions import Machine
 
 from flows.dispute import STEPS, Dispute
 
+# After the dispute is opened on AliExpress (DOMAIN §5).
+LIFECYCLE: tuple[str, ...] = (
+    "negotiating",     # the seller has the response window
+    "counter_offer",   # the seller rejected and offered something else
+    "return_shipping",  # a return was agreed: the item must go back in time
+    "escalated",       # AliExpress's team decides
+    "refund_pending",  # money on its way (business days)
+    "rejected",        # AliExpress ruled against the buyer: appeal window
+    "refund_missing",  # the estimate passed without the money
+)
+FINAL: tuple[str, ...] = ("refunded", "chargeback", "withdrawn")
+# A dispute the buyer can still act on AliExpress for (cancelling warns first).
+OPEN_STAGES: tuple[str, ...] = ("negotiating", "counter_offer", "return_shipping", "escalated")
+
 STATES: list[dict] = [
     *({"name": step} for step in STEPS),
     # Arriving at the summary always ends an edit.
     {"name": "summary", "on_enter": "stop_editing"},
     {"name": "cancelled"},
+    *({"name": stage} for stage in LIFECYCLE),
+    *({"name": stage, "final": True} for stage in FINAL),
 ]
 
 # Editable from the summary, with the condition that makes the step exist.
@@ -65,6 +81,37 @@ TRANSITIONS: list[dict] = [
       for step, conditions in EDITABLE.items()),
 
     {"trigger": "cancel", "source": [*_ALL_STEPS, "summary"], "dest": "cancelled"},
+
+    # --- after opening on AliExpress -----------------------------------------
+    {"trigger": "opened", "source": "summary", "dest": "negotiating", "after": "record_opened"},
+    {"trigger": "seller_accepted", "source": ["negotiating", "counter_offer"], "dest": "return_shipping",
+     "conditions": ["wants_return"], "after": "record_return_agreed"},
+    {"trigger": "seller_accepted", "source": ["negotiating", "counter_offer"], "dest": "refund_pending",
+     "after": "record_refund_started"},
+    {"trigger": "seller_offer", "source": "negotiating", "dest": "counter_offer"},
+    {"trigger": "accept_offer", "source": "counter_offer", "dest": "refund_pending",
+     "after": "record_refund_started"},
+    {"trigger": "modify", "source": ["negotiating", "counter_offer"], "dest": "negotiating",
+     "after": "restart_window"},
+    # Seller silent past the window: the Help Center processes the request as
+    # asked; the older guide escalates. The buyer reports which one happened.
+    {"trigger": "processed_as_requested", "source": "negotiating", "dest": "return_shipping",
+     "conditions": ["wants_return"], "after": "record_return_agreed"},
+    {"trigger": "processed_as_requested", "source": "negotiating", "dest": "refund_pending",
+     "after": "record_refund_started"},
+    {"trigger": "escalate", "source": ["negotiating", "counter_offer", "return_shipping"], "dest": "escalated"},
+    {"trigger": "item_returned", "source": "return_shipping", "dest": "refund_pending",
+     "after": "record_refund_started"},
+    {"trigger": "decision_full", "source": "escalated", "dest": "refund_pending", "after": "record_full_decision"},
+    {"trigger": "decision_partial", "source": "escalated", "dest": "refund_pending",
+     "after": "record_partial_decision"},
+    {"trigger": "decision_rejected", "source": "escalated", "dest": "rejected", "after": "record_rejection"},
+    {"trigger": "appeal", "source": "rejected", "dest": "escalated"},
+    {"trigger": "appeal", "source": "refund_pending", "dest": "escalated", "conditions": ["decided_by_aliexpress"]},
+    {"trigger": "refunded", "source": ["refund_pending", "refund_missing"], "dest": "refunded"},
+    {"trigger": "not_arrived", "source": "refund_pending", "dest": "refund_missing"},
+    {"trigger": "chargeback", "source": ["refund_missing", "rejected"], "dest": "chargeback"},
+    {"trigger": "withdraw", "source": list(OPEN_STAGES), "dest": "withdrawn"},
 ]
 
 MACHINE = Machine(
@@ -79,11 +126,23 @@ def can_fire(dispute: Dispute, event: str) -> bool:
     return ev is not None and dispute.state in ev.transitions
 
 
-def fire(dispute: Dispute, event: str) -> bool:
-    """Fires ``event`` on the dispute; False when no transition applies."""
+def fire(dispute: Dispute, event: str, **kwargs: object) -> bool:
+    """Fires ``event`` on the dispute; False when no transition applies.
+
+    Lifecycle events need ``now`` (the injected clock's time, UTC)."""
     if not can_fire(dispute, event):
         return False
-    return bool(MACHINE.events[event].trigger(dispute))
+    return bool(MACHINE.events[event].trigger(dispute, **kwargs))
+
+
+def available_events(dispute: Dispute) -> list[str]:
+    """Events whose conditions hold now, in table order: a stage's buttons."""
+    seen: list[str] = []
+    for t in TRANSITIONS:
+        name = t["trigger"]
+        if name not in seen and _allowed(dispute, name):
+            seen.append(name)
+    return seen
 
 
 def edit_events(dispute: Dispute) -> list[str]:

@@ -5,6 +5,8 @@ older guides' values are noted beside them so an operator can switch.
 """
 from __future__ import annotations
 
+from datetime import time
+
 from pydantic import BaseModel, Field
 
 
@@ -26,6 +28,13 @@ class Policy(BaseModel):
     # Refund arrival in business days: 3-15 (Help Center); older guide 7-10.
     refund_business_days_min: int = Field(3, ge=0)
     refund_business_days_max: int = Field(15, ge=1)
+    # "Return and refund": the item must be shipped back within about 10 days
+    # of the agreement, or the money goes to the seller.
+    return_shipping_days: int = Field(10, ge=1)
+    # Reminders arrive in the buyer's daytime, at this time on the day they're for.
+    daytime_start: time = time(9)
+    daytime_end: time = time(21)
+    reminder_time: time = time(10)
     # Order currency assumed when the buyer types a bare number.
     default_currency: dict[str, str] = Field(
         default_factory=lambda: {"en": "USD", "ru": "RUB", "es": "EUR", "de": "EUR"})

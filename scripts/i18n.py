@@ -1,8 +1,9 @@
 """Translation workflow: ``python scripts/i18n.py extract|update|compile|check``.
 
 extract  bot/ and flows/ messages → locales/messages.pot (keywords _, N_, ngettext)
-update   merge the .pot into every locales/<lang>/LC_MESSAGES/messages.po;
-         English is the source language, so its msgstr are the msgids
+update   merge the .pot into locales/<lang>/LC_MESSAGES/messages.po for every
+         language (creating missing catalogs); English is the source
+         language, so its msgstr are the msgids
 compile  .po → .mo (the setup path runs this, so .mo files are never stale)
 check    fail when the code has a message a catalog lacks, or a catalog has an
          empty or fuzzy translation (CI runs this through the test suite)
@@ -16,6 +17,7 @@ from pathlib import Path
 
 from babel.messages.catalog import Catalog
 from babel.messages.extract import extract_from_dir
+from babel.messages.frontend import parse_mapping_cfg
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po, write_po
 
@@ -27,13 +29,13 @@ KEYWORDS = {"_": None, "N_": None, "gettext": None, "ngettext": (1, 2), "__": No
 
 
 def extract() -> Catalog:
+    """What `pybabel extract -F babel.cfg -k N_ -k __` finds, as a catalog."""
+    with (ROOT / "babel.cfg").open(encoding="utf-8") as f:
+        method_map, options_map = parse_mapping_cfg(f)
     catalog = Catalog(project="dispute-guide-bot", charset="utf-8")
-    for directory in ("bot", "flows"):
-        method_map = [("**.py", "python")]
-        for filename, lineno, message, comments, context in extract_from_dir(
-                ROOT / directory, method_map, keywords=KEYWORDS, comment_tags=("TRANSLATORS:",)):
-            catalog.add(message, None, [(f"{directory}/{filename}", lineno)], auto_comments=comments,
-                        context=context)
+    for filename, lineno, message, comments, context in extract_from_dir(
+            ROOT, method_map, options_map, keywords=KEYWORDS, comment_tags=("TRANSLATORS:",)):
+        catalog.add(message, None, [(filename, lineno)], auto_comments=comments, context=context)
     return catalog
 
 
@@ -58,11 +60,11 @@ def update() -> None:
     _write(POT, template)
     for lang in LANGUAGES:
         path = _po_path(lang)
-        if not path.exists() and lang != "en":
-            continue  # a language is added by creating its catalog (see README)
-        catalog = _read(path, lang) if path.exists() else Catalog(locale=lang, charset="utf-8")
+        catalog = _read(path, lang) if path.exists() else Catalog(locale=lang, charset="utf-8",
+                                                                   project="dispute-guide-bot")
         catalog.update(template, update_header_comment=False)
         catalog.obsolete.clear()
+        catalog.fuzzy = False  # the header; messages keep their own flags
         if lang == "en":
             for message in catalog:
                 if message.id:
@@ -84,8 +86,7 @@ def problems() -> list[str]:
     for lang in LANGUAGES:
         path = _po_path(lang)
         if not path.exists():
-            if lang == "en":
-                found.append(f"{path.relative_to(ROOT)} is missing")
+            found.append(f"{path.relative_to(ROOT)} is missing (run: python scripts/i18n.py update)")
             continue
         catalog = _read(path, lang)
         ids = {m.id for m in catalog if m.id}

@@ -234,6 +234,14 @@ class ChatUser:
         assert matches, f"no button {label!r} in {[t for t, _ in sent.buttons()]}"
         return await self.tap(matches[0], message=sent)
 
+    async def choose(self, value: str) -> list[Sent]:
+        """Taps the latest keyboard's button for an answer value ("not_received", "d7", "full")
+        or a navigation action ("back", "edit_amount"): presses that read the same in every language."""
+        sent = self.last_with_buttons()
+        matches = [data for _, data in sent.buttons() if data and data.rsplit(":", 1)[-1] == value]
+        assert matches, f"no button for {value!r} in {[d for _, d in sent.buttons()]}"
+        return await self.tap(matches[0], message=sent)
+
     async def tap(self, data: str, *, message: Sent | None = None) -> list[Sent]:
         """Sends raw callback data (for forged or outdated buttons)."""
         sent = message or self.last_with_buttons()

@@ -147,8 +147,8 @@ async def test_amount_formats_are_understood(user, typed, expected):
 
 async def test_amounts_follow_the_users_locale(harness):
     user = harness.user(2002, language_code="de-AT")
-    await begin(user)
-    await user.press("Item not received")
+    await user.send("/new")
+    await user.choose("not_received")
     await order_facts(user, total="2.000", shipped="01.11.2026")
     await user.send("1.234")  # German: a thousands separator
     d = await focused(user)

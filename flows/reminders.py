@@ -1,0 +1,107 @@
+"""Which reminders a dispute wants, as policy data (DOMAIN §3, §5).
+
+A rule names a deadline of the dispute, the stages in which it matters, and
+when to remind: on the morning of some days before the deadline's day, and/or
+once it has passed. The bot stores the plan as outbox rows in the same
+transaction as the state change; re-planning after every change cancels what
+no longer applies.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from flows.calendar import add_business_days, in_daytime, next_daytime
+from flows.dispute import STEPS, Dispute
+from flows.policy import Policy
+
+_BEFORE_OPENING = frozenset({*STEPS, "summary"})
+
+
+@dataclass(frozen=True)
+class ReminderRule:
+    kind: str
+    deadline: str
+    states: frozenset[str]
+    days_before: tuple[int, ...] = ()
+    when_passed: bool = False
+
+
+RULES: tuple[ReminderRule, ...] = (
+    # While no dispute is opened: Buyer Protection running out, and the first day one can be opened.
+    ReminderRule("protection", "protection_end", _BEFORE_OPENING, days_before=(7, 3, 1, 0)),
+    ReminderRule("can_open", "open_from", _BEFORE_OPENING, days_before=(0,)),
+    # The seller's response window: the day before, and "what did the seller do?" when it ends.
+    ReminderRule("seller_window", "seller_response", frozenset({"negotiating"}), days_before=(1,), when_passed=True),
+    ReminderRule("return_shipping", "return_shipping", frozenset({"return_shipping"}), days_before=(2, 0)),
+    # After AliExpress's ruling: appeal within 7 days, survey within 15.
+    ReminderRule("appeal", "appeal", frozenset({"rejected", "refund_pending"}), days_before=(5, 1)),
+    ReminderRule("survey", "survey", frozenset({"rejected", "refund_pending", "refunded"}), days_before=(3,)),
+    # The refund should have arrived: check the card, or start the bank check.
+    ReminderRule("refund_check", "refund_estimate", frozenset({"refund_pending"}), when_passed=True),
+)
+
+
+@dataclass(frozen=True)
+class PlannedReminder:
+    kind: str
+    due_at: datetime       # UTC
+    deadline_at: datetime  # UTC; the moment the reminder is about
+
+
+def _end_of_day(day: date, tz: ZoneInfo) -> datetime:
+    return datetime.combine(day, time(23, 59), tzinfo=tz).astimezone(ZoneInfo("UTC"))
+
+
+def _start_of_day(day: date, tz: ZoneInfo) -> datetime:
+    return datetime.combine(day, time(0, 0), tzinfo=tz).astimezone(ZoneInfo("UTC"))
+
+
+def deadlines(d: Dispute, policy: Policy, tz: ZoneInfo, country: str | None) -> dict[str, datetime]:
+    """Every deadline of the dispute that its answers make known, in UTC."""
+    result: dict[str, datetime] = {}
+    ends = d.protection_ends_on
+    if ends is None and d.shipped_on is not None:
+        ends = d.shipped_on + timedelta(days=policy.protection_default_days)
+    if ends is not None:
+        result["protection_end"] = _end_of_day(ends, tz)
+    if d.shipped_on is not None:
+        result["open_from"] = _start_of_day(d.shipped_on + timedelta(days=policy.earliest_open_day), tz)
+    if d.window_started_at is not None:
+        result["seller_response"] = d.window_started_at + timedelta(days=policy.seller_response_days)
+    if d.return_agreed_at is not None:
+        result["return_shipping"] = d.return_agreed_at + timedelta(days=policy.return_shipping_days)
+    if d.decided_at is not None:
+        if d.decision in ("partial", "rejected"):
+            result["appeal"] = d.decided_at + timedelta(days=policy.appeal_days)
+        result["survey"] = d.decided_at + timedelta(days=policy.survey_days)
+    if d.refund_started_at is not None:
+        started = d.refund_started_at.astimezone(tz).date()
+        result["refund_estimate"] = _end_of_day(
+            add_business_days(started, policy.refund_business_days_max, country), tz)
+    return result
+
+
+def plan(d: Dispute, policy: Policy, tz: ZoneInfo, country: str | None, now: datetime) -> list[PlannedReminder]:
+    """The reminders the dispute wants from ``now`` on, in its current stage."""
+    if d.reminders_off:
+        return []
+    known = deadlines(d, policy, tz, country)
+    window = (policy.daytime_start, policy.daytime_end)
+    planned: list[PlannedReminder] = []
+    for rule in RULES:
+        deadline = known.get(rule.deadline)
+        if deadline is None or d.state not in rule.states:
+            continue
+        dues = []
+        for days in rule.days_before:
+            day = deadline.astimezone(tz).date() - timedelta(days=days)
+            due = datetime.combine(day, policy.reminder_time, tzinfo=tz)
+            if due >= deadline:  # a deadline early in the day: remind a little before it
+                due = deadline - timedelta(hours=2)
+            dues.append(in_daytime(due, tz, *window))
+        if rule.when_passed:
+            dues.append(next_daytime(deadline, tz, *window))
+        planned += [PlannedReminder(rule.kind, due, deadline) for due in dues if due > now]
+    return sorted(set(planned), key=lambda r: (r.due_at, r.kind))
