@@ -2,10 +2,10 @@
 from __future__ import annotations
 
 import asyncio
-import logging
 import sys
 
 from bot.config import ConfigError, load_config
+from bot.logs import setup_logging
 
 
 def main() -> int:
@@ -14,7 +14,7 @@ def main() -> int:
     except ConfigError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    setup_logging(config.bot.token)
     from bot.app import run  # after the config check: a bad token fails fast and quietly
 
     try:

@@ -1,7 +1,9 @@
 """Builds the Bot and the Dispatcher, and runs long polling."""
 from __future__ import annotations
 
+import asyncio
 import logging
+from contextlib import suppress
 
 from aiogram import Bot, Dispatcher
 from aiogram.client.default import DefaultBotProperties
@@ -13,9 +15,11 @@ from aiogram.fsm.storage.memory import MemoryStorage, SimpleEventIsolation
 from aiogram.types import BotCommandScopeDefault
 
 from bot.config import LOCALES, Config
-from bot.i18n import UserLocaleMiddleware, make_i18n
-from bot.middlewares import InFlight
-from bot.routers import commands, evidence, fallback, intake
+from bot.i18n import UserLocaleMiddleware, make_i18n, telegram_locale
+from bot.middlewares import FloodControl, InFlight, OncePerUpdate
+from bot.reminders import ReminderEngine
+from bot.sender import RateLimitedSender
+from bot.routers import admin, commands, evidence, fallback, intake, lifecycle
 from bot.services import Services
 from bot.storage import Storage
 from flows.choices import N_
@@ -38,6 +42,20 @@ def create_dispatcher(svc: Services, *, isolation: BaseEventIsolation | None = N
     dp = Dispatcher(storage=MemoryStorage(), events_isolation=isolation or SimpleEventIsolation(), svc=svc)
     in_flight = InFlight()
     dp.update.outer_middleware(in_flight)
+    dp.update.outer_middleware(OncePerUpdate(svc.store))
+    b = svc.config.bot
+
+    async def slow_down(data: dict, user_id: int) -> None:
+        user = await svc.store.get_user(user_id)
+        sender = data.get("event_from_user")
+        locale = (user.locale if user and user.locale else
+                  telegram_locale(sender.language_code if sender else None, b.default_locale))
+        with suppress(Exception):
+            await data["bot"].send_message(user_id, svc.i18n.gettext(
+                "🐢 Slow down a little: I'll read your messages again in a few seconds.", locale=locale))
+
+    dp.update.outer_middleware(FloodControl(b.flood_limit, b.flood_window_seconds, b.flood_cooldown_seconds,
+                                            slow_down, clock=svc.monotonic))
     UserLocaleMiddleware(svc.i18n, svc.store).setup(dp)
 
     async def on_shutdown() -> None:
@@ -48,7 +66,8 @@ def create_dispatcher(svc: Services, *, isolation: BaseEventIsolation | None = N
 
     dp.shutdown.register(on_shutdown)
     # Evidence before intake: a forwarded text is evidence, not a typed answer.
-    dp.include_routers(commands.create_router(), evidence.create_router(), intake.create_router(),
+    dp.include_routers(admin.create_router(svc.config.bot.admin_ids), commands.create_router(),
+                       lifecycle.create_router(), evidence.create_router(), intake.create_router(),
                        fallback.create_router())
     return dp
 
@@ -58,6 +77,12 @@ DESCRIPTION = N_("I help you get your money back when an AliExpress order goes w
                  "form, an English explanation to paste, your evidence in order, and the deadlines to watch.")
 SHORT_DESCRIPTION = N_("Win your AliExpress dispute: the right choices in the form, an English text, "
                        "evidence and deadlines.")
+
+
+def create_engine(svc: Services, bot: Bot) -> ReminderEngine:
+    r = svc.config.reminders
+    sender = RateLimitedSender(bot, global_per_second=r.global_per_second, per_chat_per_second=r.per_chat_per_second)
+    return ReminderEngine(svc, sender, lease_seconds=r.lease_seconds, batch=r.batch, max_sleep=r.max_sleep_seconds)
 
 
 async def set_profile(bot: Bot, svc: Services) -> None:
@@ -78,6 +103,22 @@ async def run(config: Config, clock: Clock | None = None) -> None:
                    i18n=make_i18n(config.bot.default_locale))
     bot = create_bot(config)
     dp = create_dispatcher(svc)
+    engine = create_engine(svc, bot)
+
+    async def start_engine() -> None:
+        dp["reminder_task"] = asyncio.create_task(engine.run(), name="reminders")
+
+    async def stop_engine() -> None:
+        task = dp.workflow_data.get("reminder_task")
+        if task:
+            engine.stop()
+            try:
+                await asyncio.wait_for(task, SHUTDOWN_GRACE_SECONDS)
+            except TimeoutError:
+                log.warning("reminder delivery did not stop in time")
+
+    dp.startup.register(start_engine)
+    dp.shutdown.register(stop_engine)
     try:
         me = await bot.get_me()
         await set_profile(bot, svc)

@@ -29,6 +29,11 @@ class BotSection(BaseModel):
     default_locale: str = "en"
     # How long to wait for the rest of an album before acknowledging it once.
     album_settle_seconds: float = Field(1.0, ge=0)
+    # Flood control: more than this many updates from one user within the
+    # window earns one "slow down" and a cool-down.
+    flood_limit: int = Field(20, ge=1)
+    flood_window_seconds: float = Field(5, gt=0)
+    flood_cooldown_seconds: float = Field(20, ge=0)
     # Long-polling timeout per getUpdates call.
     polling_timeout: int = Field(30, ge=0, le=50)
 
@@ -45,6 +50,18 @@ class BotSection(BaseModel):
         return value
 
 
+class RemindersSection(BaseModel):
+    # Telegram allows about 30 messages/s per bot and 1/s per chat; stay under.
+    global_per_second: float = Field(25, gt=0)
+    per_chat_per_second: float = Field(1, gt=0)
+    # A claimed reminder not marked sent within this time is claimed again
+    # (the process died mid-send): at most one duplicate.
+    lease_seconds: float = Field(120, gt=0)
+    batch: int = Field(200, ge=1)
+    # The loop wakes at least this often even with nothing due.
+    max_sleep_seconds: float = Field(300, gt=0)
+
+
 class DatabaseSection(BaseModel):
     url: str = "sqlite:///data/disputes.db"
 
@@ -52,6 +69,7 @@ class DatabaseSection(BaseModel):
 class Config(BaseModel):
     bot: BotSection = Field(default_factory=BotSection)
     database: DatabaseSection = Field(default_factory=DatabaseSection)
+    reminders: RemindersSection = Field(default_factory=RemindersSection)
     policy: Policy = Field(default_factory=Policy)
 
 

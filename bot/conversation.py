@@ -9,13 +9,20 @@ from aiogram import Bot
 from aiogram.utils.i18n import gettext as _
 
 from bot.formatting import user_language
+from bot.planning import reminder_plan, user_zone
+from bot.keyboards import answer_button
 from bot.services import Services
+from bot.stages import stage_keyboard, stage_text
 from bot.views import explanation_text, question, summary, verdict_text
 from flows.clock import today
 from flows.dispute import Dispute
 from flows.eligibility import assess
 from flows.explanation import explanation
-from flows.machine import fire
+from flows.calendar import HOLIDAY_COUNTRY
+from flows.machine import FINAL, LIFECYCLE, fire
+
+# States shown as a lifecycle stage screen rather than an intake question.
+STAGES = frozenset({"opening", *LIFECYCLE, *FINAL})
 
 
 async def show(bot: Bot, chat_id: int, d: Dispute, svc: Services, locale: str, *, hint: str | None = None) -> None:
@@ -23,6 +30,14 @@ async def show(bot: Bot, chat_id: int, d: Dispute, svc: Services, locale: str, *
     day = today(svc.clock)
     if d.state == "cancelled":
         await bot.send_message(chat_id, _("This dispute was cancelled. Send /new to start a new one."))
+        return
+    if d.state in STAGES:
+        tz = await user_zone(svc, d.user_id, locale)
+        text = stage_text(d, svc.policy, tz=tz, country=HOLIDAY_COUNTRY.get(locale), now=svc.clock.now(),
+                          locale=locale, t=_)
+        extra = [answer_button(d, label, value) for label, value in
+                 ((_("Today"), "d0"), (_("Yesterday"), "d1"), (_("2 days ago"), "d2"))] if d.state == "opening" else None
+        await bot.send_message(chat_id, _join(hint, text), reply_markup=stage_keyboard(d, _, extra=extra))
         return
     items = await svc.store.list_evidence(d) if d.state in ("evidence", "summary") else []
     if d.state == "summary":
@@ -42,17 +57,20 @@ def _join(hint: str | None, text: str) -> str:
     return f"{hint}\n\n{text}" if hint else text
 
 
-async def advance(bot: Bot, chat_id: int, d: Dispute, svc: Services, locale: str, event: str = "next") -> bool:
+async def advance(bot: Bot, chat_id: int, d: Dispute, svc: Services, locale: str, event: str = "next",
+                  **event_args: object) -> bool:
     """Fires ``event``, saves, then shows where the dispute is now.
 
     False when nothing changed: the event doesn't apply, or another update
     saved the dispute first (its version moved on).
     """
-    before = d.state
-    if not fire(d, event):
+    before, now = d.state, svc.clock.now()
+    if not fire(d, event, now=now, **event_args):
         return False
-    if not await svc.store.save_dispute(d):
+    tz = await user_zone(svc, d.user_id, locale)
+    if not await svc.store.save_dispute(d, plan=reminder_plan(d, svc, tz, locale, now)):
         return False
+    svc.reminders_changed.set()
     hint = None
     if before in ("protection", "shipped_on") and d.state not in ("summary", "protection"):
         # The dates are in: say at once whether a dispute can be opened.

@@ -52,3 +52,9 @@ def no_dispute() -> str:
 
 def outdated() -> str:
     return _("This button is outdated.")
+
+
+def no_false_claims() -> str:
+    return _("🙅 I can't help with a false claim. It is fraud: AliExpress checks evidence, can block the "
+             "account and side with the seller, and you'd lose the money you are owed. I'll gladly help you "
+             "make a true claim as strong as it can be: what happened, with photos and the seller's messages.")

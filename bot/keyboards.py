@@ -28,10 +28,22 @@ class StepNav(CallbackData, prefix="nav"):
     action: str
 
 
-class CancelConfirm(CallbackData, prefix="cxl"):
+class Confirm(CallbackData, prefix="cf"):
+    """Yes/No for events that can't be undone (cancel the draft, withdraw the dispute)."""
     dispute_id: int
     version: int
+    event: str
     confirm: bool
+
+
+class StageAction(CallbackData, prefix="act"):
+    """Stage buttons that aren't machine events: calendar, reminders on/off, information."""
+    dispute_id: int
+    action: str
+
+
+class ReminderSnooze(CallbackData, prefix="snz"):
+    reminder_id: int
 
 
 class OpenDispute(CallbackData, prefix="open"):
@@ -54,7 +66,7 @@ class ForgetConfirm(CallbackData, prefix="forget"):
 UNKNOWN = "?"
 DONE = "done"
 FULL_REFUND = "full"
-DAYS_AGO = {"d0": 0, "d1": 1, "d7": 7}
+DAYS_AGO = {"d0": 0, "d1": 1, "d2": 2, "d7": 7}
 
 
 def answer_button(d: Dispute, text: str, value: str) -> InlineKeyboardButton:

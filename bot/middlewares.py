@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections import deque
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -38,3 +39,54 @@ class InFlight(BaseMiddleware):
             return True
         except TimeoutError:
             return False
+
+
+class OncePerUpdate(BaseMiddleware):
+    """Handles each update_id once: Telegram redelivers after a crash or a slow answer."""
+
+    def __init__(self, store) -> None:
+        self.store = store
+
+    async def __call__(self, handler, event, data):
+        if not await self.store.first_delivery(event.update_id):
+            return None
+        return await handler(event, data)
+
+
+class FloodControl(BaseMiddleware):
+    """A user sending more than ``limit`` updates within ``window`` seconds gets one
+    "slow down" and is ignored for ``cooldown`` seconds; other users are unaffected.
+    Kept in memory: a restart forgives, and only recent senders are remembered."""
+
+    def __init__(self, limit: int, window: float, cooldown: float, warn, clock=None) -> None:
+        self.limit, self.window, self.cooldown, self.warn = limit, window, cooldown, warn
+        self.clock = clock or asyncio.get_running_loop().time
+        self._recent: dict[int, deque[float]] = {}
+        self._muted_until: dict[int, float] = {}
+
+    async def __call__(self, handler, event, data):
+        user = data.get("event_from_user")
+        if user is None:
+            return await handler(event, data)
+        now = self.clock()
+        if self._muted_until.get(user.id, 0) > now:
+            return None
+        times = self._recent.setdefault(user.id, deque())
+        times.append(now)
+        while times and times[0] <= now - self.window:
+            times.popleft()
+        if len(times) > self.limit:
+            self._muted_until[user.id] = now + self.cooldown
+            times.clear()
+            await self.warn(data, user.id)
+            return None
+        self._forget_idle(now)
+        return await handler(event, data)
+
+    def _forget_idle(self, now: float) -> None:
+        # Bounded memory: drop users with nothing in the window (checked when the map grows).
+        if len(self._recent) > 10_000:
+            for uid in [u for u, t in self._recent.items() if not t or t[-1] <= now - self.window]:
+                self._recent.pop(uid, None)
+            for uid in [u for u, until in self._muted_until.items() if until <= now]:
+                self._muted_until.pop(uid, None)

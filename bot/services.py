@@ -1,6 +1,9 @@
 """What every handler needs, passed through the dispatcher as the ``svc`` kwarg."""
 from __future__ import annotations
 
+import asyncio
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from aiogram.utils.i18n import I18n
@@ -19,6 +22,12 @@ class Services:
     clock: Clock
     i18n: I18n
     albums: AlbumAcks = field(default_factory=AlbumAcks)
+    # Set when a reminder plan changed: the delivery loop may need to wake earlier.
+    reminders_changed: asyncio.Event = field(default_factory=asyncio.Event)
+    # Seconds for rate decisions (flood control); tests inject their own.
+    monotonic: Callable[[], float] = time.monotonic
+    # Groups already told that the bot works in private chats (in memory only).
+    groups_told: set[int] = field(default_factory=set)
 
     @property
     def policy(self) -> Policy:

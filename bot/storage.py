@@ -88,6 +88,10 @@ MIGRATIONS: list[str] = [
     CREATE INDEX reminders_next ON reminders(next_attempt_at) WHERE status = 'pending';
     CREATE INDEX reminders_by_dispute ON reminders(dispute_id, status);
     """,
+    # 3: updates already handled (Telegram may deliver one twice)
+    """
+    CREATE TABLE processed_updates (update_id INTEGER PRIMARY KEY, at TEXT NOT NULL);
+    """,
 ]
 
 _ANSWER_COLUMNS = ("state", "version", "reason", "received", "defect", "solution", "order_number",
@@ -208,6 +212,15 @@ class Storage:
         async with self._transaction() as db:
             return [await db.execute(sql, params) for sql, params in statements]
 
+    # --- updates -------------------------------------------------------------
+    async def first_delivery(self, update_id: int, *, keep: int = 100_000) -> bool:
+        """Records the update; False when it was handled before. Keeps the newest ``keep`` ids."""
+        (cursor,) = await self._write(
+            ("INSERT OR IGNORE INTO processed_updates (update_id, at) VALUES (?, ?)", (update_id, _now())))
+        if cursor.rowcount == 1 and update_id % 1000 == 0:
+            await self._write(("DELETE FROM processed_updates WHERE update_id < ?", (update_id - keep,)))
+        return cursor.rowcount == 1
+
     # --- users ---------------------------------------------------------------
     async def get_user(self, user_id: int) -> UserRecord | None:
         async with self._db.execute(
@@ -215,13 +228,15 @@ class Storage:
             row = await cur.fetchone()
         return UserRecord(row["id"], row["locale"], row["focused_dispute_id"], row["timezone"]) if row else None
 
-    async def ensure_user(self, user_id: int) -> UserRecord:
+    async def ensure_user(self, user_id: int, locale: str | None = None) -> UserRecord:
+        """The user's row, created on first need; ``locale`` is remembered for reminders,
+        which are sent outside any update and so can't read the client's language."""
         user = await self.get_user(user_id)
         if user is None:
             now = _now()
-            await self._write(("INSERT OR IGNORE INTO users (id, created_at, updated_at) VALUES (?, ?, ?)",
-                               (user_id, now, now)))
-            user = UserRecord(user_id, None, None)
+            await self._write(("INSERT OR IGNORE INTO users (id, locale, created_at, updated_at) VALUES (?, ?, ?, ?)",
+                               (user_id, locale, now, now)))
+            user = UserRecord(user_id, locale, None)
         return user
 
     async def set_locale(self, user_id: int, locale: str) -> None:
@@ -236,14 +251,33 @@ class Storage:
         await self._write(("UPDATE users SET focused_dispute_id = ?, updated_at = ? WHERE id = ?",
                            (dispute_id, _now(), user_id)))
 
+    async def export_user(self, user_id: int) -> dict:
+        """Everything stored about the user, for /export."""
+        user = await self.get_user(user_id)
+        disputes = []
+        for d in await self.list_disputes(user_id):
+            evidence = [{k: v for k, v in vars(i).items() if k != "id"} for i in await self.list_evidence(d)]
+            reminders = [{"kind": r.kind, "due_at": r.due_at, "status": r.status}
+                         for r in await self.list_reminders(d.id)]
+            disputes.append({**vars(d), "evidence": evidence, "reminders": reminders})
+        return {"user": vars(user) if user else None, "disputes": disputes}
+
+    async def stats(self) -> dict[str, dict[str, int]]:
+        """Counts only, no personal data: disputes by stage, reminders by status."""
+        result: dict[str, dict[str, int]] = {}
+        for table, column in (("disputes", "state"), ("reminders", "status")):
+            async with self._db.execute(f"SELECT {column}, COUNT(*) FROM {table} GROUP BY {column}") as cur:
+                result[table] = {row[0]: row[1] for row in await cur.fetchall()}
+        return result
+
     async def forget_user(self, user_id: int) -> None:
         # Evidence goes with its disputes (ON DELETE CASCADE).
         await self._write(("DELETE FROM disputes WHERE user_id = ?", (user_id,)),
                           ("DELETE FROM users WHERE id = ?", (user_id,)))
 
     # --- disputes ------------------------------------------------------------
-    async def create_dispute(self, user_id: int, initial_state: str) -> Dispute:
-        await self.ensure_user(user_id)
+    async def create_dispute(self, user_id: int, initial_state: str, locale: str | None = None) -> Dispute:
+        await self.ensure_user(user_id, locale)
         now = _now()
         cursor, _ = await self._write(
             ("INSERT INTO disputes (user_id, state, created_at, updated_at) VALUES (?, ?, ?, ?)",
@@ -304,6 +338,8 @@ class Storage:
         if stale:
             marks = ",".join("?" * len(stale))
             await db.execute(f"UPDATE reminders SET status = 'cancelled' WHERE id IN ({marks})", stale)
+        await db.execute("UPDATE reminders SET for_state = ? WHERE dispute_id = ? AND status = 'pending'"
+                         " AND snoozed = 0", (d.state, d.id))
         for (kind, due), r in wanted.items():
             # A reminder cancelled earlier and wanted again comes back; a sent one stays sent.
             await db.execute(
@@ -347,6 +383,12 @@ class Storage:
             "INSERT OR IGNORE INTO reminders (dispute_id, user_id, kind, due_at, deadline_at, for_state, snoozed,"
             " next_attempt_at) VALUES (?, ?, ?, ?, ?, ?, 1, ?)",
             (d.id, d.user_id, kind, _moment(due), _moment(deadline), d.state, _moment(due))))
+
+    async def get_reminder(self, user_id: int, reminder_id: int) -> ReminderRecord | None:
+        async with self._db.execute("SELECT * FROM reminders WHERE id = ? AND user_id = ?",
+                                    (reminder_id, user_id)) as cur:
+            row = await cur.fetchone()
+        return _reminder(row) if row else None
 
     async def list_reminders(self, dispute_id: int, *, status: str | None = None) -> list[ReminderRecord]:
         sql, params = "SELECT * FROM reminders WHERE dispute_id = ?", (dispute_id,)

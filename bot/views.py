@@ -14,12 +14,13 @@ from aiogram.utils.i18n import ngettext
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from bot.formatting import example_amount, example_date, fmt_date, fmt_money, fmt_relative, html
+from bot.stages import EVENT_LABELS
 from bot.keyboards import (DONE, FULL_REFUND, UNKNOWN, NewDispute, answer_button, in_rows,
                            nav_button, step_keyboard)
 from flows.choices import DEFECTS, N_, REASONS, RECEIVED, SOLUTIONS, defects_for, option
 from flows.dispute import Dispute
 from flows.eligibility import Eligibility, Verdict
-from flows.evidence import EvidenceItem, EvidenceKind, checklist, counts
+from flows.evidence import UPLOAD_PROBLEMS, EvidenceItem, EvidenceKind, checklist, counts
 from flows.machine import edit_events
 
 STEP_TITLES = {
@@ -115,7 +116,7 @@ def checklist_text(d: Dispute, items: list[EvidenceItem]) -> str:
         mark = "✅" if line.done else "⬜"
         count = f" ({line.have}/{line.requirement.count})" if line.requirement.count > 1 else ""
         lines.append(f"{mark} {_(line.requirement.label)}{count}")
-    flagged = sum(1 for i in items if i.flags)
+    flagged = sum(1 for i in items if i.flags & UPLOAD_PROBLEMS)
     if flagged:
         lines.append("⚠️ " + ngettext("{n} file doesn't meet AliExpress's upload rules (see my notes above).",
                                      "{n} files don't meet AliExpress's upload rules (see my notes above).",
@@ -241,6 +242,8 @@ def summary(d: Dispute, items: list[EvidenceItem], e: Eligibility, *, locale: st
 
 def summary_keyboard(d: Dispute) -> InlineKeyboardMarkup:
     builder = InlineKeyboardBuilder()
+    opened = EVENT_LABELS["open_on_aliexpress"]
+    builder.row(nav_button(d, _(opened), "open_on_aliexpress"))
     edits = [nav_button(d, "✏️ " + step_title(step), f"edit_{step}") for step in edit_events(d)]
     for row in in_rows(edits, 2):
         builder.row(*row)

@@ -16,6 +16,10 @@ class EvidenceKind(StrEnum):
     FILE = "file"        # any other document: kept, but AliExpress won't take it
 
 
+# Flags that keep a file from being uploaded to AliExpress until it is fixed.
+UPLOAD_PROBLEMS = frozenset({"format", "too_big"})
+
+
 @dataclass
 class EvidenceItem:
     kind: EvidenceKind

@@ -157,3 +157,25 @@ def inspect_seller_message(text: str) -> GuardFinding:
     found = {kind for kind, pats in _COMPILED.items() if any(p.search(normalized) for p in pats)}
     found = {k for k in found if k not in _REQUIRES or _REQUIRES[k] in found}
     return GuardFinding(frozenset(found))
+
+
+# The buyer asking how to win with a false claim (a counterfeit "not as described" to
+# keep the item and the money, a fake "not received"). The bot never coaches that.
+_FALSE_CLAIM = tuple(re.compile(p) for p in (
+    r"\b(?:fake|false|lie|lying|pretend\w*|trick|cheat|scam|fool)\b.{0,60}\b(?:refund|money back|dispute|claim)",
+    r"\b(?:refund|money back|dispute|claim)\b.{0,60}\b(?:lie|lying|pretend\w*|fake it|trick|cheat|fool)\b",
+    r"\bkeep (?:the |my )?(?:item|product|goods|it)\b.{0,40}\b(?:and|plus|but) (?:get |also )?(?:a |the )?"
+    r"(?:full )?refund",
+    r"\b(?:обман|соврат|совру|наврат|схитр|развест|прикинут)\w*.{0,60}\b(?:возврат|деньг|спор)",
+    r"\bоставить (?:себе )?товар\b.{0,40}\b(?:и|но) (?:вернуть|получить) деньги",
+    r"\b(?:mentir|miento|enganar|fingir|finjo|trampa)\w*.{0,60}\b(?:reembolso|dinero|disputa)",
+    r"\bquedarme (?:con )?(?:el|la) (?:producto|articulo|cosa)\b.{0,40}\by (?:el |un )?reembolso",
+    r"\b(?:lugen|luge|schummeln|betrug\w*|vortauschen|tauschen|flunkern)\b.{0,60}\b(?:erstattung|geld|streit)",
+    r"\b(?:ware|artikel|produkt) behalten\b.{0,40}\b(?:und|plus) (?:das )?(?:geld|erstattung|ruckerstattung)",
+))
+
+
+def asks_for_false_claim(text: str) -> bool:
+    """True when the buyer asks for help with a dishonest claim."""
+    normalized = _normalize(text)[:2000]
+    return any(p.search(normalized) for p in _FALSE_CLAIM)

@@ -29,6 +29,8 @@ STATES: list[dict] = [
     # Arriving at the summary always ends an edit.
     {"name": "summary", "on_enter": "stop_editing"},
     {"name": "cancelled"},
+    # "I opened it on AliExpress": asks the date, then the lifecycle starts.
+    {"name": "opening"},
     *({"name": stage} for stage in LIFECYCLE),
     *({"name": stage, "final": True} for stage in FINAL),
 ]
@@ -83,7 +85,9 @@ TRANSITIONS: list[dict] = [
     {"trigger": "cancel", "source": [*_ALL_STEPS, "summary"], "dest": "cancelled"},
 
     # --- after opening on AliExpress -----------------------------------------
-    {"trigger": "opened", "source": "summary", "dest": "negotiating", "after": "record_opened"},
+    {"trigger": "open_on_aliexpress", "source": "summary", "dest": "opening"},
+    {"trigger": "back", "source": "opening", "dest": "summary"},
+    {"trigger": "opened", "source": "opening", "dest": "negotiating", "after": "record_opened"},
     {"trigger": "seller_accepted", "source": ["negotiating", "counter_offer"], "dest": "return_shipping",
      "conditions": ["wants_return"], "after": "record_return_agreed"},
     {"trigger": "seller_accepted", "source": ["negotiating", "counter_offer"], "dest": "refund_pending",

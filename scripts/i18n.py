@@ -1,6 +1,6 @@
 """Translation workflow: ``python scripts/i18n.py extract|update|compile|check``.
 
-extract  bot/ and flows/ messages → locales/messages.pot (keywords _, N_, ngettext)
+extract  bot/ and flows/ messages → locales/messages.pot (keywords _, N_, t, ngettext)
 update   merge the .pot into locales/<lang>/LC_MESSAGES/messages.po for every
          language (creating missing catalogs); English is the source
          language, so its msgstr are the msgids
@@ -11,7 +11,7 @@ check    fail when the code has a message a catalog lacks, or a catalog has an
 from __future__ import annotations
 
 import io
-import subprocess
+import re
 import sys
 from pathlib import Path
 
@@ -25,7 +25,8 @@ ROOT = Path(__file__).resolve().parent.parent
 LOCALES = ROOT / "locales"
 POT = LOCALES / "messages.pot"
 LANGUAGES = ("en", "ru", "es", "de")
-KEYWORDS = {"_": None, "N_": None, "gettext": None, "ngettext": (1, 2), "__": None}
+# ``t`` is the translator handed to code shared by handlers and reminders (bot/stages.py).
+KEYWORDS = {"_": None, "N_": None, "t": None, "gettext": None, "ngettext": (1, 2), "__": None}
 
 
 def extract() -> Catalog:
@@ -100,7 +101,17 @@ def problems() -> list[str]:
             empty = not m.string or (isinstance(m.string, tuple) and not all(m.string))
             if empty or m.fuzzy:
                 found.append(f"{lang}: untranslated or fuzzy: {m.id!r}")
+            elif lang != "en" and _still_english(m):
+                found.append(f"{lang}: still the English text: {m.id!r}")
     return found
+
+
+def _still_english(m) -> bool:
+    """A sentence copied over unchanged is an untranslated message in disguise."""
+    source = m.id[0] if isinstance(m.id, tuple) else m.id
+    target = m.string[0] if isinstance(m.string, tuple) else m.string
+    words = re.findall(r"[^\W\d_]{2,}", re.sub(r"\{\w+\}|</?\w+>", " ", source))
+    return target == source and len(words) >= 3
 
 
 def main(argv: list[str]) -> int:

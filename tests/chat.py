@@ -12,7 +12,7 @@ from html.parser import HTMLParser
 import time
 from collections.abc import AsyncGenerator
 from dataclasses import dataclass, field
-from datetime import date, datetime, timezone
+from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +24,7 @@ from aiogram.methods import (AnswerCallbackQuery, EditMessageText, GetFile, GetM
                              TelegramMethod)
 from aiogram.types import Chat, Document, File, Message, Update, User
 
-from bot.app import create_dispatcher
+from bot.app import create_dispatcher, create_engine
 from bot.config import Config
 from bot.i18n import make_i18n
 from bot.services import Services
@@ -143,8 +143,11 @@ class BotHarness:
         self.db_path = db_path
         self.clock = FixedClock(today)
         self.config = config or Config.model_validate({
-            "bot": {"token": TOKEN, "album_settle_seconds": 0.2},
-            "database": {"url": f"sqlite:///{db_path}"}})
+            # A scripted user types far faster than a person: flood control gets its own test.
+            "bot": {"token": TOKEN, "album_settle_seconds": 0.2, "flood_limit": 10_000},
+            "database": {"url": f"sqlite:///{db_path}"},
+            # The recording session answers at once; rates are tested against the fake Bot API.
+            "reminders": {"global_per_second": 100_000, "per_chat_per_second": 100_000}})
         self.session = RecordingSession()
         self.bot = Bot(TOKEN, session=self.session, default=DefaultBotProperties(parse_mode=ParseMode.HTML))
         self._update_ids = itertools.count(1)
@@ -155,6 +158,7 @@ class BotHarness:
         store = await Storage.open(self.config.database.url)
         self.svc = Services(config=self.config, store=store, clock=self.clock, i18n=make_i18n())
         self.dp = create_dispatcher(self.svc)
+        self.engine = create_engine(self.svc, self.bot)
         return self
 
     async def stop(self) -> None:
@@ -173,6 +177,13 @@ class BotHarness:
     async def feed(self, update: dict) -> None:
         update.setdefault("update_id", next(self._update_ids))
         await self.dp.feed_update(self.bot, Update.model_validate(update, context={"bot": self.bot}))
+
+    async def pass_days(self, days: float = 1, *, step_hours: float = 1) -> None:
+        """Moves the clock forward, delivering reminders as they fall due."""
+        end = self.clock.current + timedelta(days=days)
+        while self.clock.current < end:
+            self.clock.current = min(end, self.clock.current + timedelta(hours=step_hours))
+            await self.engine.tick()
 
     async def settle(self) -> None:
         """Lets delayed replies (album acknowledgements) go out."""

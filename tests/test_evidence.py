@@ -40,9 +40,13 @@ async def test_each_item_is_acknowledged_with_the_running_count(user, harness):
     replies = await user.send("The box was crushed on arrival.")
     assert user.texts(replies) == "📝 Note saved. 2 pieces of evidence so far."
     replies = await user.forward("We can give you $2 if you close the dispute", sender="Shop Official")
-    assert user.texts(replies) == "💬 Message from Shop Official (Nov 10, 2026) saved. 3 pieces of evidence so far."
+    warning, ack = [s.text for s in replies]
+    assert "asks you to cancel or close the dispute. Don't." in warning and "saved this message as evidence" in warning
+    assert ack == "💬 Message from Shop Official (Nov 10, 2026) saved. 3 pieces of evidence so far."
     d = await focused(user)
-    assert [i.kind.value for i in await harness.store.list_evidence(d)] == ["image", "note", "forward"]
+    items = await harness.store.list_evidence(d)
+    assert [i.kind.value for i in items] == ["image", "note", "forward"]
+    assert "pressure:cancel_dispute" in items[2].flags
 
 
 async def test_an_album_is_acknowledged_once(user, harness):

@@ -184,3 +184,29 @@ def _seconds(text: str) -> float:
     start = time.perf_counter()
     inspect_seller_message(text)
     return time.perf_counter() - start
+
+
+@pytest.mark.parametrize("text", [
+    "Can I say it's a fake brand to get a refund and keep the item?",
+    "how do I lie that it never arrived so I get my money back",
+    "I want to keep the item and get a full refund",
+    "Как обмануть продавца и получить возврат денег?",
+    "Хочу оставить товар и вернуть деньги",
+    "¿Puedo mentir que no llegó para tener reembolso?",
+    "quiero quedarme con el producto y el reembolso",
+    "Kann ich lügen, damit ich eine Erstattung bekomme?",
+    "Ich will die Ware behalten und das Geld zurück",
+])
+def test_false_claim_requests_are_recognised(text):
+    from flows.guard import asks_for_false_claim
+    assert asks_for_false_claim(text)
+
+
+@pytest.mark.parametrize("text", [
+    "The item is a fake, the listing said original brand", "The seller lied about the size",
+    "Я получил подделку вместо оригинала", "El vendedor mintió sobre la talla", "Es ist eine Fälschung",
+    "Where is my refund?", "I want a refund",
+])
+def test_honest_complaints_are_not_refused(text):
+    from flows.guard import asks_for_false_claim
+    assert not asks_for_false_claim(text)

@@ -1,9 +1,11 @@
-"""Commands: /start /new /disputes /help /cancel /language /privacy /forget."""
+"""Commands: /start /new /disputes /help /cancel /language /privacy /export /forget."""
 from __future__ import annotations
+
+import json
 
 from aiogram import Bot, F, Router
 from aiogram.filters import Command, CommandStart
-from aiogram.types import BotCommand, CallbackQuery, Message
+from aiogram.types import BotCommand, BufferedInputFile, CallbackQuery, Message
 from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.keyboard import InlineKeyboardBuilder
@@ -12,11 +14,11 @@ from bot import hints
 from bot.conversation import show
 from bot.i18n import LANGUAGE_NAMES
 from bot.keyboards import ForgetConfirm, LanguageChoice, NewDispute, OpenDispute
-from bot.routers.intake import ask_cancel
+from bot.routers.intake import ask_confirmation
 from bot.services import Services
 from bot.views import step_marker, step_title
 from flows.choices import N_
-from flows.machine import MACHINE
+from flows.machine import MACHINE, can_fire
 
 
 # The command menu (setMyCommands), in menu order.
@@ -25,8 +27,10 @@ COMMANDS = (
     ("disputes", N_("My disputes")),
     ("cancel", N_("Cancel the current dispute")),
     ("language", N_("Change language")),
+    ("timezone", N_("Time zone for reminders")),
     ("help", N_("How this bot works")),
     ("privacy", N_("What I store about you")),
+    ("export", N_("Download my data")),
     ("forget", N_("Delete all my data")),
 )
 
@@ -51,7 +55,7 @@ async def on_start(message: Message, svc: Services) -> None:
 
 
 async def start_new(bot: Bot, user_id: int, svc: Services, locale: str) -> None:
-    d = await svc.store.create_dispute(user_id, MACHINE.initial)
+    d = await svc.store.create_dispute(user_id, MACHINE.initial, locale)
     await show(bot, user_id, d, svc, locale)
 
 
@@ -91,12 +95,13 @@ async def on_open(callback: CallbackQuery, callback_data: OpenDispute, bot: Bot,
     await show(bot, callback.from_user.id, d, svc, locale)
 
 
-async def on_cancel(message: Message, bot: Bot, svc: Services) -> None:
+async def on_cancel(message: Message, bot: Bot, svc: Services, locale: str) -> None:
     d = await svc.store.focused_dispute(message.from_user.id)
-    if d is None or d.state == "cancelled":
+    event = next((e for e in ("cancel", "withdraw") if d is not None and can_fire(d, e)), None)
+    if event is None:
         await message.answer(hints.no_dispute())
         return
-    await ask_cancel(bot, message.chat.id, d)
+    await ask_confirmation(bot, message.chat.id, d, event, svc, locale)
 
 
 async def on_help(message: Message) -> None:
@@ -129,7 +134,20 @@ async def on_privacy(message: Message) -> None:
         "<b>What I store</b>: your Telegram id and language, your answers for each dispute, and for evidence the "
         "Telegram file ids (not the files), forwarded texts with their sender's name and date, and your notes.\n"
         "I download a file only to shrink a photo for AliExpress, and I keep no copy.\n"
-        "/forget deletes all of it."))
+        "/export sends you all of it, /forget deletes all of it."))
+
+
+async def on_export(message: Message, svc: Services) -> None:
+    data = await svc.store.export_user(message.from_user.id)
+    body = json.dumps(data, ensure_ascii=False, indent=2, default=_plain).encode()
+    await message.answer_document(BufferedInputFile(body, filename="my-disputes.json"),
+                                  caption=_("Everything I store about you."))
+
+
+def _plain(value: object) -> object:
+    if isinstance(value, set):
+        return sorted(value)
+    return str(value)  # dates, moments, amounts
 
 
 async def on_forget(message: Message) -> None:
@@ -163,6 +181,7 @@ def create_router() -> Router:
     router.message.register(on_language, Command("language"))
     router.callback_query.register(on_language_choice, LanguageChoice.filter(F.code.in_(LANGUAGE_NAMES)))
     router.message.register(on_privacy, Command("privacy"))
+    router.message.register(on_export, Command("export"))
     router.message.register(on_forget, Command("forget"))
     router.callback_query.register(on_forget_confirm, ForgetConfirm.filter())
     return router

@@ -19,16 +19,15 @@ from aiogram.utils.i18n import ngettext
 from bot import hints
 from bot.conversation import show
 from bot.formatting import fmt_date, html
+from bot.guard import guard_warning
 from bot.services import Services
 from bot.views import evidence_count
 from flows.dispute import Dispute
-from flows.evidence import EvidenceItem, EvidenceKind
+from flows.evidence import UPLOAD_PROBLEMS, EvidenceItem, EvidenceKind
 from flows.images import ImageError, can_download, check_image, compress_for_aliexpress, is_image
 
 log = logging.getLogger(__name__)
 
-# Problems that leave a file unusable on AliExpress until the buyer fixes it.
-BLOCKING_FLAGS = frozenset({"format", "too_big"})
 
 
 def origin_name(message: Message) -> str | None:
@@ -91,10 +90,13 @@ async def on_evidence(message: Message, bot: Bot, svc: Services, locale: str) ->
         await message.answer(_("⚠️ AliExpress takes only photos (jpg, png, bmp, gif) and videos. "
                                "Send a screenshot or a photo instead."))
         return
-    if item.flags & BLOCKING_FLAGS:
+    if item.flags & UPLOAD_PROBLEMS:
         await fix_image(message, bot, item)
+    warning = guard_warning(item) if item.text else None
     album = item.media_group_id
     count = await svc.store.add_evidence(d, item)
+    if warning:
+        await message.answer(warning)
     if album is None:
         await message.answer(ack(item, locale) + " " + evidence_count(count))
     else:

@@ -15,8 +15,11 @@ from bot.services import Services
 log = logging.getLogger(__name__)
 
 
-async def on_group(message: Message) -> None:
-    # Disputes are private: the bot stores nothing from groups or channels.
+async def on_group(message: Message, svc: Services) -> None:
+    # Disputes are private: the bot stores nothing from groups, and says so once per group.
+    if message.chat.id in svc.groups_told:
+        return
+    svc.groups_told.add(message.chat.id)
     await message.answer(_("I work only in a private chat: open me and press Start."))
 
 

@@ -2,24 +2,29 @@
 from __future__ import annotations
 
 from contextlib import suppress
-from datetime import timedelta
+from datetime import datetime, time, timedelta, timezone
 
 from aiogram import Bot, F, Router
 from aiogram.exceptions import TelegramBadRequest
+from aiogram.filters.callback_data import CallbackData
 from aiogram.types import CallbackQuery, Message
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from bot import hints
 from bot.conversation import advance, show
-from bot.keyboards import DAYS_AGO, DONE, FULL_REFUND, UNKNOWN, CancelConfirm, StepAnswer, StepNav
+from bot.keyboards import DAYS_AGO, DONE, FULL_REFUND, UNKNOWN, Confirm, StepAnswer, StepNav
+from bot.guard import guard_warning
+from bot.planning import user_zone
 from bot.services import Services
 from bot.views import evidence_count
 from flows.clock import today
 from flows.dispute import BUTTON_STEPS, Dispute
 from flows.evidence import EvidenceItem, EvidenceKind
 from flows.explanation import has_chinese
-from flows.machine import can_fire
+from flows.guard import asks_for_false_claim
+from flows.eligibility import assess
+from flows.machine import FINAL, LIFECYCLE, can_fire
 from flows.parsing import InputError, parse_amount, parse_date, parse_days_left, parse_money, parse_order_number
 
 
@@ -52,11 +57,27 @@ async def on_answer(callback: CallbackQuery, callback_data: StepAnswer, bot: Bot
     label = _button_label(callback, callback_data)
     await svc.store.focus(callback.from_user.id, d.id)
     await _mark_answered(callback, label)
+    if d.state == "opening":
+        when = await opened_moment(svc, d, locale, DAYS_AGO[callback_data.value])
+        await advance(bot, callback.from_user.id, d, svc, locale, event="opened", opened_at=when)
+        return
     await advance(bot, callback.from_user.id, d, svc, locale)
+
+
+async def opened_moment(svc: Services, d: Dispute, locale: str, days_ago: int) -> datetime:
+    """When the dispute was opened: now for "today", else noon of that day in the buyer's zone."""
+    now = svc.clock.now()
+    if days_ago == 0:
+        return now
+    tz = await user_zone(svc, d.user_id, locale)
+    day = now.astimezone(tz).date() - timedelta(days=days_ago)
+    return datetime.combine(day, time(12), tzinfo=tz).astimezone(timezone.utc)
 
 
 def _apply_button(d: Dispute, value: str, svc: Services) -> bool:
     day = today(svc.clock)
+    if d.state == "opening":
+        return value in DAYS_AGO
     if value == UNKNOWN:
         return d.mark_unknown(d.state)
     if d.state == "shipped_on" and value in DAYS_AGO:
@@ -71,7 +92,7 @@ def _apply_button(d: Dispute, value: str, svc: Services) -> bool:
     return d.state in BUTTON_STEPS and d.choose(d.state, value)
 
 
-def _button_label(callback: CallbackQuery, data: StepAnswer) -> str:
+def _button_label(callback: CallbackQuery, data: CallbackData) -> str:
     markup = callback.message.reply_markup if isinstance(callback.message, Message) else None
     for row in (markup.inline_keyboard if markup else []):
         for button in row:
@@ -84,9 +105,9 @@ async def on_nav(callback: CallbackQuery, callback_data: StepNav, bot: Bot, svc:
     d = await _current(callback, svc, callback_data.dispute_id, callback_data.version)
     if d is None:
         return
-    if callback_data.action == "cancel":
+    if callback_data.action in CONFIRM_FIRST and can_fire(d, callback_data.action):
         await callback.answer()
-        await ask_cancel(bot, callback.from_user.id, d)
+        await ask_confirmation(bot, callback.from_user.id, d, callback_data.action, svc, locale)
         return
     if not can_fire(d, callback_data.action):
         await callback.answer(hints.outdated())
@@ -97,32 +118,51 @@ async def on_nav(callback: CallbackQuery, callback_data: StepNav, bot: Bot, svc:
         await show(bot, callback.from_user.id, d, svc, locale)
 
 
-async def ask_cancel(bot: Bot, chat_id: int, d: Dispute) -> None:
+# Events that can't be undone: the buyer confirms first.
+CONFIRM_FIRST = ("cancel", "withdraw")
+
+
+async def ask_confirmation(bot: Bot, chat_id: int, d: Dispute, event: str, svc: Services, locale: str) -> None:
+    if event == "cancel":
+        question, yes, no = (_("Cancel this dispute? Your answers and evidence for it will be discarded."),
+                             _("Yes, cancel it"), _("No, continue"))
+    else:
+        # DOMAIN §5: a cancelled dispute can't be reopened, and once Buyer
+        # Protection is over the payment is released to the seller.
+        question = _("Cancel the dispute on AliExpress? It can't be reopened afterwards.")
+        ends = assess(d, svc.policy, today(svc.clock)).protection_ends_on
+        if ends is not None and ends < today(svc.clock):
+            question += "\n" + _("⚠️ Your Buyer Protection is over: the payment would be released to the seller.")
+        question += "\n" + _("Only do it when you have your money or your item.")
+        yes, no = _("Yes, I cancelled it"), _("No, keep it open")
     kb = InlineKeyboardBuilder()
-    kb.button(text=_("Yes, cancel it"), callback_data=CancelConfirm(dispute_id=d.id, version=d.version, confirm=True))
-    kb.button(text=_("No, continue"), callback_data=CancelConfirm(dispute_id=d.id, version=d.version, confirm=False))
-    await bot.send_message(chat_id, _("Cancel this dispute? Your answers and evidence for it will be discarded."),
-                           reply_markup=kb.as_markup())
+    kb.button(text=yes, callback_data=Confirm(dispute_id=d.id, version=d.version, event=event, confirm=True))
+    kb.button(text=no, callback_data=Confirm(dispute_id=d.id, version=d.version, event=event, confirm=False))
+    await bot.send_message(chat_id, question, reply_markup=kb.as_markup())
 
 
-async def on_cancel_confirm(callback: CallbackQuery, callback_data: CancelConfirm, bot: Bot, svc: Services,
-                            locale: str) -> None:
+async def on_confirm(callback: CallbackQuery, callback_data: Confirm, bot: Bot, svc: Services, locale: str) -> None:
     d = await _current(callback, svc, callback_data.dispute_id, callback_data.version)
-    if d is None:
+    if d is None or callback_data.event not in CONFIRM_FIRST:
+        if d is not None:
+            await callback.answer(hints.outdated())
         return
     await callback.answer()
+    await _mark_answered(callback, _button_label(callback, callback_data))
     if not callback_data.confirm:
-        await _mark_answered(callback, _("No, continue"))
         await show(bot, callback.from_user.id, d, svc, locale)
         return
-    await _mark_answered(callback, _("Yes, cancel it"))
-    if await advance(bot, callback.from_user.id, d, svc, locale, event="cancel"):
-        await svc.store.focus(callback.from_user.id, None)
+    if await advance(bot, callback.from_user.id, d, svc, locale, event=callback_data.event):
+        if callback_data.event == "cancel":
+            await svc.store.focus(callback.from_user.id, None)
 
 
 # --- typed answers -----------------------------------------------------------
 
 async def on_text(message: Message, bot: Bot, svc: Services, locale: str) -> None:
+    if asks_for_false_claim(message.text):
+        await message.answer(hints.no_false_claims())
+        return
     d = await svc.store.focused_dispute(message.from_user.id)
     if d is None or d.state == "cancelled":
         await message.answer(hints.no_dispute())
@@ -133,8 +173,20 @@ async def on_text(message: Message, bot: Bot, svc: Services, locale: str) -> Non
     if d.state in BUTTON_STEPS:
         await show(bot, message.chat.id, d, svc, locale, hint=hints.use_buttons())
         return
-    if d.state == "evidence":
-        await save_note(message, d, svc)
+    if d.state in ("evidence", *LIFECYCLE, *FINAL):
+        # Typed text is a note for the file (or the seller's words: the guard reads it).
+        await save_note(message, d, svc, locale)
+        return
+    if d.state == "opening":
+        try:
+            day = parse_date(message.text, locale, today=today(svc.clock))
+        except InputError as e:
+            hint = hints.input_hint(e.code, e.params, locale=locale, today=today(svc.clock))
+            await show(bot, message.chat.id, d, svc, locale, hint=hint)
+            return
+        days_ago = (today(svc.clock) - day).days
+        when = await opened_moment(svc, d, locale, days_ago)
+        await advance(bot, message.chat.id, d, svc, locale, event="opened", opened_at=when)
         return
     try:
         _apply_text(d, message.text, svc, locale)
@@ -173,9 +225,15 @@ def _apply_text(d: Dispute, text: str, svc: Services, locale: str) -> None:
         raise InputError("unexpected")
 
 
-async def save_note(message: Message, d: Dispute, svc: Services) -> None:
-    count = await svc.store.add_evidence(d, EvidenceItem(kind=EvidenceKind.NOTE, text=message.text))
-    await message.answer(_("📝 Note saved.") + " " + evidence_count(count))
+async def save_note(message: Message, d: Dispute, svc: Services, locale: str) -> None:
+    item = EvidenceItem(kind=EvidenceKind.NOTE, text=message.text)
+    warning = guard_warning(item)
+    count = await svc.store.add_evidence(d, item)
+    await message.answer(_join(warning, _("📝 Note saved.") + " " + evidence_count(count)))
+
+
+def _join(first: str | None, second: str) -> str:
+    return f"{first}\n\n{second}" if first else second
 
 
 def create_router() -> Router:
@@ -183,6 +241,6 @@ def create_router() -> Router:
     router.message.filter(F.chat.type == "private")
     router.callback_query.register(on_answer, StepAnswer.filter())
     router.callback_query.register(on_nav, StepNav.filter())
-    router.callback_query.register(on_cancel_confirm, CancelConfirm.filter())
+    router.callback_query.register(on_confirm, Confirm.filter())
     router.message.register(on_text, F.text & ~F.text.startswith("/"))
     return router

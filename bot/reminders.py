@@ -1,0 +1,183 @@
+"""The reminder engine: one loop delivers the outbox (the ``reminders`` table).
+
+Rows are planned in the same transaction as the state change that causes
+them (bot.conversation). The loop sleeps until the next due row (an indexed
+MIN), or until a new plan wakes it; claims due rows with a lease, so a crash
+mid-send means at most one duplicate; re-checks that the dispute still wants
+each one; and sends through the rate-limited sender. After downtime, several
+overdue reminders of one kind collapse into one, worded for the real date.
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import datetime, timedelta
+from itertools import groupby
+
+from aiogram.types import InlineKeyboardButton
+from aiogram.utils.i18n import I18n
+
+from bot.formatting import fmt_date
+from bot.keyboards import ReminderSnooze
+from bot.planning import reminder_plan, zone
+from bot.sender import DeliveryOutcome, RateLimitedSender
+from bot.services import Services
+from bot.stages import stage_keyboard
+from bot.storage import ReminderRecord
+from flows.calendar import next_daytime
+from flows.choices import N_
+from flows.dispute import Dispute
+
+log = logging.getLogger(__name__)
+
+# What each reminder is about; "{when}" is "in 3 days (Nov 24)", "today", "yesterday (Nov 20)".
+MESSAGES = {
+    "protection": N_("⏰ <b>Buyer Protection ends {when}.</b> Open the dispute before then, or ask the seller to "
+                     "extend the protection. Everything you need is in the summary: /disputes"),
+    "can_open": N_("📬 <b>You can open the dispute now</b> (since {when}). Your summary is ready: /disputes"),
+    "seller_window": N_("⏰ <b>The seller's time to answer ends {when}.</b> What did the seller do?"),
+    "return_shipping": N_("📦 <b>Ship the item back by {when}</b>, or the money goes to the seller. Add the "
+                          "tracking number in the dispute."),
+    "appeal": N_("📣 <b>The appeal window ends {when}.</b> Appeal on the dispute page if you disagree."),
+    "survey": N_("📝 <b>The dispute survey closes {when}.</b> Tell AliExpress what went wrong."),
+}
+# Once the deadline has passed (a "when it ends" reminder, or one sent late).
+PASSED = {
+    "seller_window": N_("⏰ <b>The seller's time to answer ended {when}.</b> What did the seller do?"),
+    "refund_check": N_("💳 <b>The refund should have arrived {when}.</b> Is the money there?"),
+    "protection": N_("⛔ <b>Buyer Protection ended {when}.</b> Contact AliExpress customer service from the order "
+                     "page; if you paid by card, ask your bank about a chargeback."),
+    "return_shipping": N_("📦 <b>The return deadline was {when}.</b> If you shipped the item, add the tracking "
+                          "number in the dispute now."),
+    "appeal": N_("📣 <b>The appeal window closed {when}.</b>"),
+    "survey": N_("📝 <b>The dispute survey closed {when}.</b>"),
+}
+# A reminder whose deadline passed longer ago than this is dropped, not sent late.
+TOO_LATE = timedelta(days=3)
+
+
+def when_text(deadline: datetime, now: datetime, tz, locale: str, i18n: I18n) -> str:
+    def t(message: str) -> str:
+        return i18n.gettext(message, locale=locale)
+
+    def ngettext(singular: str, plural: str, n: int) -> str:
+        return i18n.gettext(singular, plural, n, locale=locale)
+
+    days = (deadline.astimezone(tz).date() - now.astimezone(tz).date()).days
+    day = fmt_date(deadline.astimezone(tz).date(), locale)
+    if days == 0:
+        return t("today")
+    if days == 1:
+        return t("tomorrow ({date})").format(date=day)
+    if days == -1:
+        return t("yesterday ({date})").format(date=day)
+    if days > 1:
+        return ngettext("in {n} day ({date})", "in {n} days ({date})", days).format(n=days, date=day)
+    return ngettext("{n} day ago ({date})", "{n} days ago ({date})", -days).format(n=-days, date=day)
+
+
+class ReminderEngine:
+    def __init__(self, svc: Services, sender: RateLimitedSender, *, lease_seconds: float = 120,
+                 batch: int = 200, max_sleep: float = 300) -> None:
+        self.svc, self.sender = svc, sender
+        self.lease_seconds, self.batch, self.max_sleep = lease_seconds, batch, max_sleep
+        self._stopping = False
+
+    def stop(self) -> None:
+        """Asks run() to return after the delivery in progress (a cancel mid-send
+        would leave a message sent but not marked, and send it again next start)."""
+        self._stopping = True
+        self.svc.reminders_changed.set()
+
+    async def run(self) -> None:
+        """Delivers until stop()."""
+        while not self._stopping:
+            try:
+                await self.tick()
+            except Exception:  # a bad row must not stop every other reminder
+                log.exception("reminder tick failed")
+            await self._sleep_until_next()
+
+    async def _sleep_until_next(self) -> None:
+        wake = self.svc.reminders_changed
+        wake.clear()
+        nxt = await self.svc.store.next_reminder_at()
+        delay = self.max_sleep if nxt is None else (nxt - self.svc.clock.now()).total_seconds()
+        if delay <= 0:
+            return
+        try:
+            await asyncio.wait_for(wake.wait(), min(delay, self.max_sleep))
+        except TimeoutError:
+            pass
+
+    async def tick(self) -> int:
+        """Handles every reminder due now; returns how many were claimed."""
+        total = 0
+        while claimed := await self.svc.store.claim_reminders(
+                self.svc.clock.now(), lease=self.lease_seconds, limit=self.batch):
+            total += len(claimed)
+            # Overdue after downtime: one message per dispute and kind, the latest.
+            claimed.sort(key=lambda r: (r.dispute_id, r.kind, r.due_at))
+            for _, group in groupby(claimed, key=lambda r: (r.dispute_id, r.kind)):
+                if self._stopping:
+                    return total  # the rest of the claim expires and is taken again next start
+                *older, latest = list(group)
+                for r in older:
+                    await self.svc.store.finish_reminder(r.id, "skipped")
+                await self._deliver(latest)
+            if len(claimed) < self.batch:
+                break
+        return total
+
+    async def _deliver(self, r: ReminderRecord) -> None:
+        store, now = self.svc.store, self.svc.clock.now()
+        d = await store.load_dispute(r.dispute_id)
+        user = await store.get_user(r.user_id)
+        if d is None or user is None or not self._still_wanted(r, d, user.locale or "en", user.timezone, now):
+            await store.finish_reminder(r.id, "cancelled")
+            return
+        if now - r.deadline_at > TOO_LATE:
+            await store.finish_reminder(r.id, "skipped", error="deadline long past")
+            return
+        locale = user.locale or self.svc.config.bot.default_locale
+        tz = zone(user.timezone, locale)
+        policy = self.svc.policy
+        if not policy.daytime_start <= now.astimezone(tz).time() < policy.daytime_end:
+            # Night where the buyer is: wait for the morning, unless the deadline comes first.
+            morning = next_daytime(now, tz, policy.daytime_start, policy.daytime_end)
+            if morning < r.deadline_at:
+                await store.retry_reminder(r.id, morning)
+                return
+        text, markup = self.render(r, d, locale, tz, now)
+        result = await self.sender.send_message(d.user_id, text, reply_markup=markup)
+        if result.outcome is DeliveryOutcome.SENT:
+            await store.finish_reminder(r.id, "sent")
+        elif result.outcome in (DeliveryOutcome.BLOCKED, DeliveryOutcome.REJECTED):
+            await store.finish_reminder(r.id, "failed", error=result.error)
+        else:
+            backoff = result.retry_after or min(30 * 2 ** r.attempts, 3600)
+            await store.retry_reminder(r.id, now + timedelta(seconds=backoff), error=result.error)
+
+    def _still_wanted(self, r: ReminderRecord, d: Dispute, locale: str, tz_name: str | None, now: datetime) -> bool:
+        if d.reminders_off:
+            return False
+        if r.snoozed:  # "remind me tomorrow" holds while the dispute stays in that stage
+            return d.state == r.for_state
+        tz = zone(tz_name, locale)
+        # Planned at due time means still in the plan now (computed from the due moment).
+        return any(p.kind == r.kind and p.due_at == r.due_at
+                   for p in reminder_plan(d, self.svc, tz, locale, r.due_at - timedelta(seconds=1)))
+
+    def render(self, r: ReminderRecord, d: Dispute, locale: str, tz, now: datetime):
+        i18n = self.svc.i18n
+
+        def t(message: str) -> str:
+            return i18n.gettext(message, locale=locale)
+
+        passed = r.deadline_at <= now and r.kind in PASSED
+        template = PASSED[r.kind] if passed or r.kind not in MESSAGES else MESSAGES[r.kind]
+        text = t(template).format(when=when_text(r.deadline_at, now, tz, locale, i18n))
+        text += "\n" + t("Dispute #{id}").format(id=d.id)
+        extra = [InlineKeyboardButton(text=t("⏰ Remind me tomorrow"),
+                                      callback_data=ReminderSnooze(reminder_id=r.id).pack())]
+        return text, stage_keyboard(d, t, extra=extra)

@@ -1,0 +1,139 @@
+"""Stage buttons that aren't machine events: calendar, reminders, information; /timezone."""
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from aiogram import Bot, F, Router
+from aiogram.filters import Command, CommandObject
+from aiogram.types import BufferedInputFile, CallbackQuery, Message
+from aiogram.utils.i18n import gettext as _
+from aiogram.utils.keyboard import InlineKeyboardBuilder
+
+from bot import hints
+from bot.conversation import show
+from bot.formatting import html
+from bot.keyboards import ReminderSnooze, StageAction
+from bot.planning import reminder_plan, user_zone, zone
+from bot.services import Services
+from flows.calendar import HOLIDAY_COUNTRY, Deadline, deadlines_ics, next_daytime
+from flows.choices import N_
+from flows.reminders import deadlines
+
+DEADLINE_TITLES = {
+    "protection_end": N_("AliExpress Buyer Protection ends"),
+    "open_from": N_("You can open the AliExpress dispute"),
+    "seller_response": N_("The seller's time to answer the dispute ends"),
+    "return_shipping": N_("Ship the item back to the seller"),
+    "appeal": N_("Last day to appeal AliExpress's decision"),
+    "survey": N_("Last day for the dispute survey"),
+    "refund_estimate": N_("The refund should have arrived"),
+}
+# Buttons for /timezone, per language: the zones most of its buyers live in.
+ZONES = {
+    "en": ("America/New_York", "America/Chicago", "America/Denver", "America/Los_Angeles", "Europe/London"),
+    "ru": ("Europe/Kaliningrad", "Europe/Moscow", "Europe/Samara", "Asia/Yekaterinburg", "Asia/Novosibirsk",
+           "Asia/Vladivostok"),
+    "es": ("Europe/Madrid", "Atlantic/Canary", "America/Mexico_City", "America/Bogota", "America/Argentina/Buenos_Aires"),
+    "de": ("Europe/Berlin", "Europe/Vienna", "Europe/Zurich"),
+}
+
+
+async def on_stage_action(callback: CallbackQuery, callback_data: StageAction, bot: Bot, svc: Services,
+                          locale: str) -> None:
+    d = await svc.store.get_dispute(callback.from_user.id, callback_data.dispute_id)
+    if d is None:
+        await callback.answer(hints.outdated())
+        return
+    await callback.answer()
+    action = callback_data.action
+    if action == "ics":
+        await send_calendar(bot, callback.from_user.id, d, svc, locale)
+    elif action in ("mute", "unmute"):
+        d.reminders_off = action == "mute"
+        tz = await user_zone(svc, d.user_id, locale)
+        if await svc.store.save_dispute(d, plan=reminder_plan(d, svc, tz, locale, svc.clock.now())):
+            svc.reminders_changed.set()
+        note = _("🔕 No more reminders for this dispute.") if d.reminders_off else _("🔔 Reminders are on again.")
+        await show(bot, callback.from_user.id, d, svc, locale, hint=note)
+    elif action == "goods_arrived":
+        await bot.send_message(callback.from_user.id, _(
+            "📦 <b>The goods came after the refund?</b> Contact the seller from the order page: send the money "
+            "back as they ask, or agree on another solution. Keeping both isn't fair, and the seller can ask "
+            "AliExpress to step in."))
+    else:
+        await bot.send_message(callback.from_user.id, hints.outdated())
+
+
+async def send_calendar(bot: Bot, chat_id: int, d, svc: Services, locale: str) -> None:
+    tz = await user_zone(svc, d.user_id, locale)
+    known = deadlines(d, svc.policy, tz, HOLIDAY_COUNTRY.get(locale))
+    items = [Deadline(key, _(DEADLINE_TITLES[key]), moment, _("Dispute #{id}").format(id=d.id))
+             for key, moment in sorted(known.items(), key=lambda kv: kv[1]) if key in DEADLINE_TITLES]
+    if not items:
+        await bot.send_message(chat_id, _("No dates yet: tell me the shipping date or the Buyer Protection timer."))
+        return
+    ics = deadlines_ics(d.id, items, now=svc.clock.now())
+    await bot.send_document(chat_id, BufferedInputFile(ics, filename=f"dispute-{d.id}.ics"),
+                            caption=_("📅 Every deadline of dispute #{id}, with alarms. Open the file to add it "
+                                      "to your calendar.").format(id=d.id))
+
+
+async def on_snooze(callback: CallbackQuery, callback_data: ReminderSnooze, svc: Services, locale: str) -> None:
+    reminder = await svc.store.get_reminder(callback.from_user.id, callback_data.reminder_id)
+    d = await svc.store.get_dispute(callback.from_user.id, reminder.dispute_id) if reminder else None
+    if reminder is None or d is None:
+        await callback.answer(hints.outdated())
+        return
+    tz = await user_zone(svc, d.user_id, locale)
+    local = svc.clock.now().astimezone(tz) + timedelta(days=1)
+    due = next_daytime(datetime.combine(local.date(), svc.policy.reminder_time, tzinfo=tz), tz,
+                       svc.policy.daytime_start, svc.policy.daytime_end)
+    await svc.store.snooze_reminder(d, reminder.kind, due, reminder.deadline_at)
+    svc.reminders_changed.set()
+    await callback.answer(_("OK, I'll remind you tomorrow."), show_alert=False)
+
+
+async def on_timezone(message: Message, command: CommandObject, bot: Bot, svc: Services, locale: str) -> None:
+    if command.args:
+        await set_timezone(message.from_user.id, command.args.strip(), bot, svc, locale)
+        return
+    current = await user_zone(svc, message.from_user.id, locale)
+    kb = InlineKeyboardBuilder()
+    for name in ZONES.get(locale, ZONES["en"]):
+        kb.button(text=name.split("/")[-1].replace("_", " "), callback_data=f"tz:{name}")
+    kb.adjust(2)
+    await message.answer(_("Your time zone: <b>{zone}</b>. Reminders come between {start} and {end} there.\n"
+                           "Pick another, or send /timezone followed by its name, like /timezone Europe/Paris.").format(
+        zone=current.key, start=svc.policy.daytime_start.strftime("%H:%M"),
+        end=svc.policy.daytime_end.strftime("%H:%M")), reply_markup=kb.as_markup())
+
+
+async def on_timezone_button(callback: CallbackQuery, bot: Bot, svc: Services, locale: str) -> None:
+    await callback.answer()
+    await set_timezone(callback.from_user.id, callback.data.removeprefix("tz:"), bot, svc, locale)
+
+
+async def set_timezone(user_id: int, name: str, bot: Bot, svc: Services, locale: str) -> None:
+    tz = zone(name, "")
+    if tz.key != name:
+        await bot.send_message(user_id, _("⚠️ I don't know the time zone “{name}”. Try a name like Europe/Berlin or "
+                                          "America/New_York.").format(name=html(name[:64])))
+        return
+    await svc.store.set_timezone(user_id, tz.key)
+    # Quiet hours moved: every active dispute's reminders are planned again.
+    now = svc.clock.now()
+    for d in await svc.store.list_disputes(user_id):
+        await svc.store.save_dispute(d, plan=reminder_plan(d, svc, tz, locale, now))
+    svc.reminders_changed.set()
+    await bot.send_message(user_id, _("🕘 Time zone set: {zone}.").format(zone=tz.key))
+
+
+def create_router() -> Router:
+    router = Router(name="lifecycle")
+    router.message.filter(F.chat.type == "private")
+    router.callback_query.register(on_stage_action, StageAction.filter())
+    router.callback_query.register(on_snooze, ReminderSnooze.filter())
+    router.callback_query.register(on_timezone_button, F.data.startswith("tz:"))
+    router.message.register(on_timezone, Command("timezone"))
+    return router
+
