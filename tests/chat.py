@@ -90,8 +90,17 @@ class RecordingSession(BaseSession):
         self.sent: list[Sent] = []
         self.files: dict[str, bytes] = {}
         self._ids = itertools.count(1000)
+        self._failures: list[tuple[type, Exception]] = []
+
+    def fail_next(self, method_type: type, error: Exception) -> None:
+        """The next call of that method raises ``error`` (a network fault, a 5xx…)."""
+        self._failures.append((method_type, error))
 
     async def make_request(self, bot: Bot, method: TelegramMethod, timeout: int | None = None) -> Any:
+        for i, (kind, error) in enumerate(self._failures):
+            if isinstance(method, kind):
+                del self._failures[i]
+                raise error
         result = self._answer(method)
         self.sent.append(Sent(method, result))
         return result

@@ -121,3 +121,66 @@ async def test_forget_deletes_reminders_too(user, harness):
     await user.press("Yes, delete everything")
     assert await harness.store.list_reminders(d.id) == []
     assert await harness.store.list_evidence(d) == []
+
+
+async def test_a_failed_reply_loses_no_answer(user, harness):
+    from aiogram.exceptions import TelegramNetworkError, TelegramServerError
+    from aiogram.methods import SendMessage
+
+    from tests.test_intake import begin, focused
+    await begin(user)
+    await user.choose("not_received")
+    harness.session.fail_next(SendMessage, TelegramNetworkError(method=SendMessage(chat_id=1, text="x"),
+                                                                message="connection reset"))
+    await user.send("8123456789012345")  # saved, but the next question never reached the user
+    d = await focused(user)
+    assert d.order_number == "8123456789012345" and d.state == "order_total"
+    harness.session.fail_next(SendMessage, TelegramServerError(method=SendMessage(chat_id=1, text="x"),
+                                                               message="Bad Gateway"))
+    await user.send("hello?")  # the re-ask fails too: still nothing lost
+    replies = await user.send("hello?")
+    assert "How much did you pay" in user.texts(replies)
+    assert (await focused(user)).order_number == "8123456789012345"
+
+
+async def test_sqlite_busy_waits_instead_of_failing(tmp_path):
+    import asyncio
+
+    import aiosqlite
+
+    from bot.storage import Storage
+    url = f"sqlite:///{tmp_path}/busy.db"
+    store = await Storage.open(url)
+    d = await store.create_dispute(1, "reason")
+    other = await aiosqlite.connect(tmp_path / "busy.db")
+    await other.execute("BEGIN IMMEDIATE")  # another process holds the write lock
+    d.reason = "damaged"
+    save = asyncio.create_task(store.save_dispute(d))
+    await asyncio.sleep(0.5)
+    assert not save.done()  # waiting (busy_timeout), not failed
+    await other.execute("COMMIT")
+    assert await save
+    assert (await store.get_dispute(1, d.id)).reason == "damaged"
+    await other.close()
+    await store.close()
+
+
+async def test_a_failed_transaction_rolls_back_whole(tmp_path):
+    from datetime import datetime, timezone
+
+    from bot.storage import Storage
+    from flows.reminders import PlannedReminder
+    store = await Storage.open(f"sqlite:///{tmp_path}/rb.db")
+    d = await store.create_dispute(1, "reason")
+    d.reason = "damaged"
+    broken = [PlannedReminder("protection", datetime(2027, 1, 1, tzinfo=timezone.utc), None)]  # deadline missing
+    try:
+        await store.save_dispute(d, plan=broken)
+    except Exception:
+        pass
+    else:
+        raise AssertionError("the broken plan should have failed")
+    saved = await store.get_dispute(1, d.id)
+    assert saved.reason is None and saved.version == 0  # the dispute row rolled back with the plan
+    assert await store.list_reminders(d.id) == []
+    await store.close()

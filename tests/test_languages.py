@@ -138,3 +138,37 @@ def test_the_leak_check_catches_english():
     assert len(ENGLISH) > 100
     assert leaks("🤔 I can't use that here.\n\nWhat went wrong with your order?")
     assert not leaks("<pre>I have not received order 1.</pre> Спор уже можно открыть.")
+
+
+@pytest.mark.parametrize("lang", ["en", "ru", "es", "de"])
+def test_every_stage_and_reminder_renders_in_every_language(lang):
+    from datetime import datetime, timedelta, timezone
+    from zoneinfo import ZoneInfo
+
+    from bot.reminders import MESSAGES, PASSED, when_text
+    from bot.stages import stage_keyboard, stage_text
+    from flows.dispute import Dispute
+    from flows.machine import FINAL, LIFECYCLE
+    from flows.policy import Policy
+
+    i18n = make_i18n()
+    now = datetime(2026, 11, 21, 12, tzinfo=timezone.utc)
+    tz = ZoneInfo("Europe/Berlin")
+
+    def t(message: str) -> str:
+        return i18n.gettext(message, locale=lang)
+
+    for state in ("opening", *LIFECYCLE, *FINAL):
+        d = Dispute(id=1, user_id=1, state=state, shipped_on=now.date() - timedelta(days=20),
+                    protection_ends_on=now.date() + timedelta(days=30), window_started_at=now,
+                    return_agreed_at=now, refund_started_at=now, decided_at=now, decision="partial")
+        text = stage_text(d, Policy(), tz=tz, country="DE", now=now, locale=lang, t=t)
+        assert text and "{" not in text
+        if lang != "en":
+            assert not leaks(text), (state, leaks(text))
+        stage_keyboard(d, t)
+    for template in (*MESSAGES.values(), *PASSED.values()):
+        for days in (-3, -1, 0, 1, 4):
+            when = when_text(now + timedelta(days=days), now, tz, lang, i18n)
+            text = t(template).format(when=when)
+            assert "{" not in text
