@@ -16,7 +16,7 @@ from aiogram.types import BotCommandScopeDefault
 
 from bot.config import LOCALES, Config
 from bot.i18n import UserLocaleMiddleware, make_i18n, telegram_locale
-from bot.middlewares import FloodControl, InFlight, OncePerUpdate
+from bot.middlewares import FloodControl, InFlight, OncePerUpdate, SpinnerIsCosmetic
 from bot.reminders import ReminderEngine
 from bot.sender import RateLimitedSender
 from bot.routers import admin, commands, evidence, fallback, intake, lifecycle
@@ -33,7 +33,9 @@ def create_bot(config: Config, session: AiohttpSession | None = None) -> Bot:
     if session is None and config.bot.api_url:
         # Every request, file downloads included, goes to the self-hosted server.
         session = AiohttpSession(api=TelegramAPIServer.from_base(config.bot.api_url))
-    return Bot(config.bot.token, session=session, default=DefaultBotProperties(parse_mode=ParseMode.HTML))
+    bot = Bot(config.bot.token, session=session, default=DefaultBotProperties(parse_mode=ParseMode.HTML))
+    bot.session.middleware(SpinnerIsCosmetic())
+    return bot
 
 
 def create_dispatcher(svc: Services, *, isolation: BaseEventIsolation | None = None) -> Dispatcher:
@@ -82,7 +84,8 @@ SHORT_DESCRIPTION = N_("Win your AliExpress dispute: the right choices in the fo
 def create_engine(svc: Services, bot: Bot) -> ReminderEngine:
     r = svc.config.reminders
     sender = RateLimitedSender(bot, global_per_second=r.global_per_second, per_chat_per_second=r.per_chat_per_second)
-    return ReminderEngine(svc, sender, lease_seconds=r.lease_seconds, batch=r.batch, max_sleep=r.max_sleep_seconds)
+    return ReminderEngine(svc, sender, lease_seconds=r.lease_seconds, batch=r.batch, max_sleep=r.max_sleep_seconds,
+                          concurrency=r.concurrency)
 
 
 async def set_profile(bot: Bot, svc: Services) -> None:

@@ -6,7 +6,12 @@ from collections import deque
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+import logging
+
 from aiogram import BaseMiddleware
+from aiogram.client.session.middlewares.base import BaseRequestMiddleware
+from aiogram.exceptions import TelegramAPIError
+from aiogram.methods import AnswerCallbackQuery
 from aiogram.types import TelegramObject
 
 
@@ -90,3 +95,17 @@ class FloodControl(BaseMiddleware):
                 self._recent.pop(uid, None)
             for uid in [u for u, until in self._muted_until.items() if until <= now]:
                 self._muted_until.pop(uid, None)
+
+
+class SpinnerIsCosmetic(BaseRequestMiddleware):
+    """answerCallbackQuery only stops the button's spinner: if it fails (5xx, network),
+    the tap must still be applied, so the failure is logged and swallowed."""
+
+    async def __call__(self, make_request, bot, method):
+        if not isinstance(method, AnswerCallbackQuery):
+            return await make_request(bot, method)
+        try:
+            return await make_request(bot, method)
+        except (TelegramAPIError, TimeoutError) as e:
+            logging.getLogger(__name__).warning("answerCallbackQuery failed: %s", type(e).__name__)
+            return True

@@ -78,9 +78,11 @@ def when_text(deadline: datetime, now: datetime, tz, locale: str, i18n: I18n) ->
 
 class ReminderEngine:
     def __init__(self, svc: Services, sender: RateLimitedSender, *, lease_seconds: float = 120,
-                 batch: int = 200, max_sleep: float = 300) -> None:
+                 batch: int = 200, max_sleep: float = 300, concurrency: int = 50) -> None:
         self.svc, self.sender = svc, sender
         self.lease_seconds, self.batch, self.max_sleep = lease_seconds, batch, max_sleep
+        # Sends overlap so network latency doesn't cap the rate; the sender keeps the limits.
+        self._slots = asyncio.Semaphore(concurrency)
         self._stopping = False
 
     def stop(self) -> None:
@@ -113,33 +115,43 @@ class ReminderEngine:
     async def tick(self) -> int:
         """Handles every reminder due now; returns how many were claimed."""
         total = 0
-        while claimed := await self.svc.store.claim_reminders(
-                self.svc.clock.now(), lease=self.lease_seconds, limit=self.batch):
+        while not self._stopping and (claimed := await self.svc.store.claim_reminders(
+                self.svc.clock.now(), lease=self.lease_seconds, limit=self.batch)):
             total += len(claimed)
             # Overdue after downtime: one message per dispute and kind, the latest.
             claimed.sort(key=lambda r: (r.dispute_id, r.kind, r.due_at))
+            latest = []
             for _, group in groupby(claimed, key=lambda r: (r.dispute_id, r.kind)):
-                if self._stopping:
-                    return total  # the rest of the claim expires and is taken again next start
-                *older, latest = list(group)
+                *older, last = list(group)
                 for r in older:
                     await self.svc.store.finish_reminder(r.id, "skipped")
-                await self._deliver(latest)
+                latest.append(last)
+            await asyncio.gather(*(self._deliver_one(r) for r in latest))
             if len(claimed) < self.batch:
                 break
         return total
+
+    async def _deliver_one(self, r: ReminderRecord) -> None:
+        async with self._slots:
+            if self._stopping:
+                return  # the claim expires and the reminder is taken again at the next start
+            try:
+                await self._deliver(r)
+            except Exception:  # one bad row must not hold back the others
+                log.exception("reminder %s failed", r.id)
+                await self.svc.store.retry_reminder(r.id, self.svc.clock.now() + timedelta(minutes=5))
 
     async def _deliver(self, r: ReminderRecord) -> None:
         store, now = self.svc.store, self.svc.clock.now()
         d = await store.load_dispute(r.dispute_id)
         user = await store.get_user(r.user_id)
-        if d is None or user is None or not self._still_wanted(r, d, user.locale or "en", user.timezone, now):
+        locale = (user.locale if user else None) or self.svc.config.bot.default_locale
+        if d is None or user is None or not self._still_wanted(r, d, locale, user.timezone):
             await store.finish_reminder(r.id, "cancelled")
             return
         if now - r.deadline_at > TOO_LATE:
             await store.finish_reminder(r.id, "skipped", error="deadline long past")
             return
-        locale = user.locale or self.svc.config.bot.default_locale
         tz = zone(user.timezone, locale)
         policy = self.svc.policy
         if not policy.daytime_start <= now.astimezone(tz).time() < policy.daytime_end:
@@ -155,10 +167,11 @@ class ReminderEngine:
         elif result.outcome in (DeliveryOutcome.BLOCKED, DeliveryOutcome.REJECTED):
             await store.finish_reminder(r.id, "failed", error=result.error)
         else:
-            backoff = result.retry_after or min(30 * 2 ** r.attempts, 3600)
+            # attempts counts this one (the claim raised it): 30 s, 60 s, 120 s … up to an hour.
+            backoff = result.retry_after or min(30 * 2 ** max(r.attempts - 1, 0), 3600)
             await store.retry_reminder(r.id, now + timedelta(seconds=backoff), error=result.error)
 
-    def _still_wanted(self, r: ReminderRecord, d: Dispute, locale: str, tz_name: str | None, now: datetime) -> bool:
+    def _still_wanted(self, r: ReminderRecord, d: Dispute, locale: str, tz_name: str | None) -> bool:
         if d.reminders_off:
             return False
         if r.snoozed:  # "remind me tomorrow" holds while the dispute stays in that stage

@@ -55,6 +55,9 @@ class RateLimitedSender:
         self._slots: list[float] = []
         self._chat_next: dict[int, float] = {}  # earliest next start per chat
         self._paused_until = 0.0                # 429 flood control pauses the whole bot
+        # Slots space the plan; this spaces what really happens: after the loop stalls,
+        # several overdue slots must not fire at once and bunch up at Telegram.
+        self._last_start = float("-inf")
 
     async def send_message(self, chat_id: int, text: str, **kwargs: Any) -> DeliveryResult:
         return await self._deliver(chat_id, lambda: self._bot.send_message(chat_id, text, **kwargs))
@@ -81,16 +84,22 @@ class RateLimitedSender:
         return t
 
     async def _wait_turn(self, chat_id: int) -> None:
+        async with self._lock:
+            now = self._clock()
+            start = self._reserve(chat_id, now)
+        if start > now:
+            await self._sleep(start - now)
+        # The slot was planned; now make it real. A 429 seen by someone else while we slept
+        # pauses us too, and after the loop stalled, several overdue slots must not fire at
+        # once and bunch up at Telegram: real starts stay a global gap apart.
         while True:
             async with self._lock:
                 now = self._clock()
-                start = self._reserve(chat_id, now)
-            if start > now:
-                await self._sleep(start - now)
-            # A 429 seen by someone else while we slept pauses us too; our old slot is just
-            # wasted (conservative), and we queue again behind the pause.
-            if self._clock() >= self._paused_until:
-                return
+                ready_at = max(self._paused_until, self._last_start + self._global_gap)
+                if now >= ready_at:
+                    self._last_start = now
+                    return
+            await self._sleep(ready_at - now)
 
     # ------------------------------------------------------------------ delivery
     async def _deliver(self, chat_id: int, call: Callable[[], Awaitable[Any]]) -> DeliveryResult:

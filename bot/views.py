@@ -115,7 +115,7 @@ def checklist_text(d: Dispute, items: list[EvidenceItem]) -> str:
     for line in checklist(d.reason, items):
         mark = "✅" if line.done else "⬜"
         count = f" ({line.have}/{line.requirement.count})" if line.requirement.count > 1 else ""
-        lines.append(f"{mark} {_(line.requirement.label)}{count}")
+        lines.append(f"{mark} {html(_(line.requirement.label))}{count}")
     flagged = sum(1 for i in items if i.flags & UPLOAD_PROBLEMS)
     if flagged:
         lines.append("⚠️ " + ngettext("{n} file doesn't meet AliExpress's upload rules (see my notes above).",
@@ -183,7 +183,7 @@ def answer_text(d: Dispute, step: str, locale: str) -> str:
     else:
         o = None
     if o is not None:
-        return _(o.label)
+        return html(_(o.label))
     if step == "order_number" and d.order_number:
         return html(d.order_number)
     if step == "order_total" and d.order_total is not None:
@@ -210,13 +210,13 @@ def form_steps(d: Dispute, locale: str) -> list[str]:
         _("Find {order} and tap <b>Open Dispute</b> (in the order's details).").format(order=order),
     ]
     if reason:
-        steps.append(_("Reason: pick “{option}”.").format(option=_(reason.form)))
+        steps.append(_("Reason: pick “{option}”.").format(option=html(_(reason.form))))
     steps.append(_("“Have you received the item?”: <b>{answer}</b>.").format(
         answer=_("Yes") if d.received else _("No")))
     if defect and d.received:
-        steps.append(_("What is wrong: “{option}”.").format(option=_(defect.form)))
+        steps.append(_("What is wrong: “{option}”.").format(option=html(_(defect.form))))
     if solution:
-        steps.append(_("Solution: “{option}”.").format(option=_(solution.form)))
+        steps.append(_("Solution: “{option}”.").format(option=html(_(solution.form))))
     if amount is not None:
         steps.append(_("Refund amount: <b>{money}</b>.").format(money=fmt_money(amount, d.currency, locale)))
     steps += [

@@ -25,6 +25,7 @@ from aiogram.methods import (AnswerCallbackQuery, EditMessageText, GetFile, GetM
 from aiogram.types import Chat, Document, File, Message, Update, User
 
 from bot.app import create_dispatcher, create_engine
+from bot.middlewares import SpinnerIsCosmetic
 from bot.config import Config
 from bot.i18n import make_i18n
 from bot.services import Services
@@ -159,6 +160,7 @@ class BotHarness:
             "reminders": {"global_per_second": 100_000, "per_chat_per_second": 100_000}})
         self.session = RecordingSession()
         self.bot = Bot(TOKEN, session=self.session, default=DefaultBotProperties(parse_mode=ParseMode.HTML))
+        self.session.middleware(SpinnerIsCosmetic())
         self._update_ids = itertools.count(1)
         self.svc: Services | None = None
         self.dp: Dispatcher | None = None

@@ -184,3 +184,16 @@ async def test_a_failed_transaction_rolls_back_whole(tmp_path):
     assert saved.reason is None and saved.version == 0  # the dispute row rolled back with the plan
     assert await store.list_reminders(d.id) == []
     await store.close()
+
+
+async def test_a_failed_spinner_answer_does_not_drop_the_tap(user, harness):
+    from aiogram.exceptions import TelegramServerError
+    from aiogram.methods import AnswerCallbackQuery
+
+    from tests.test_intake import begin, focused
+    await begin(user)
+    harness.session.fail_next(AnswerCallbackQuery, TelegramServerError(
+        method=AnswerCallbackQuery(callback_query_id="x"), message="Internal Server Error"))
+    replies = await user.choose("not_received")
+    assert "order number" in user.texts(replies)
+    assert (await focused(user)).state == "order_number"

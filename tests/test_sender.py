@@ -193,14 +193,22 @@ class FakeClock:
             self.now += seconds
 
 
-async def test_injected_clock_fills_global_gaps_left_by_a_busy_chat():
-    clock = FakeClock(advance=False)  # all five calls happen "at once"
-    sender = RateLimitedSender(StubBot(), global_per_second=10, per_chat_per_second=1,
-                               clock=clock, sleep=clock.sleep)
-    for chat_id in (1, 1, 1, 2, 3):
-        assert (await sender.send_message(chat_id, "x")).outcome == DeliveryOutcome.SENT
-    # chat 1 at 0, 1, 2; chat 2 and 3 take the free global slots 0.1 and 0.2.
-    assert clock.sleeps == [1.0, 2.0, 0.1, 0.2]
+async def test_slots_fill_global_gaps_left_by_a_busy_chat():
+    sender = RateLimitedSender(StubBot(), global_per_second=10, per_chat_per_second=1)
+    # Five sends planned at the same instant: chat 1 at 0, 1, 2; chats 2 and 3 take the
+    # free global slots 0.1 and 0.2 instead of queueing behind chat 1.
+    assert [sender._reserve(chat_id, 0.0) for chat_id in (1, 1, 1, 2, 3)] == [0.0, 1.0, 2.0, 0.1, 0.2]
+
+
+async def test_sends_stay_a_gap_apart_after_a_stall():
+    clock = FakeClock(advance=True)
+    sender = RateLimitedSender(StubBot(), global_per_second=10, clock=clock, sleep=clock.sleep)
+    assert (await sender.send_message(1, "x")).outcome == DeliveryOutcome.SENT
+    # The next send's slot (0.1) is already in the past when it runs: it still waits for the gap.
+    sender._reserve(2, 0.0)
+    clock.now = 0.05
+    assert (await sender.send_message(3, "x")).outcome == DeliveryOutcome.SENT
+    assert clock.now >= 0.1 + 0.1 - 1e-9
 
 
 async def test_injected_clock_429_pauses_then_retries():

@@ -16,6 +16,7 @@ from bot.conversation import advance, show
 from bot.keyboards import DAYS_AGO, DONE, FULL_REFUND, UNKNOWN, Confirm, StepAnswer, StepNav
 from bot.guard import guard_warning
 from bot.planning import user_zone
+from bot.formatting import html
 from bot.services import Services
 from bot.views import evidence_count
 from flows.clock import today
@@ -43,7 +44,7 @@ async def _mark_answered(callback: CallbackQuery, answer: str) -> None:
     message = callback.message
     if isinstance(message, Message) and message.text:
         with suppress(TelegramBadRequest):
-            await message.edit_text(f"{message.html_text}\n\n<b>→ {answer}</b>", reply_markup=None)
+            await message.edit_text(f"{message.html_text}\n\n<b>→ {html(answer)}</b>", reply_markup=None)
 
 
 async def on_answer(callback: CallbackQuery, callback_data: StepAnswer, bot: Bot, svc: Services, locale: str) -> None:

@@ -1,0 +1,94 @@
+"""Shared bits: result rows, the results table, the machine's description, RSS and CPU readers."""
+from __future__ import annotations
+
+import os
+import platform
+import sqlite3
+import sys
+from dataclasses import asdict, dataclass
+
+
+@dataclass
+class Figure:
+    name: str
+    value: str
+    target: str = ""
+    ok: bool | None = None  # None: informational, no target
+    note: str = ""
+
+    @property
+    def status(self) -> str:
+        return "—" if self.ok is None else ("PASS" if self.ok else "MISS")
+
+    def as_dict(self) -> dict:
+        return {**asdict(self), "status": self.status}
+
+
+def table(figures: list[Figure], *, markdown: bool = False) -> str:
+    rows = [(f.name, f.value, f.target or "—", f.status) for f in figures]
+    head = ("figure", "value", "target", "result")
+    if markdown:
+        lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+        lines += ["| " + " | ".join(r) + " |" for r in rows]
+        return "\n".join(lines)
+    widths = [max(len(str(r[i])) for r in (head, *rows)) for i in range(len(head))]
+    fmt = "  ".join(f"{{:<{w}}}" for w in widths)
+    return "\n".join([fmt.format(*head), fmt.format(*("-" * w for w in widths)), *(fmt.format(*r) for r in rows)])
+
+
+def machine() -> dict[str, str]:
+    model = "?"
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as f:
+            model = next((line.split(":", 1)[1].strip() for line in f if line.startswith("model name")), "?")
+    except OSError:
+        pass
+    mem_kb = 0
+    try:
+        with open("/proc/meminfo", encoding="utf-8") as f:
+            mem_kb = int(next(line.split()[1] for line in f if line.startswith("MemTotal")))
+    except (OSError, StopIteration):
+        pass
+    import aiogram
+    import aiosqlite
+    return {
+        "cpus": str(os.cpu_count()),
+        "cpu model": model,
+        "RAM": f"{mem_kb / 1024 / 1024:.1f} GiB",
+        "OS": f"{platform.system()} {platform.release()}",
+        "Python": sys.version.split()[0],
+        "SQLite": sqlite3.sqlite_version,
+        "aiogram": aiogram.__version__,
+        "aiosqlite": getattr(aiosqlite, "__version__", "?"),
+    }
+
+
+def rss_bytes(pid: int | str = "self") -> int:
+    """Resident set size now (VmRSS), not the peak."""
+    with open(f"/proc/{pid}/status", encoding="utf-8") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) * 1024
+    raise RuntimeError("no VmRSS")
+
+
+def cpu_seconds(pid: int | str = "self") -> float:
+    """utime + stime of a process (and its threads), from /proc/<pid>/stat."""
+    with open(f"/proc/{pid}/stat", encoding="utf-8") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    ticks = os.sysconf("SC_CLK_TCK")
+    return (int(fields[11]) + int(fields[12])) / ticks  # fields 14 and 15 of stat(5)
+
+
+def mib(n: float) -> str:
+    return f"{n / 1024 / 1024:.1f} MiB"
+
+
+def percentile(values: list[float], q: float) -> float:
+    s = sorted(values)
+    if not s:
+        return float("nan")
+    k = (len(s) - 1) * q
+    lo = int(k)
+    hi = min(lo + 1, len(s) - 1)
+    return s[lo] + (s[hi] - s[lo]) * (k - lo)

@@ -1,0 +1,141 @@
+"""2. Memory: RSS after ``first`` and after ``last`` distinct buyers went through the intake.
+
+Runs in a fresh process (``python -m benchmarks.memory --worker ...``): the full
+stack of tests.chat.BotHarness on a LeanSession, buyers driven 50 at a time
+(benchmarks.intake.run_buyers). RSS (VmRSS) is read after gc.collect() at each
+checkpoint, with the sizes of the in-memory structures that are keyed by user.
+``--trace`` adds a tracemalloc comparison between the two checkpoints (slower,
+and tracemalloc's own bookkeeping inflates RSS: diagnosis only).
+
+When the last size does not fit the time budget the worker stops where it is
+and the RSS at 100,000 users is extrapolated from the measured slope.
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import gc
+import json
+import sys
+import tempfile
+import time
+import tracemalloc
+from pathlib import Path
+
+from benchmarks.common import Figure, mib, rss_bytes
+from benchmarks.intake import IntakeHarness, run_buyers
+from bot.middlewares import FloodControl
+
+FIRST_UID = 1_000_000
+
+
+def per_user_structures(h: IntakeHarness) -> dict[str, int]:
+    dp = h.dp
+    flood = next((m for m in dp.update.outer_middleware if isinstance(m, FloodControl)), None)
+    return {
+        "MemoryStorage.storage (aiogram FSM)": len(dp.fsm.storage.storage),
+        "SimpleEventIsolation._locks (aiogram)": len(getattr(dp.fsm.events_isolation, "_locks", {})),
+        "FloodControl._recent": len(flood._recent) if flood else -1,
+        "FloodControl._muted_until": len(flood._muted_until) if flood else -1,
+        "AlbumAcks._tasks": len(h.svc.albums._tasks),
+        "benchmark LeanSession.keyboards": len(h.session.keyboards),
+    }
+
+
+async def worker(first: int, last: int, budget: float, trace: bool) -> dict:
+    out: dict = {"checkpoints": []}
+    with tempfile.TemporaryDirectory() as d:
+        h = await IntakeHarness(Path(d) / "memory.db").start()
+        started = time.monotonic()
+        try:
+            async def checkpoint(users: int) -> None:
+                await h.settle()
+                gc.collect()
+                out["checkpoints"].append({"users": users, "rss": rss_bytes(), "elapsed": time.monotonic() - started,
+                                           "structures": per_user_structures(h)})
+
+            await run_buyers(h, range(FIRST_UID, FIRST_UID + first))
+            await checkpoint(first)
+            if trace:
+                tracemalloc.start(8)
+                snap = tracemalloc.take_snapshot()
+            done = first
+            step = max(first // 2, 500)
+            while done < last and time.monotonic() - started < budget:
+                n = min(step, last - done)
+                await run_buyers(h, range(FIRST_UID + done, FIRST_UID + done + n), seed=done)
+                done += n
+            await checkpoint(done)
+            if trace:
+                gc.collect()
+                diff = tracemalloc.take_snapshot().compare_to(snap, "traceback")
+                grown = done - first
+                out["trace"] = [{"bytes_per_user": s.size_diff / grown, "count_per_user": s.count_diff / grown,
+                                 "traceback": [f"{f.filename.split('site-packages/')[-1]}:{f.lineno}"
+                                               for f in s.traceback][:6]}
+                                for s in diff[:12] if s.size_diff > 0]
+                tracemalloc.stop()
+        finally:
+            await h.stop()
+    return out
+
+
+def figures(result: dict, target_users: int = 100_000) -> list[Figure]:
+    a, b = result["checkpoints"][0], result["checkpoints"][-1]
+    slope = (b["rss"] - a["rss"]) / max(1, b["users"] - a["users"])
+    measured = b["rss"] / a["rss"]
+    projected = (a["rss"] + slope * (target_users - a["users"])) / a["rss"]
+    grown = {k: v for k, v in b["structures"].items() if v > a["structures"].get(k, 0) and v >= b["users"] * 0.5}
+    figs = [
+        Figure(f"2. RSS after {a['users']:,} users", mib(a["rss"]), ok=None),
+        Figure(f"2. RSS after {b['users']:,} users", mib(b["rss"]), ok=None,
+               note=f"{b['elapsed']:.0f} s of intake; slope {slope:,.0f} bytes/user"),
+    ]
+    if b["users"] >= target_users:
+        figs.append(Figure(f"2. RSS ratio {target_users:,}/{a['users']:,} users", f"{measured:.3f}", "≤ 1.3",
+                           measured <= 1.3))
+    else:
+        figs.append(Figure(f"2. RSS ratio {b['users']:,}/{a['users']:,} users (measured)", f"{measured:.3f}",
+                           ok=None))
+        figs.append(Figure(f"2. RSS ratio {target_users:,}/{a['users']:,} users (extrapolated)", f"{projected:.2f}",
+                           "≤ 1.3", projected <= 1.3,
+                           note=f"linear from the measured slope; {target_users:,} users did not fit the budget"))
+    figs.append(Figure("2. per-user structures still in memory", ", ".join(
+        f"{k}: {v:,}" for k, v in grown.items()) or "none", "none", not grown))
+    return figs
+
+
+async def run(first: int, last: int, budget: float, *, trace: bool = False) -> tuple[list[Figure], dict]:
+    """Runs the worker in a fresh interpreter."""
+    cmd = [sys.executable, "-m", "benchmarks.memory", "--worker", "--first", str(first), "--last", str(last),
+           "--budget", str(budget)] + (["--trace"] if trace else [])
+    proc = await asyncio.create_subprocess_exec(*cmd, stdout=asyncio.subprocess.PIPE)
+    stdout, _ = await proc.communicate()
+    if proc.returncode != 0:
+        raise RuntimeError(f"memory worker failed ({proc.returncode})")
+    result = json.loads(stdout)
+    return figures(result), result
+
+
+def main() -> None:
+    p = argparse.ArgumentParser()
+    p.add_argument("--worker", action="store_true")
+    p.add_argument("--first", type=int, default=1000)
+    p.add_argument("--last", type=int, default=2000)
+    p.add_argument("--budget", type=float, default=300)
+    p.add_argument("--trace", action="store_true")
+    args = p.parse_args()
+    if args.worker:
+        print(json.dumps(asyncio.run(worker(args.first, args.last, args.budget, args.trace))))
+        return
+    from benchmarks.common import table
+    figs, result = asyncio.run(run(args.first, args.last, args.budget, trace=args.trace))
+    print(table(figs))
+    for c in result["checkpoints"]:
+        print(c["users"], mib(c["rss"]), c["structures"])
+    for t in result.get("trace", []):
+        print(f"{t['bytes_per_user']:8.1f} B/user {t['count_per_user']:6.2f} blocks/user  " + " <- ".join(t["traceback"]))
+
+
+if __name__ == "__main__":
+    main()

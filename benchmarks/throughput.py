@@ -1,0 +1,126 @@
+"""1. Update throughput: the full stack against a bare aiogram Dispatcher, same updates, same run.
+
+First a recording pass takes ``users`` buyers through the intake on a scratch
+database (it also warms every code path up) and keeps the Update objects it fed.
+Then the same Update objects go, chunk by chunk and alternating, to
+  * the full stack: a fresh SQLite file (WAL), the real create_dispatcher()
+    (middlewares, routers, flows, i18n), and
+  * a bare ``Dispatcher()`` with one echo handler (message and callback query)
+    calling ``bot.send_message``,
+both on the same Bot and the same in-process recording session, one update at a
+time. Alternating chunks spread machine noise over both sides equally.
+"""
+from __future__ import annotations
+
+import asyncio
+import gc
+import sqlite3
+import time
+from pathlib import Path
+
+from aiogram import Bot, Dispatcher
+from aiogram.types import CallbackQuery, Message, Update
+
+from benchmarks.common import Figure, percentile
+from benchmarks.intake import IntakeHarness, run_buyers
+
+CHUNK = 500
+
+
+def echo_dispatcher() -> Dispatcher:
+    dp = Dispatcher()
+
+    async def echo(event: Message | CallbackQuery, bot: Bot) -> None:
+        if isinstance(event, CallbackQuery):
+            await bot.send_message(event.from_user.id, event.data or "…")
+        else:
+            await bot.send_message(event.chat.id, event.text or event.caption or "…")
+
+    dp.message.register(echo)
+    dp.callback_query.register(echo)
+    return dp
+
+
+async def record(workdir: Path, users: int) -> tuple[Bot, list[Update]]:
+    h = await IntakeHarness(workdir / "throughput-record.db", record=True).start()
+    try:
+        await run_buyers(h, range(100_000, 100_000 + users))
+    finally:
+        await h.stop()
+    return h.bot, h.recorded
+
+
+async def timed(dp: Dispatcher, bot: Bot, updates: list[Update], durations: list[float]) -> float:
+    clock = time.perf_counter
+    start = clock()
+    for u in updates:
+        t = clock()
+        await dp.feed_update(bot, u)
+        durations.append(clock() - t)
+    return clock() - start
+
+
+async def run(workdir: Path, users: int, *, profile: str | None = None) -> list[Figure]:
+    bot, updates = await record(workdir, users)
+    full = await IntakeHarness(workdir / "throughput.db", bot=bot).start()
+    echo = echo_dispatcher()
+    full_times: list[float] = []
+    echo_times: list[float] = []
+    full_total = echo_total = 0.0
+    profiler = None
+    if profile:
+        from pyinstrument import Profiler
+        profiler = Profiler(async_mode="enabled", interval=0.0005)
+    gc.collect()
+    try:
+        for i in range(0, len(updates), CHUNK):
+            chunk = updates[i:i + CHUNK]
+            echo_total += await timed(echo, bot, chunk, echo_times)
+            if profiler:
+                profiler.start()
+            full_total += await timed(full.dp, bot, chunk, full_times)
+            if profiler:
+                profiler.stop()
+        await full.settle()
+    finally:
+        await full.stop()
+    if profiler:
+        Path(profile).write_text(profiler.output_text(unicode=True, color=False, show_all=False) + "\n\n" + profiler.output_text(unicode=True, color=False, flat=True, flat_time="total", show_all=True), encoding="utf-8")
+
+    # The replay must have done the real work: every buyer's dispute reached the summary.
+    db = sqlite3.connect(workdir / "throughput.db")
+    try:
+        summaries = db.execute("SELECT COUNT(*) FROM disputes WHERE state = 'summary'").fetchone()[0]
+    finally:
+        db.close()
+    if summaries != users:
+        raise RuntimeError(f"replay went astray: {summaries} of {users} disputes reached the summary")
+
+    n = len(updates)
+    full_rate, echo_rate = n / full_total, n / echo_total
+    ratio = full_rate / echo_rate
+    p50, p99 = percentile(full_times, 0.5) * 1000, percentile(full_times, 0.99) * 1000
+    e50 = percentile(echo_times, 0.5) * 1000
+    return [
+        Figure("1. updates fed (users × intake)", f"{n:,} ({users:,} users)", ok=None),
+        Figure("1. full stack throughput", f"{full_rate:,.0f} updates/s", ok=None),
+        Figure("1. bare Dispatcher + echo throughput", f"{echo_rate:,.0f} updates/s", ok=None,
+               note=f"p50 {e50:.2f} ms"),
+        Figure("1. throughput ratio full/bare", f"{ratio:.3f}", "≥ 0.5", ratio >= 0.5),
+        Figure("1. full stack p50 per update", f"{p50:.2f} ms", ok=None),
+        Figure("1. full stack p99 per update", f"{p99:.2f} ms", "< 20 ms", p99 < 20),
+    ]
+
+
+if __name__ == "__main__":  # python -m benchmarks.throughput [users] [profile.txt]
+    import sys
+    import tempfile
+
+    from benchmarks.common import table
+
+    async def main() -> None:
+        with tempfile.TemporaryDirectory() as d:
+            users = int(sys.argv[1]) if len(sys.argv) > 1 else 300
+            print(table(await run(Path(d), users, profile=sys.argv[2] if len(sys.argv) > 2 else None)))
+
+    asyncio.run(main())

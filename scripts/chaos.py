@@ -1,0 +1,804 @@
+#!/usr/bin/env python
+"""Chaos run: the real bot (``python -m bot``) under 429s, 5xx and SIGKILL restarts.
+
+Starts tests/fake_bot_api.py on 127.0.0.1 and the bot as a process against it, plays N
+simulated buyers through whole disputes concurrently (/new → "Item not received" → order
+number → total → shipping date → Buyer Protection → full refund → Done → "I opened it on
+AliExpress" → "Today", i.e. state "negotiating"), while injecting Bot API faults and killing
+the process with SIGKILL ``kills`` times (same database on restart). Due reminders for other
+chats are seeded before the first start so the crashes hit reminder delivery too.
+
+Each buyer behaves like a person: reacts to the last message the bot sent them (taps the
+button of its script, or types the answer the question asks for), pauses 0-300 ms between
+actions, and when the bot stays silent for a few seconds (a crash, a failed reply) sends
+/disputes and taps "Open #" to be asked the current question again.
+
+At the end the bot gets SIGTERM and the SQLite file is checked directly:
+
+* every dispute is in a state of flows.machine.STATES, with the answers that state needs;
+* no answer lost: each buyer's dispute is at least as far as the last question the bot
+  asked them (and at least at that question's version), with exactly the answers typed;
+* each dispute's pending reminders are the plan of its state (a state never lacks its reminders);
+* no reminder lost: every seeded due reminder is 'sent' and reached its chat; reminders not
+  yet due were left alone; duplicates (a chat receiving it twice) at most one per crash;
+* the process never exited by itself, and SIGTERM ends it with status 0.
+
+    python scripts/chaos.py --users 20 --kills 2 --seconds 60
+
+prints one ``chaos: ...`` figures line and exits 1 when an invariant fails. Injected 5xx go
+to the buyers' chats only: a reminder answered with a 5xx is retried after a minute by
+design (bot.reminders backoff), longer than a run; 429s and crashes hit reminders too.
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import math
+import random
+import re
+import signal
+import sqlite3
+import sys
+import tempfile
+import time
+from collections import Counter, defaultdict, deque
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta, timezone
+from decimal import Decimal
+from http import HTTPStatus
+from pathlib import Path
+from typing import Any, Callable
+
+REPO = Path(__file__).resolve().parent.parent
+if str(REPO) not in sys.path:
+    sys.path.insert(0, str(REPO))
+
+from bot.config import load_config  # noqa: E402
+from bot.planning import zone  # noqa: E402
+from bot.storage import _dispute  # noqa: E402
+from flows.calendar import HOLIDAY_COUNTRY  # noqa: E402
+from flows.dispute import STEPS  # noqa: E402
+from flows.machine import STATES  # noqa: E402
+from flows.reminders import plan  # noqa: E402
+from tests.fake_bot_api import APIError, FakeBotAPI  # noqa: E402
+from tests.test_e2e import BotProcess, bot_env  # noqa: E402
+from tests.test_reminders_e2e import BASE_UID as SEEDED_BASE, moment, seed  # noqa: E402
+
+STATE_NAMES = frozenset(s["name"] for s in STATES)
+SIM_BASE = 20_000
+LOCALE = "en"
+# The path of an "Item not received" buyer, up to the goal.
+PATH = ("reason", "order_number", "order_total", "shipped_on", "protection", "amount", "evidence",
+        "summary", "opening", "negotiating")
+GOAL = "negotiating"
+# What each screen must say (a step's buttons under another step's text would be a bug).
+SCREEN_TEXT = {
+    "reason": "What went wrong", "order_number": "order number", "order_total": "How much did you pay",
+    "shipped_on": "When did the seller ship", "protection": "Buyer Protection timer",
+    "amount": "How much do you ask", "evidence": "Now your evidence", "summary": "Explanation for AliExpress",
+    "opening": "When did you open the dispute", "negotiating": "The seller has until",
+}
+# Button answers of the script, by step (callback data "ans:<dispute>:<version>:<step>:<value>").
+TAPS = {"reason": "not_received", "amount": "full", "evidence": "done", "opening": "d0"}
+ORDER_TOTAL = "25.90"
+PROTECTION_DAYS = 30
+MESSAGE_ID = "__chaos_message_id"  # the id the fake gave a sent message, kept on its params
+LOG_RECORD = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d+ [A-Z]+ ")
+HANDLER_ERROR = re.compile(r" ERROR bot\.routers\.fallback: update \d+ failed$")
+# Successful calls of a method between two injected faults of one kind.
+FAULT_SPACING = 5
+T0 = time.monotonic()  # trail timestamps count from here
+
+CONFIG = """\
+[bot]
+polling_timeout = 1
+flood_limit = 100000
+album_settle_seconds = 0.2
+
+[reminders]
+global_per_second = {rate}
+per_chat_per_second = 1
+lease_seconds = {lease}
+
+[policy]
+daytime_start = 00:00:00
+daytime_end = 23:59:59
+"""
+
+
+# ------------------------------------------------------------------ the fake, with chat-targeted faults
+class ChaosBotAPI(FakeBotAPI):
+    """FakeBotAPI that also fails the next call of a method *to some chats*, and remembers
+    the message_id it gave each sent message (a tap must name the message it was on)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._targeted: dict[str, deque[tuple[frozenset[int], APIError]]] = defaultdict(deque)
+
+    def fail_next_for(self, method: str, chats: set[int], *, status: int, description: str = "") -> None:
+        self._targeted[method].append((frozenset(chats), APIError(status, description or HTTPStatus(status).phrase)))
+
+    def pending_faults(self, method: str) -> int:
+        """Injected faults not yet hit: ``method``, or ``method@buyers`` for the targeted ones."""
+        if "@" in method:
+            return len(self._targeted.get(method.split("@")[0], ()))
+        return len(self._failures.get(method, ()))
+
+    def _dispatch(self, method: str, p: dict) -> Any:
+        queue = self._targeted.get(method)
+        if queue and p.get("chat_id") in queue[0][0]:
+            raise queue.popleft()[1]
+        return super()._dispatch(method, p)
+
+    def _bot_message(self, p: dict, **content: Any) -> dict:
+        msg = super()._bot_message(p, **content)
+        p[MESSAGE_ID] = msg["message_id"]
+        return msg
+
+
+class Mailroom:
+    """Sorts the fake's successful sendMessage calls into per-chat inboxes, incrementally."""
+
+    def __init__(self, fake: FakeBotAPI) -> None:
+        self.fake = fake
+        self._cursor = 0
+        self.inbox: dict[int, list[tuple[int, dict]]] = defaultdict(list)
+
+    def pump(self) -> None:
+        # A sendMessage is answered (status set) in the same step the fake records it;
+        # only getUpdates stays pending, and it is of no interest here.
+        requests = self.fake.requests
+        while self._cursor < len(requests):
+            r = requests[self._cursor]
+            if r.method == "sendMessage" and r.status == 200:
+                self.inbox[r.params.get("chat_id")].append((self._cursor, r.params))
+            self._cursor += 1
+
+    def since(self, chat_id: int, index: int) -> list[tuple[int, dict]]:
+        self.pump()
+        box = self.inbox.get(chat_id, [])
+        return [m for m in box if m[0] >= index]
+
+
+# ------------------------------------------------------------------ what a buyer sees
+@dataclass
+class Screen:
+    kind: str                  # step | list | none | error | other
+    step: str | None = None
+    dispute_id: int | None = None
+    version: int | None = None
+    data: list[str] = field(default_factory=list)
+    text: str = ""
+    params: dict | None = None
+
+
+def read_screen(params: dict) -> Screen:
+    markup = params.get("reply_markup") or {}
+    data = [b.get("callback_data") or "" for row in markup.get("inline_keyboard", []) for b in row]
+    text = params.get("text", "") or ""
+    screen = Screen("other", data=data, text=text, params=params)
+    parts = [d.split(":") for d in data]
+    for p in parts:  # a question: its answer buttons name the step
+        if p[0] == "ans" and len(p) == 5 and p[1].isdigit() and p[2].isdigit():
+            screen.kind, screen.step, screen.dispute_id, screen.version = "step", p[3], int(p[1]), int(p[2])
+            return screen
+    for action, step in (("open_on_aliexpress", "summary"), ("seller_offer", "negotiating")):
+        for p in parts:
+            if p[0] == "nav" and len(p) == 4 and p[3] == action:
+                screen.kind, screen.step, screen.dispute_id, screen.version = "step", step, int(p[1]), int(p[2])
+                return screen
+    if any(p[0] == "open" for p in parts):
+        screen.kind = "list"
+    elif "no disputes yet" in text or "no dispute in progress" in text:
+        screen.kind = "none"
+    elif "Something went wrong" in text:
+        screen.kind = "error"
+    return screen
+
+
+@dataclass
+class Buyer:
+    uid: int
+    rng: random.Random
+    fake: ChaosBotAPI
+    mail: Mailroom
+    patience: float
+    today: date
+    order_number: str = ""
+    shipped_on: date | None = None
+    action_at: int = 0                     # request index of the last action
+    dispute_id: int | None = None
+    confirmed: dict[int, tuple[int, int]] = field(default_factory=dict)  # dispute -> (path index, version)
+    protection_ends: set[date] = field(default_factory=set)
+    finished: bool = False
+    actions: int = 0
+    recoveries: int = 0
+    anomalies: list[str] = field(default_factory=list)
+    trail: deque = field(default_factory=lambda: deque(maxlen=30))
+
+    def __post_init__(self) -> None:
+        self.order_number = "81" + "".join(str(self.rng.randrange(10)) for _ in range(14))
+        self.shipped_on = self.today - timedelta(days=self.rng.randint(15, 40))
+
+    @property
+    def furthest(self) -> int:
+        return max((c[0] for c in self.confirmed.values()), default=-1)
+
+    def _note(self, what: str) -> None:
+        self.trail.append(f"{time.monotonic() - T0:7.2f}s {what}")
+
+    # -------------------------------------------------------------- acting
+    async def think(self) -> None:
+        await asyncio.sleep(self.rng.uniform(0, 0.3))
+
+    def send(self, text: str) -> None:
+        self.actions += 1
+        self.action_at = len(self.fake.requests)
+        self._note(f"send {text!r}")
+        self.fake.user_message(self.uid, text, language_code=LOCALE)
+
+    def tap(self, screen: Screen, match: Callable[[list[str]], bool]) -> bool:
+        data = next((d for d in screen.data if match(d.split(":"))), None)
+        if data is None:
+            return False
+        self.actions += 1
+        self.action_at = len(self.fake.requests)
+        self._note(f"tap {data}")
+        self.fake.user_callback(self.uid, data, screen.params.get(MESSAGE_ID) or 1, language_code=LOCALE)
+        return True
+
+    def recover(self, why: str) -> None:
+        self.recoveries += 1
+        self._note(f"recover ({why})")
+        self.send("/disputes")
+
+    # -------------------------------------------------------------- seeing
+    async def next_screen(self) -> Screen | None:
+        """The latest message since the last action, once it is one to act on (after a
+        human pause, re-read: the bot may have said more); None after ``patience`` s."""
+        deadline = time.monotonic() + self.patience
+        while time.monotonic() < deadline:
+            msgs = self.mail.since(self.uid, self.action_at)
+            if msgs:
+                index, params = msgs[-1]
+                screen = read_screen(params)
+                if screen.kind != "other":
+                    await self.think()
+                    if self.mail.since(self.uid, index + 1):
+                        continue  # more came in the meantime: look at the newest
+                    return screen
+            await asyncio.sleep(0.03)
+        return None
+
+    def confirm(self, screen: Screen) -> None:
+        """The bot asked this step: it has committed every answer before it."""
+        d, idx = screen.dispute_id, PATH.index(screen.step) if screen.step in PATH else None
+        if idx is None:
+            self.anomalies.append(f"asked step {screen.step!r}, off the not-received path")
+            return
+        if SCREEN_TEXT[screen.step] not in screen.text:
+            self.anomalies.append(f"step {screen.step} shown with another text: {screen.text[:120]!r}")
+        old = self.confirmed.get(d, (-1, -1))
+        self.confirmed[d] = (max(old[0], idx), max(old[1], screen.version))
+        self.dispute_id = d
+
+    # -------------------------------------------------------------- the person
+    async def play(self, arrive_after: float = 0.0, max_actions: int = 200) -> None:
+        await asyncio.sleep(arrive_after)
+        await self.think()
+        self.send("/new")
+        while not self.finished and self.actions < max_actions:
+            screen = await self.next_screen()
+            if screen is None:
+                self.recover("no answer")
+                continue
+            self._note(f"sees {screen.kind} {screen.step or ''} d{screen.dispute_id} v{screen.version}")
+            if screen.kind == "error":
+                self.recover("error message")
+            elif screen.kind == "none":
+                if self.confirmed:
+                    self.anomalies.append(f"bot says {screen.text[:60]!r} after asking about dispute {self.dispute_id}")
+                    self.recover("no dispute?")
+                else:
+                    self.send("/new")
+            elif screen.kind == "list":
+                ids = [int(d.split(":")[1]) for d in screen.data if d.startswith("open:")]
+                target = self.dispute_id if self.dispute_id in ids else max(ids)
+                self.tap(screen, lambda p, t=target: p[0] == "open" and p[1] == str(t))
+            else:
+                self.confirm(screen)
+                self.act(screen)
+
+    def act(self, screen: Screen) -> None:
+        step = screen.step
+        if step == GOAL:
+            self.finished = True
+            self._note("finished")
+        elif step in TAPS:
+            value = TAPS[step]
+            if not self.tap(screen, lambda p: p[0] == "ans" and p[3] == step and p[4] == value):
+                self.anomalies.append(f"no {value!r} button on step {step}: {screen.data}")
+                self.recover("missing button")
+        elif step == "summary":
+            self.tap(screen, lambda p: p[0] == "nav" and p[3] == "open_on_aliexpress")
+        elif step == "order_number":
+            self.send(self.order_number)
+        elif step == "order_total":
+            self.send(ORDER_TOTAL)
+        elif step == "shipped_on":
+            self.send(f"{self.shipped_on.month}/{self.shipped_on.day}/{self.shipped_on.year}")
+        elif step == "protection":
+            self.protection_ends.add(datetime.now(timezone.utc).date() + timedelta(days=PROTECTION_DAYS))
+            self.send(str(PROTECTION_DAYS))
+        else:
+            self.anomalies.append(f"unexpected step {step!r}")
+            self.recover("unexpected step")
+
+
+# ------------------------------------------------------------------ the report
+@dataclass
+class ChaosReport:
+    users: int
+    finished: int = 0
+    disputes: int = 0
+    states_ok: int = 0
+    answers_lost: int = 0
+    answers_wrong: int = 0
+    plans_ok: int = 0
+    plans_checked: int = 0
+    reminders_seeded: int = 0
+    reminders_sent: int = 0
+    reminders_lost: int = 0
+    duplicate_reminders: int = 0
+    kills: int = 0
+    kills_planned: int = 0
+    injected_429: int = 0
+    injected_5xx: int = 0
+    recoveries: int = 0
+    handler_errors: int = 0
+    tracebacks: int = 0
+    elapsed: float = 0.0
+    seed: int = 0
+    failures: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.failures
+
+    def figures(self) -> str:
+        return (f"chaos: users={self.users} finished={self.finished} "
+                f"states_ok={self.states_ok}/{self.disputes} answers_lost={self.answers_lost} "
+                f"reminders_seeded={self.reminders_seeded} reminders_sent={self.reminders_sent} "
+                f"reminders_lost={self.reminders_lost} duplicate_reminders={self.duplicate_reminders} "
+                f"kills={self.kills} injected_429={self.injected_429} injected_5xx={self.injected_5xx} "
+                f"elapsed={self.elapsed:.1f}s | answers_wrong={self.answers_wrong} "
+                f"plans_ok={self.plans_ok}/{self.plans_checked} recoveries={self.recoveries} "
+                f"handler_errors={self.handler_errors} tracebacks={self.tracebacks} seed={self.seed}")
+
+
+# ------------------------------------------------------------------ the run
+class Chaos:
+    def __init__(self, users: int, kills: int, *, seconds: float, seed: int, reminders: int, patience: float,
+                 workdir: Path, log: Callable[[str], None]) -> None:
+        self.n_users, self.n_kills, self.seconds = users, kills, seconds
+        self.seed, self.n_reminders, self.patience = seed, reminders, patience
+        self.rng = random.Random(seed)
+        self.workdir, self.log = workdir, log
+        self.db_path = workdir / "chaos.db"
+        self.config_path = workdir / "chaos.toml"
+        self.fake = ChaosBotAPI()
+        self.mail = Mailroom(self.fake)
+        self.report = ChaosReport(users=users, kills_planned=kills, seed=seed)
+        self.processes: list[BotProcess] = []
+        self.watchers: list[asyncio.Task] = []
+        self.bot: BotProcess | None = None
+        self._expected_exit: set[int] = set()
+        self.unexpected: list[str] = []
+        self.buyers: list[Buyer] = []
+        self.seeded_at: datetime | None = None
+        self.started = 0.0
+
+    # -------------------------------------------------------------- process
+    async def start_bot(self, timeout: float = 30.0) -> None:
+        since = len(self.fake.requests)
+        bot = await BotProcess.start(self.env, self.fake)
+        self.processes.append(bot)
+        self.bot = bot
+        self.watchers.append(asyncio.create_task(self._watch(bot)))
+        deadline = time.monotonic() + timeout
+        while not any(r.method == "getUpdates" for r in self.fake.requests[since:]):
+            if bot.proc.returncode is not None:
+                raise RuntimeError(f"bot exited during start\n{bot.describe()}")
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"no getUpdates within {timeout}s of a start\n{bot.describe()}")
+            await asyncio.sleep(0.02)
+
+    async def _watch(self, bot: BotProcess) -> None:
+        code = await bot.proc.wait()
+        if id(bot) not in self._expected_exit:
+            tail = "\n".join(bot.stderr.splitlines()[-30:])
+            self.unexpected.append(f"bot exited by itself with status {code}\n{tail}")
+
+    async def kill_and_restart(self) -> None:
+        bot = self.bot
+        self._expected_exit.add(id(bot))
+        bot.proc.send_signal(signal.SIGKILL)  # no shutdown handlers, no commits
+        await self._reap(bot)
+        self.report.kills += 1
+        self.log(f"[chaos] t={time.monotonic() - self.started:.1f}s SIGKILL #{self.report.kills}, restarting")
+        await self.start_bot()
+
+    @staticmethod
+    async def _reap(bot: BotProcess) -> None:
+        """Waits for the exit and reads the pipes to the end (the log is checked)."""
+        await bot.proc.wait()
+        try:
+            await asyncio.wait_for(asyncio.gather(*bot._drains), 5)
+        except TimeoutError:
+            pass
+        await bot.kill()
+
+    async def terminate(self) -> None:
+        bot = self.bot
+        if bot is None or bot.proc.returncode is not None:
+            return
+        self._expected_exit.add(id(bot))
+        bot.proc.send_signal(signal.SIGTERM)
+        try:
+            code = await asyncio.wait_for(bot.proc.wait(), 25)
+        except TimeoutError:
+            self.report.failures.append("SIGTERM did not stop the bot within 25 s")
+            await bot.kill()
+            return
+        await self._reap(bot)
+        if code != 0:
+            self.report.failures.append(f"SIGTERM exit status {code}\n{bot.stderr[-3000:]}")
+
+    # -------------------------------------------------------------- progress
+    def progress(self) -> float:
+        if not self.buyers:
+            return 0.0
+        return sum(b.furthest + 1 for b in self.buyers) / (len(self.buyers) * len(PATH))
+
+    def seeded_chats(self) -> range:
+        return range(SEEDED_BASE, SEEDED_BASE + self.n_reminders)
+
+    def reminders_delivered(self) -> int:
+        chats = self.seeded_chats()
+        return len({c for c in chats for _, p in self.mail.since(c, 0) if "seller" in p.get("text", "")})
+
+    def due_rows(self) -> list[sqlite3.Row]:
+        if self.seeded_at is None:
+            return []
+        db = sqlite3.connect(self.db_path)
+        try:
+            db.row_factory = sqlite3.Row
+            return db.execute("SELECT * FROM reminders WHERE user_id BETWEEN ? AND ? AND due_at <= ?",
+                              (SEEDED_BASE, SEEDED_BASE + self.n_reminders - 1, moment(self.seeded_at))).fetchall()
+        finally:
+            db.close()
+
+    # -------------------------------------------------------------- chaos
+    async def inject_faults(self, stop: asyncio.Event) -> None:
+        """Every ~2 s: a 429 for the next sendMessage (anyone's: reminders too), a 5xx for the next
+        reply to a buyer, a 500 for the next answerCallbackQuery. A kind is re-armed only after its
+        last fault hit and that method then succeeded a few times: with few buyers left, faults at a
+        fixed rate would otherwise hit every reply of the last one, for ever."""
+        buyers = {b.uid for b in self.buyers}
+        faults = [  # (method, is its fault, is a success that counts, arm)
+            ("sendMessage", lambda r: r.status == 429, lambda r: True,
+             lambda: self.fake.fail_next("sendMessage", status=429, retry_after=1)),
+            ("sendMessage@buyers", lambda r: (r.status or 0) >= 500, lambda r: r.params.get("chat_id") in buyers,
+             lambda: self.fake.fail_next_for("sendMessage", buyers, status=self.rng.choice((500, 502, 503)))),
+            ("answerCallbackQuery", lambda r: (r.status or 0) >= 500, lambda r: True,
+             lambda: self.fake.fail_next("answerCallbackQuery", status=500)),
+        ]
+        while not stop.is_set():
+            try:
+                await asyncio.wait_for(stop.wait(), self.rng.uniform(1.5, 2.5))
+                return
+            except TimeoutError:
+                pass
+            for kind, is_fault, counts, arm in faults:
+                if self.fake.pending_faults(kind):
+                    continue
+                method = kind.split("@")[0]
+                since_fault = 0
+                for r in reversed(self.fake.requests):
+                    if r.method != method:
+                        continue
+                    if is_fault(r):
+                        break
+                    since_fault += r.status == 200 and counts(r)
+                if since_fault >= FAULT_SPACING:
+                    arm()
+
+    async def kill_at_random(self, stop: asyncio.Event) -> None:
+        # The first crash lands mid-way through the seeded reminders' delivery; the others
+        # at random points of the buyers' progress.
+        triggers: list[Callable[[], bool]] = []
+        if self.n_kills and self.n_reminders:
+            k = self.rng.randint(max(1, math.ceil(0.2 * self.n_reminders)), max(1, math.ceil(0.7 * self.n_reminders)))
+            triggers.append(lambda k=k: self.reminders_delivered() >= k)
+        for p in sorted(self.rng.uniform(0.15, 0.8) for _ in range(self.n_kills - len(triggers))):
+            triggers.append(lambda p=p: self.progress() >= p)
+        for trigger in triggers:
+            patience_until = time.monotonic() + 15
+            while not stop.is_set() and not trigger() and time.monotonic() < patience_until:
+                await asyncio.sleep(0.005)
+            if stop.is_set():
+                return
+            await self.kill_and_restart()
+            await asyncio.sleep(self.rng.uniform(0.3, 1.2))
+
+    async def run(self) -> ChaosReport:
+        self.config_path.write_text(CONFIG.format(rate=5, lease=3), encoding="utf-8")
+        await self.fake.start()
+        self.env = bot_env(BOT_TOKEN=self.fake.token, BOT_API_URL=self.fake.url,
+                           DATABASE_URL=f"sqlite:///{self.db_path}", CONFIG_FILE=str(self.config_path))
+        try:
+            if self.n_reminders:
+                # Seller window ends in 2 h: "1 day before" is due now, "when it ends" stays pending.
+                self.seeded_at = await seed(self.db_path, self.n_reminders,
+                                            window_started=-timedelta(days=5) + timedelta(hours=2),
+                                            planned_at=-timedelta(days=3), expect_due=1, expect_pending=2)
+            today = datetime.now(timezone.utc).date()
+            self.buyers = [Buyer(SIM_BASE + i, random.Random(self.seed * 1_000_003 + i), self.fake, self.mail,
+                                 self.patience, today) for i in range(self.n_users)]
+            self.started = time.monotonic()
+            deadline = self.started + self.seconds
+            try:
+                await self.start_bot()
+            except RuntimeError as e:
+                self.report.failures.append(f"the bot did not start: {e}")
+                return self.report
+            self.log(f"[chaos] t={time.monotonic() - self.started:.1f}s bot up, {self.n_users} buyers start")
+            stop = asyncio.Event()
+            chaos = [asyncio.create_task(self.inject_faults(stop), name="faults"),
+                     asyncio.create_task(self.kill_at_random(stop), name="kills")]
+            # Buyers arrive over a few seconds, as people do: the crashes find some mid-dispute.
+            spread = min(0.5 * self.n_users, self.seconds / 5)
+            plays = [asyncio.create_task(b.play(self.rng.uniform(0, spread)), name=f"buyer {b.uid}")
+                     for b in self.buyers]
+            try:
+                _, playing = await asyncio.wait(plays, timeout=max(1.0, deadline - time.monotonic()))
+                if playing:
+                    self.report.failures.append(f"time is up ({self.seconds:.0f} s) with {len(playing)} buyer(s) "
+                                                "still playing")
+            finally:
+                stop.set()
+                for t in plays:
+                    t.cancel()
+                # A crash in flight completes first: the checks need a live bot.
+                for task in (*plays, *chaos):
+                    try:
+                        await task
+                    except asyncio.CancelledError:
+                        pass
+                    except Exception as e:  # the chaos's own failure, or a restart that failed
+                        self.report.failures.append(f"{task.get_name()}: {type(e).__name__}: {e}")
+            self.log(f"[chaos] t={time.monotonic() - self.started:.1f}s buyers done")
+            # Let the seeded reminders finish (a claim left by a crash waits for its lease).
+            while time.monotonic() < deadline and self.bot is not None and self.bot.proc.returncode is None:
+                rows = self.due_rows()
+                if all(r["status"] == "sent" for r in rows):
+                    break
+                await asyncio.sleep(0.2)
+            self.log(f"[chaos] t={time.monotonic() - self.started:.1f}s reminders done, SIGTERM")
+            await self.terminate()
+            self.report.elapsed = time.monotonic() - self.started
+        finally:
+            for bot in self.processes:
+                self._expected_exit.add(id(bot))
+                await bot.kill()
+            await asyncio.gather(*self.watchers, return_exceptions=True)
+            await self.fake.stop()
+            for i, bot in enumerate(self.processes, start=1):
+                (self.workdir / f"bot-{i}.log").write_text(bot.stderr + bot.stdout, encoding="utf-8")
+        self.check()
+        return self.report
+
+    # -------------------------------------------------------------- the checks
+    def check(self) -> None:
+        r = self.report
+        r.failures.extend(self.unexpected)
+        r.finished = sum(b.finished for b in self.buyers)
+        r.recoveries = sum(b.recoveries for b in self.buyers)
+        if r.finished != r.users:
+            r.failures.append(f"{r.users - r.finished} buyer(s) did not reach {GOAL!r}: "
+                              f"{[b.uid for b in self.buyers if not b.finished]}")
+            for b in self.buyers:
+                if not b.finished:
+                    r.failures.append(f"buyer {b.uid} stuck after {b.actions} actions:\n  " + "\n  ".join(b.trail))
+        if r.kills != r.kills_planned:
+            r.failures.append(f"{r.kills} of {r.kills_planned} kills happened")
+        for b in self.buyers:
+            for a in b.anomalies:
+                r.failures.append(f"buyer {b.uid}: {a}")
+        statuses = [x.status for x in self.fake.requests if x.status is not None]
+        r.injected_429 = sum(s == 429 for s in statuses)
+        r.injected_5xx = sum(s >= 500 for s in statuses)
+        # Tracebacks under "update N failed" are handler errors the bot logged and answered
+        # ("Something went wrong..."); any other one (a reminder tick, an unhandled task) fails the run.
+        for p in self.processes:
+            record = ""
+            for line in p.stderr.splitlines():
+                if LOG_RECORD.match(line):
+                    record = line
+                    r.handler_errors += bool(HANDLER_ERROR.search(line))
+                elif line.startswith("Traceback"):
+                    r.tracebacks += 1
+                    if not HANDLER_ERROR.search(record):
+                        r.failures.append(f"traceback after {record or 'no log record'!r}")
+        if not self.db_path.exists():
+            r.failures.append("no database file")
+            return
+        db = sqlite3.connect(self.db_path)
+        db.row_factory = sqlite3.Row
+        try:
+            self._check_states(db)
+            self._check_buyers(db)
+            self._check_reminders(db)
+        finally:
+            db.close()
+
+    def _check_states(self, db: sqlite3.Connection) -> None:
+        r = self.report
+        rows = db.execute("SELECT * FROM disputes").fetchall()
+        r.disputes = len(rows)
+        for row in rows:
+            d = _dispute(row)
+            problem = None
+            if d.state not in STATE_NAMES:
+                problem = "not a state of the machine"
+            elif d.state in STEPS and not d.editing:
+                path = d.path()
+                if d.state not in path:
+                    problem = f"off its path {path}"
+                else:
+                    missing = [s for s in path[:path.index(d.state)] if not d.answered(s)]
+                    if missing:
+                        problem = f"unanswered earlier steps {missing}"
+            elif d.user_id >= SIM_BASE and d.state not in STEPS and d.state != "cancelled":
+                if not d.is_complete():
+                    problem = "past the summary with an incomplete form"
+                elif d.state not in ("summary", "opening") and (d.opened_at is None or d.window_started_at is None):
+                    problem = "opened without opened_at/window_started_at"
+            if problem:
+                r.failures.append(f"dispute {d.id} (user {d.user_id}) in state {d.state!r}: {problem}")
+            else:
+                r.states_ok += 1
+
+    def _check_buyers(self, db: sqlite3.Connection) -> None:
+        r = self.report
+        config = load_config({"CONFIG_FILE": str(self.config_path), "BOT_TOKEN": self.fake.token})
+        now = datetime.now(timezone.utc)
+        for b in self.buyers:
+            for dispute_id, (idx, version) in b.confirmed.items():
+                row = db.execute("SELECT * FROM disputes WHERE id = ? AND user_id = ?", (dispute_id, b.uid)).fetchone()
+                where = f"buyer {b.uid} dispute {dispute_id}"
+                if row is None:
+                    r.answers_lost += 1
+                    r.failures.append(f"{where}: gone from the database")
+                    continue
+                state = row["state"]
+                if state not in PATH:
+                    r.answers_lost += 1
+                    r.failures.append(f"{where}: state {state!r} is off the buyer's path")
+                    continue
+                if PATH.index(state) < idx or row["version"] < version:
+                    r.answers_lost += 1
+                    r.failures.append(f"{where}: the bot asked {PATH[idx]!r} (v{version}) but the database has "
+                                      f"{state!r} (v{row['version']})\n  " + "\n  ".join(b.trail))
+                # Every step before the stored state is answered as the buyer answered it.
+                passed = PATH[:PATH.index(state)] + ((GOAL,) if state == GOAL else ())
+                wrong = self._wrong_answers(b, row, passed)
+                if wrong:
+                    r.answers_wrong += len(wrong)
+                    r.failures.append(f"{where} in {state!r}: " + "; ".join(wrong))
+                # Its pending reminders are the plan of its state: a crash never leaves one without them.
+                d = _dispute(row)
+                tz = zone(None, LOCALE)
+                want = {(p.kind, moment(p.due_at)) for p in plan(d, config.policy, tz, HOLIDAY_COUNTRY[LOCALE], now)}
+                have = {(x["kind"], x["due_at"]) for x in db.execute(
+                    "SELECT kind, due_at FROM reminders WHERE dispute_id = ? AND status = 'pending'", (dispute_id,))}
+                r.plans_checked += 1
+                if want == have:
+                    r.plans_ok += 1
+                else:
+                    r.failures.append(f"{where} in {state!r}: pending reminders {sorted(have)} != plan {sorted(want)}")
+
+    @staticmethod
+    def _wrong_answers(b: Buyer, row: sqlite3.Row, passed: tuple[str, ...]) -> list[str]:
+        """Answers of the steps the dispute is past, against what the buyer sent."""
+        checks = {
+            "reason": lambda: row["reason"] == "not_received" and row["received"] == 0,
+            "order_number": lambda: row["order_number"] == b.order_number,
+            "order_total": lambda: (row["order_total"] is not None and Decimal(row["order_total"]) == Decimal(ORDER_TOTAL)
+                                    and row["currency"] == "USD"),
+            "shipped_on": lambda: row["shipped_on"] == b.shipped_on.isoformat(),
+            "protection": lambda: (row["protection_ends_on"] is not None
+                                   and date.fromisoformat(row["protection_ends_on"]) in b.protection_ends),
+            "amount": lambda: row["refund_full"] == 1 and row["amount"] is None,
+            "evidence": lambda: row["evidence_done"] == 1,
+            "negotiating": lambda: row["opened_at"] is not None and row["window_started_at"] == row["opened_at"],
+        }
+        names = {"reason": "reason,received", "order_number": "order_number", "order_total": "order_total,currency",
+                 "shipped_on": "shipped_on", "protection": "protection_ends_on", "amount": "refund_full,amount",
+                 "evidence": "evidence_done", "negotiating": "opened_at,window_started_at"}
+        wrong = []
+        for step in passed:
+            if step in checks and not checks[step]():
+                wrong.append(f"{step}: stored " + ", ".join(f"{c}={row[c]!r}" for c in names[step].split(",")))
+        return wrong
+
+    def _check_reminders(self, db: sqlite3.Connection) -> None:
+        r = self.report
+        if not self.n_reminders:
+            return
+        chats = self.seeded_chats()
+        rows = db.execute("SELECT * FROM reminders WHERE user_id BETWEEN ? AND ?",
+                          (chats[0], chats[-1])).fetchall()
+        due = [x for x in rows if x["due_at"] <= moment(self.seeded_at)]
+        later = [x for x in rows if x["due_at"] > moment(self.seeded_at)]
+        per_chat = Counter(c for c in chats for _, p in self.mail.since(c, 0) if "seller" in p.get("text", ""))
+        r.reminders_seeded = len(due)
+        r.reminders_sent = sum(x["status"] == "sent" for x in due)
+        lost = [x for x in due if x["status"] != "sent" or per_chat[x["user_id"]] == 0]
+        r.reminders_lost = len(lost)
+        r.duplicate_reminders = sum(c - 1 for c in per_chat.values() if c > 1)
+        if len(due) != self.n_reminders:
+            r.failures.append(f"{len(due)} due reminder rows for {self.n_reminders} seeded chats")
+        for x in lost:
+            r.failures.append(f"reminder {x['id']} to chat {x['user_id']} lost: status {x['status']!r}, "
+                              f"attempts {x['attempts']}, error {x['error']!r}, delivered {per_chat[x['user_id']]}x")
+        if r.duplicate_reminders > r.kills:
+            r.failures.append(f"{r.duplicate_reminders} duplicate reminders for {r.kills} crash(es): "
+                              f"{ {c: n for c, n in per_chat.items() if n > 1} }")
+        touched = [x for x in later if x["status"] != "pending" or x["attempts"] != 0]
+        for x in touched:
+            r.failures.append(f"reminder {x['id']} due {x['due_at']} (not yet due) was {x['status']!r} "
+                              f"after {x['attempts']} attempt(s)")
+
+
+async def run_chaos(users: int = 20, kills: int = 2, *, seconds: float = 60, seed: int = 1, reminders: int = 30,
+                    patience: float = 3.0, workdir: Path | None = None,
+                    log: Callable[[str], None] | None = None) -> ChaosReport:
+    """Runs one chaos session and returns its figures; ``report.failures`` lists what broke."""
+    log = log or (lambda _: None)
+    if workdir is not None:
+        workdir.mkdir(parents=True, exist_ok=True)
+        return await Chaos(users, kills, seconds=seconds, seed=seed, reminders=reminders, patience=patience,
+                           workdir=workdir, log=log).run()
+    with tempfile.TemporaryDirectory(prefix="chaos-") as tmp:
+        return await Chaos(users, kills, seconds=seconds, seed=seed, reminders=reminders, patience=patience,
+                           workdir=Path(tmp), log=log).run()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--users", type=int, default=20, help="simulated buyers (default 20)")
+    parser.add_argument("--kills", type=int, default=2, help="SIGKILL restarts (default 2)")
+    parser.add_argument("--seconds", type=float, default=60, help="time cap of the run (default 60)")
+    parser.add_argument("--reminders", type=int, default=30, help="seeded due reminders (default 30)")
+    parser.add_argument("--seed", type=int, default=1, help="random seed (default 1)")
+    parser.add_argument("--patience", type=float, default=3.0,
+                        help="seconds a buyer waits for an answer before /disputes (default 3)")
+    parser.add_argument("--workdir", type=Path, help="keep the database, config and logs here")
+    args = parser.parse_args(argv)
+
+    def log(line: str) -> None:
+        print(line, file=sys.stderr, flush=True)
+
+    report = asyncio.run(run_chaos(args.users, args.kills, seconds=args.seconds, seed=args.seed,
+                                   reminders=args.reminders, patience=args.patience, workdir=args.workdir, log=log))
+    for failure in report.failures[:40]:
+        print(f"FAIL {failure}", file=sys.stderr)
+    if len(report.failures) > 40:
+        print(f"... and {len(report.failures) - 40} more", file=sys.stderr)
+    print(report.figures(), flush=True)
+    return 0 if report.ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
