@@ -103,7 +103,29 @@ def problems() -> list[str]:
                 found.append(f"{lang}: untranslated or fuzzy: {m.id!r}")
             elif lang != "en" and _still_english(m):
                 found.append(f"{lang}: still the English text: {m.id!r}")
+            elif problem := _shape_problem(m):
+                found.append(f"{lang}: {problem}: {m.id!r}")
     return found
+
+
+_PLACEHOLDER = re.compile(r"\{\w+\}")
+_TAG = re.compile(r"</?\w+>")
+
+
+def _shape_problem(m) -> str | None:
+    """A translation must keep the msgid's placeholders and HTML tags, or it breaks at runtime."""
+    ids = m.id if isinstance(m.id, tuple) else (m.id,)
+    strings = m.string if isinstance(m.string, tuple) else (m.string,)
+    wanted = set().union(*(_PLACEHOLDER.findall(i) for i in ids))
+    tags = sorted(_TAG.findall(ids[0]))
+    for text in strings:
+        # A plural form may drop {n} ("one day"), but may never invent a placeholder.
+        have = set(_PLACEHOLDER.findall(text))
+        if not have <= wanted or (len(ids) == 1 and have != wanted):
+            return "placeholders differ"
+        if sorted(_TAG.findall(text)) != tags:
+            return "HTML tags differ"
+    return None
 
 
 def _still_english(m) -> bool:

@@ -197,3 +197,35 @@ async def test_a_failed_spinner_answer_does_not_drop_the_tap(user, harness):
     replies = await user.choose("not_received")
     assert "order number" in user.texts(replies)
     assert (await focused(user)).state == "order_number"
+
+
+async def test_the_token_stays_out_of_logs_when_real_requests_fail(caplog):
+    import socket
+
+    from aiogram import Bot
+    from aiogram.client.session.aiohttp import AiohttpSession
+    from aiogram.client.telegram import TelegramAPIServer
+
+    with socket.socket() as s:  # a port nobody listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    bot = Bot(TOKEN, session=AiohttpSession(api=TelegramAPIServer.from_base(f"http://127.0.0.1:{port}")))
+    handler = logging.StreamHandler(io.StringIO())
+    handler.addFilter(RedactToken(TOKEN))
+    root = logging.getLogger()
+    root.addHandler(handler)
+    try:
+        try:
+            await bot.get_me()
+        except Exception:
+            logging.getLogger("bot").exception("request failed for %s", bot.session.api.api_url(TOKEN, "getMe"))
+        try:
+            await bot.download_file("documents/file.jpg")
+        except Exception:
+            logging.getLogger("bot").exception("download failed")
+    finally:
+        root.removeHandler(handler)
+        await bot.session.close()
+    output = handler.stream.getvalue()
+    assert "request failed for" in output and "<token>" in output
+    assert TOKEN not in output and TOKEN.partition(":")[2] not in output
