@@ -28,12 +28,17 @@ def table(figures: list[Figure], *, markdown: bool = False) -> str:
     rows = [(f.name, f.value, f.target or "—", f.status) for f in figures]
     head = ("figure", "value", "target", "result")
     if markdown:
-        lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
-        lines += ["| " + " | ".join(r) + " |" for r in rows]
+        lines = ["| " + " | ".join(head + ("notes",)) + " |", "|" + "---|" * (len(head) + 1)]
+        lines += ["| " + " | ".join(r + (f.note.replace("|", "/"),)) + " |" for r, f in zip(rows, figures)]
         return "\n".join(lines)
     widths = [max(len(str(r[i])) for r in (head, *rows)) for i in range(len(head))]
     fmt = "  ".join(f"{{:<{w}}}" for w in widths)
-    return "\n".join([fmt.format(*head), fmt.format(*("-" * w for w in widths)), *(fmt.format(*r) for r in rows)])
+    lines = [fmt.format(*head), fmt.format(*("-" * w for w in widths))]
+    for r, f in zip(rows, figures):
+        lines.append(fmt.format(*r))
+        if f.note:
+            lines.append("    ↳ " + f.note)
+    return "\n".join(lines)
 
 
 def machine() -> dict[str, str]:

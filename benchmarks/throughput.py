@@ -85,7 +85,7 @@ async def run(workdir: Path, users: int, *, profile: str | None = None) -> list[
     finally:
         await full.stop()
     if profiler:
-        Path(profile).write_text(profiler.output_text(unicode=True, color=False, show_all=False) + "\n\n" + profiler.output_text(unicode=True, color=False, flat=True, flat_time="total", show_all=True), encoding="utf-8")
+        Path(profile).write_text(profiler.output_text(unicode=True, color=False, show_all=False) + "\n\n" + profiler.output_text(unicode=True, color=False, flat=True, flat_time="self", show_all=True), encoding="utf-8")
 
     # The replay must have done the real work: every buyer's dispute reached the summary.
     db = sqlite3.connect(workdir / "throughput.db")

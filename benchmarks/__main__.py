@@ -1,0 +1,106 @@
+"""``python -m benchmarks [--small | --full] [--only 1,2,3,4] [--json PATH]``
+
+Prints every figure with its target and PASS/MISS (— where the issue sets no
+target), and the machine it ran on. ``--small`` (the default) finishes in about
+two minutes on a 2-core machine; ``--full`` runs the sizes of the issue where
+they fit (see BENCHMARKS.md). All figures that are compared are measured as
+ratios within the same run: the machines are noisy.
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from benchmarks import memory, reminders, storage, throughput
+from benchmarks.common import Figure, machine, table
+
+SIZES = {
+    # users in the throughput run; memory checkpoints (users) and time budget (s);
+    # pending reminders for start→ready; due reminders to dispatch; disputes for /disputes
+    "small": {"users": 150, "memory": (150, 450, 90), "pending": 1_000_000, "due": 1_000, "disputes": 100,
+              "rounds": 1},
+    "full": {"users": 1_000, "memory": (1_000, 100_000, 300), "pending": 1_000_000, "due": 10_000, "disputes": 100,
+             "rounds": 3},
+}
+
+
+async def main_async(size: str, only: set[str]) -> list[Figure]:
+    s = SIZES[size]
+    figures: list[Figure] = []
+
+    def show(new: list[Figure]) -> None:
+        figures.extend(new)
+        print(table(new), flush=True)
+        print(flush=True)
+
+    with tempfile.TemporaryDirectory(prefix="bench-") as tmp:
+        workdir = Path(tmp)
+        if "1" in only or "4" in only:
+            print(f"[1] throughput: {s['users']:,} buyers through the intake …", flush=True)
+            results = await throughput.run(workdir, s["users"])
+            if "1" in only:
+                show(results)
+        if "4" in only:
+            print("[4] storage …", flush=True)
+            show(await storage.bytes_per_dispute(workdir, workdir / "throughput.db")
+                 + await storage.disputes_command(workdir, s["disputes"]))
+        if "3" in only:
+            print(f"[3] reminder engine: start→ready with {s['pending']:,} pending …", flush=True)
+            show(await reminders.run_start(workdir, s["pending"], rounds=s["rounds"]))
+        first, last, budget = s["memory"]
+        mem_task = None
+        if "2" in only:
+            print(f"[2] memory: RSS after {first:,} and {last:,} buyers (fresh process) …", flush=True)
+            if size == "small" and "3" in only:
+                # Small run: the memory worker uses the core the paced dispatch below leaves idle.
+                mem_task = asyncio.create_task(memory.run(first, last, budget))
+            else:
+                show((await memory.run(first, last, budget))[0])
+        if "3" in only:
+            print(f"[3] reminder engine: dispatch of {s['due']:,} due reminders at 28/s (≈ {s['due'] / 28:.0f} s) …",
+                  flush=True)
+            show(await reminders.run_dispatch(workdir, s["due"], rate=28))
+        if mem_task is not None:
+            show((await mem_task)[0])
+    return figures
+
+
+def main() -> int:
+    p = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__.split("\n\n")[1])
+    group = p.add_mutually_exclusive_group()
+    group.add_argument("--small", dest="size", action="store_const", const="small", help="≈ 2 min (default)")
+    group.add_argument("--full", dest="size", action="store_const", const="full", help="the issue's sizes, ≈ 20 min")
+    p.add_argument("--only", default="1,2,3,4", help="comma-separated figure numbers (default: all)")
+    p.add_argument("--json", type=Path, help="also write the figures and the machine here")
+    p.set_defaults(size="small")
+    args = p.parse_args()
+    logging.basicConfig(level=logging.ERROR)
+
+    info = machine()
+    print("machine: " + "; ".join(f"{k} {v}" for k, v in info.items()))
+    print(f"size: {args.size} {SIZES[args.size]}\n", flush=True)
+    started = time.monotonic()
+    figures = asyncio.run(main_async(args.size, set(args.only.split(","))))
+    elapsed = time.monotonic() - started
+    order = {n: i for i, n in enumerate("1234")}
+    figures.sort(key=lambda f: order.get(f.name[:1], 9))
+    print(f"=== all figures ({args.size}, {elapsed:.0f} s) ===")
+    print(table(figures))
+    misses = [f.name for f in figures if f.ok is False]
+    print(f"\n{len(misses)} target(s) missed" + (": " + "; ".join(misses) if misses else ""))
+    if args.json:
+        args.json.write_text(json.dumps({"size": args.size, "elapsed_s": round(elapsed), "machine": info,
+                                         "figures": [f.as_dict() for f in figures],
+                                         "markdown": table(figures, markdown=True)}, indent=2, ensure_ascii=False),
+                             encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

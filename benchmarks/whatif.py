@@ -1,0 +1,191 @@
+"""Diagnosis for figure 1: how much of the full stack's time per update goes to thread hand-offs.
+
+``python -m benchmarks.whatif [users] [variant ...]`` runs the throughput benchmark
+with in-process patches that stand in for two candidate fixes (nothing in bot/
+or flows/ is touched; the patches live in this process only):
+
+  filters  aiogram runs every *synchronous* filter (the bot's ``F.…`` magic filters)
+           through ``asyncio.to_thread``: one thread-pool round trip each. The patch
+           calls them inline, as an async ``Filter`` wrapper in the bot would.
+  sqlite   aiosqlite sends every execute/fetch/close to its worker thread and back.
+           The patch runs them inline on the event loop, as a Storage that issues
+           each method's statements in one go (or synchronously) would.
+
+It also counts both kinds of hand-off per update. Variants: none filters sqlite
+filters+sqlite (default: all four, each in a fresh process).
+"""
+from __future__ import annotations
+
+import asyncio
+import collections
+import json
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+VARIANTS = ("none", "filters", "sqlite", "filters+sqlite")
+
+
+def patch(variant: str, counts: collections.Counter) -> None:
+    import functools
+    import inspect
+
+    import aiosqlite
+    from aiogram.dispatcher.event import handler
+
+    from bot.storage import Storage
+
+    for name, fn in list(vars(Storage).items()):
+        if inspect.iscoroutinefunction(fn) and not name.startswith("_") and name not in ("open", "close"):
+            def wrap(fn=fn, name=name):
+                @functools.wraps(fn)
+                async def counted(*args, **kwargs):
+                    counts["Storage." + name] += 1
+                    return await fn(*args, **kwargs)
+                return counted
+            setattr(Storage, name, wrap())
+
+    original = handler.CallableObject.call
+
+    async def call(self, *args, **kwargs):
+        if not self.awaitable:
+            counts["to_thread"] += 1
+            if "filters" in variant:
+                return self.callback(*args, **self._prepare_kwargs(kwargs))
+        return await original(self, *args, **kwargs)
+
+    handler.CallableObject.call = call
+
+    execute = aiosqlite.Connection._execute
+
+    async def counted(self, fn, *args, **kwargs):
+        counts["aiosqlite"] += 1
+        return await execute(self, fn, *args, **kwargs)
+
+    aiosqlite.Connection._execute = counted
+    if "sqlite" not in variant:
+        return
+
+    async def inline(self, fn, *args, **kwargs):
+        counts["aiosqlite"] += 1
+        if not self._running or not self._connection:
+            raise ValueError("Connection closed")
+        return fn(*args, **kwargs)
+
+    async def connect_inline(self):
+        if self._connection is None:
+            self._connection = self._connector()
+        return self
+
+    aiosqlite.Connection._execute = inline
+    aiosqlite.Connection._connect = connect_inline
+    connect = aiosqlite.connect
+
+    def connect_any_thread(database, *, iter_chunk_size=64, **kwargs):
+        return connect(database, iter_chunk_size=iter_chunk_size, check_same_thread=False, **kwargs)
+
+    aiosqlite.connect = connect_any_thread
+
+
+def patch_memory() -> None:
+    """Candidate fixes for figure 2, installed in this process only (``memory --whatif``):
+    an FSM storage that creates no record when the bot merely reads an empty state, an event
+    isolation that drops a user's lock when nobody holds or waits for it, and a FloodControl
+    that forgets users idle for a window on a timer instead of only past 10,000 users."""
+    from collections.abc import Hashable
+    from contextlib import asynccontextmanager
+
+    import bot.app
+    from aiogram.fsm.storage.base import BaseEventIsolation
+    from aiogram.fsm.storage.memory import MemoryStorage
+    from bot.middlewares import FloodControl
+
+    class LeanMemoryStorage(MemoryStorage):
+        async def get_state(self, key):
+            record = self.storage.get(key)
+            return record.state if record else None
+
+        async def get_data(self, key):
+            record = self.storage.get(key)
+            return record.data.copy() if record else {}
+
+    class ReleasingIsolation(BaseEventIsolation):
+        def __init__(self) -> None:
+            self._locks: dict[Hashable, list] = {}  # key -> [lock, holders + waiters]
+
+        @asynccontextmanager
+        async def lock(self, key):
+            entry = self._locks.get(key)
+            if entry is None:
+                entry = self._locks[key] = [asyncio.Lock(), 0]
+            entry[1] += 1
+            try:
+                async with entry[0]:
+                    yield
+            finally:
+                entry[1] -= 1
+                if entry[1] == 0:
+                    del self._locks[key]
+
+        async def close(self) -> None:
+            self._locks.clear()
+
+    bot.app.MemoryStorage = LeanMemoryStorage
+    bot.app.SimpleEventIsolation = ReleasingIsolation
+
+    def forget_idle(self, now: float) -> None:
+        if now - getattr(self, "_swept", 0.0) < self.window:
+            return
+        self._swept = now
+        for uid in [u for u, t in self._recent.items() if not t or t[-1] <= now - self.window]:
+            del self._recent[uid]
+        for uid in [u for u, until in self._muted_until.items() if until <= now]:
+            del self._muted_until[uid]
+
+    FloodControl._forget_idle = forget_idle
+
+
+def one(variant: str, users: int, profile: str | None = None) -> dict:
+    counts: collections.Counter = collections.Counter()
+    patch(variant, counts)
+    from benchmarks import throughput
+
+    async def go():
+        with tempfile.TemporaryDirectory() as d:
+            figs = await throughput.run(Path(d), users, profile=profile)
+        return figs
+
+    figs = asyncio.run(go())
+    rows = {f.name: f.value for f in figs}
+    n = int(rows["1. updates fed (users × intake)"].split()[0].replace(",", ""))
+    fed = 2 * n  # the recording pass and the replay
+    return {"variant": variant, **rows, "to_thread per update": counts["to_thread"] / fed,
+            "aiosqlite hops per update": counts["aiosqlite"] / fed,
+            "storage calls per update": {k: round(v / fed, 2) for k, v in counts.most_common()
+                                         if k.startswith("Storage.")}}
+
+
+def main() -> None:
+    args = sys.argv[1:]
+    if args and args[0] == "--one":  # --one VARIANT USERS [PROFILE.txt]
+        print(json.dumps(one(args[1], int(args[2]), args[3] if len(args) > 3 else None)))
+        return
+    users = int(args[0]) if args and args[0].isdigit() else 150
+    variants = [a for a in args if not a.isdigit()] or list(VARIANTS)
+    for v in variants:
+        out = subprocess.run([sys.executable, "-m", "benchmarks.whatif", "--one", v, str(users)],
+                             capture_output=True, text=True, check=True)
+        r = json.loads(out.stdout.strip().splitlines()[-1])
+        print(f"{v:15} full {r['1. full stack throughput']:>16}  bare {r['1. bare Dispatcher + echo throughput']:>16}"
+              f"  ratio {r['1. throughput ratio full/bare']:>6}  p50 {r['1. full stack p50 per update']:>9}"
+              f"  p99 {r['1. full stack p99 per update']:>9}  to_thread/update {r['to_thread per update']:.1f}"
+              f"  aiosqlite hops/update {r['aiosqlite hops per update']:.1f}", flush=True)
+        if v == variants[0]:
+            calls = r["storage calls per update"]
+            print(f"{'':15} Storage calls per update: {sum(calls.values()):.2f} = "
+                  + ", ".join(f"{k.split('.')[1]} {n}" for k, n in calls.items()), flush=True)
+
+
+if __name__ == "__main__":
+    main()
