@@ -11,11 +11,11 @@ from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.enums import ParseMode
 from aiogram.fsm.storage.base import BaseEventIsolation
-from aiogram.fsm.storage.memory import MemoryStorage, SimpleEventIsolation
 from aiogram.types import BotCommandScopeDefault
 
 from bot.config import LOCALES, Config
 from bot.i18n import UserLocaleMiddleware, make_i18n, telegram_locale
+from bot.isolation import SparseMemoryStorage, UserLocks
 from bot.middlewares import FloodControl, InFlight, OncePerUpdate, SpinnerIsCosmetic
 from bot.reminders import ReminderEngine
 from bot.sender import RateLimitedSender
@@ -40,8 +40,9 @@ def create_bot(config: Config, session: AiohttpSession | None = None) -> Bot:
 
 def create_dispatcher(svc: Services, *, isolation: BaseEventIsolation | None = None) -> Dispatcher:
     # Updates of one user run one at a time: a dispute is loaded, changed and
-    # saved per update, and two taps must not race on the same model.
-    dp = Dispatcher(storage=MemoryStorage(), events_isolation=isolation or SimpleEventIsolation(), svc=svc)
+    # saved per update, and two taps must not race on the same model. Neither
+    # keeps anything for a user who is not in the middle of an update.
+    dp = Dispatcher(storage=SparseMemoryStorage(), events_isolation=isolation or UserLocks(), svc=svc)
     in_flight = InFlight()
     dp.update.outer_middleware(in_flight)
     dp.update.outer_middleware(OncePerUpdate(svc.store))

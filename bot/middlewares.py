@@ -68,6 +68,7 @@ class FloodControl(BaseMiddleware):
         self.clock = clock or asyncio.get_running_loop().time
         self._recent: dict[int, deque[float]] = {}
         self._muted_until: dict[int, float] = {}
+        self._swept_at = float("-inf")
 
     async def __call__(self, handler, event, data):
         user = data.get("event_from_user")
@@ -89,12 +90,19 @@ class FloodControl(BaseMiddleware):
         return await handler(event, data)
 
     def _forget_idle(self, now: float) -> None:
-        # Bounded memory: drop users with nothing in the window (checked when the map grows).
-        if len(self._recent) > 10_000:
-            for uid in [u for u, t in self._recent.items() if not t or t[-1] <= now - self.window]:
-                self._recent.pop(uid, None)
-            for uid in [u for u, until in self._muted_until.items() if until <= now]:
-                self._muted_until.pop(uid, None)
+        # Bounded memory: once a window, drop users with nothing left in it and
+        # mutes that ran out, so only the last window's senders are remembered.
+        if now - self._swept_at < self.window:
+            return
+        self._swept_at = now
+        for uid in [u for u, t in self._recent.items() if not t or t[-1] <= now - self.window]:
+            del self._recent[uid]
+        for uid in [u for u, until in self._muted_until.items() if until <= now]:
+            del self._muted_until[uid]
+
+    def remembered(self) -> int:
+        """Users held in memory now (recent senders and mutes)."""
+        return len(self._recent) + len(self._muted_until)
 
 
 class SpinnerIsCosmetic(BaseRequestMiddleware):

@@ -11,10 +11,9 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
-from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from bot.formatting import fmt_date, fmt_relative
-from bot.keyboards import StageAction, StepNav
+from bot.keyboards import StageAction, StepNav, keyboard
 from flows.choices import N_
 from flows.dispute import Dispute
 from flows.machine import available_events
@@ -105,26 +104,22 @@ def stage_text(d: Dispute, policy: Policy, *, tz: ZoneInfo, country: str | None,
 
 def stage_keyboard(d: Dispute, t: Translate, *, extra: list[InlineKeyboardButton] | None = None
                    ) -> InlineKeyboardMarkup | None:
-    builder = InlineKeyboardBuilder()
-    for event in available_events(d):
-        if event in EVENT_LABELS:
-            builder.row(InlineKeyboardButton(text=t(EVENT_LABELS[event]), callback_data=StepNav(
-                dispute_id=d.id, version=d.version, action=event).pack()))
+    rows = [[InlineKeyboardButton(text=t(EVENT_LABELS[event]), callback_data=StepNav(
+        dispute_id=d.id, version=d.version, action=event).pack())]
+        for event in available_events(d) if event in EVENT_LABELS]
     if d.state == "opening":
-        builder.row(InlineKeyboardButton(text=t("◀️ Back"), callback_data=StepNav(
-            dispute_id=d.id, version=d.version, action="back").pack()))
+        rows.append([InlineKeyboardButton(text=t("◀️ Back"), callback_data=StepNav(
+            dispute_id=d.id, version=d.version, action="back").pack())])
     if d.state in _GOODS_AFTER_REFUND:
-        builder.row(_action(d, t("📦 The goods came after the refund"), "goods_arrived"))
+        rows.append([_action(d, t("📦 The goods came after the refund"), "goods_arrived")])
     if d.state not in ("opening", "withdrawn"):
         row = [_action(d, t("📅 Add to calendar"), "ics")]
         if d.state not in ("refunded", "chargeback"):
             row.append(_action(d, t("🔔 Turn reminders on"), "unmute") if d.reminders_off
                        else _action(d, t("🔕 Stop reminders"), "mute"))
-        builder.row(*row)
-    for button in extra or []:
-        builder.row(button)
-    markup = builder.as_markup()
-    return markup if markup.inline_keyboard else None
+        rows.append(row)
+    rows += [[button] for button in extra or []]
+    return keyboard(*rows) if rows else None
 
 
 def _action(d: Dispute, text: str, action: str) -> InlineKeyboardButton:

@@ -11,12 +11,11 @@ from datetime import date
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.i18n import ngettext
-from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from bot.formatting import example_amount, example_date, fmt_date, fmt_money, fmt_relative, html
 from bot.stages import EVENT_LABELS
 from bot.keyboards import (DONE, FULL_REFUND, UNKNOWN, NewDispute, answer_button, in_rows,
-                           nav_button, step_keyboard)
+                           keyboard, nav_button, step_keyboard)
 from flows.choices import DEFECTS, N_, REASONS, RECEIVED, SOLUTIONS, defects_for, option
 from flows.dispute import Dispute
 from flows.eligibility import Eligibility, Verdict
@@ -241,15 +240,11 @@ def summary(d: Dispute, items: list[EvidenceItem], e: Eligibility, *, locale: st
 
 
 def summary_keyboard(d: Dispute) -> InlineKeyboardMarkup:
-    builder = InlineKeyboardBuilder()
     opened = EVENT_LABELS["open_on_aliexpress"]
-    builder.row(nav_button(d, _(opened), "open_on_aliexpress"))
     edits = [nav_button(d, "✏️ " + step_title(step), f"edit_{step}") for step in edit_events(d)]
-    for row in in_rows(edits, 2):
-        builder.row(*row)
-    builder.row(nav_button(d, _("✖️ Cancel"), "cancel"),
-                InlineKeyboardButton(text=_("➕ New dispute"), callback_data=NewDispute().pack()))
-    return builder.as_markup()
+    return keyboard([nav_button(d, _(opened), "open_on_aliexpress")], *in_rows(edits, 2),
+                    [nav_button(d, _("✖️ Cancel"), "cancel"),
+                     InlineKeyboardButton(text=_("➕ New dispute"), callback_data=NewDispute().pack())])
 
 
 def explanation_text(english: str, translation: str | None = None) -> str:

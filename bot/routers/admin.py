@@ -6,6 +6,7 @@ from aiogram.filters import Command
 from aiogram.types import Message
 from aiogram.utils.i18n import gettext as _
 
+from bot.filters import PRIVATE, Inline
 from bot.services import Services
 
 
@@ -21,6 +22,6 @@ async def on_stats(message: Message, svc: Services) -> None:
 def create_router(admin_ids: list[int]) -> Router:
     router = Router(name="admin")
     # Anyone else gets the ordinary "unknown command" from the fallback router.
-    router.message.filter(F.chat.type == "private", F.from_user.id.in_(set(admin_ids)))
+    router.message.filter(PRIVATE, Inline(F.from_user.id.in_(set(admin_ids))))
     router.message.register(on_stats, Command("stats"))
     return router

@@ -5,15 +5,15 @@ import json
 
 from aiogram import Bot, F, Router
 from aiogram.filters import Command, CommandStart
-from aiogram.types import BotCommand, BufferedInputFile, CallbackQuery, Message
+from aiogram.types import BotCommand, BufferedInputFile, CallbackQuery, InlineKeyboardButton, Message
 from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
-from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from bot import hints
 from bot.conversation import show
+from bot.filters import PRIVATE
 from bot.i18n import LANGUAGE_NAMES
-from bot.keyboards import ForgetConfirm, LanguageChoice, NewDispute, OpenDispute
+from bot.keyboards import ForgetConfirm, LanguageChoice, NewDispute, OpenDispute, in_rows, keyboard
 from bot.routers.intake import ask_confirmation
 from bot.services import Services
 from bot.views import step_marker, step_title
@@ -41,17 +41,16 @@ def bot_commands(locale: str, i18n: I18n) -> list[BotCommand]:
 
 
 async def on_start(message: Message, svc: Services) -> None:
-    kb = InlineKeyboardBuilder()
-    kb.button(text=_("🚀 Start a dispute"), callback_data=NewDispute())
+    rows = [[InlineKeyboardButton(text=_("🚀 Start a dispute"), callback_data=NewDispute().pack())]]
     d = await svc.store.focused_dispute(message.from_user.id)
     if d is not None and d.state != "cancelled":
-        kb.button(text=_("▶️ Continue dispute #{id}").format(id=d.id), callback_data=OpenDispute(dispute_id=d.id))
-    kb.adjust(1)
+        rows.append([InlineKeyboardButton(text=_("▶️ Continue dispute #{id}").format(id=d.id),
+                                          callback_data=OpenDispute(dispute_id=d.id).pack())])
     await message.answer(
         _("👋 I help you get your money back when an AliExpress order goes wrong.\n"
           "I tell you exactly what to pick in the dispute form, write the English explanation, "
           "keep your evidence and watch the deadlines."),
-        reply_markup=kb.as_markup())
+        reply_markup=keyboard(*rows))
 
 
 async def start_new(bot: Bot, user_id: int, svc: Services, locale: str) -> None:
@@ -73,15 +72,15 @@ async def on_disputes(message: Message, svc: Services) -> None:
     if not disputes:
         await message.answer(_("You have no disputes yet. Send /new to start one."))
         return
-    kb = InlineKeyboardBuilder()
+    buttons = []
     lines = [_("<b>Your disputes</b>")]
     for d in disputes[:20]:
         marker = step_marker(d)
         where = f"{marker}: {step_title(d.state)}" if marker else step_title(d.state)
         lines.append(_("#{id} · {where}").format(id=d.id, where=where))
-        kb.button(text=_("▶️ Open #{id}").format(id=d.id), callback_data=OpenDispute(dispute_id=d.id))
-    kb.adjust(2)
-    await message.answer("\n".join(lines), reply_markup=kb.as_markup())
+        buttons.append(InlineKeyboardButton(text=_("▶️ Open #{id}").format(id=d.id),
+                                            callback_data=OpenDispute(dispute_id=d.id).pack()))
+    await message.answer("\n".join(lines), reply_markup=keyboard(*in_rows(buttons, 2)))
 
 
 async def on_open(callback: CallbackQuery, callback_data: OpenDispute, bot: Bot, svc: Services,
@@ -114,11 +113,9 @@ async def on_help(message: Message) -> None:
 
 
 async def on_language(message: Message) -> None:
-    kb = InlineKeyboardBuilder()
-    for code, name in LANGUAGE_NAMES.items():
-        kb.button(text=name, callback_data=LanguageChoice(code=code))
-    kb.adjust(2)
-    await message.answer(_("Choose your language:"), reply_markup=kb.as_markup())
+    buttons = [InlineKeyboardButton(text=name, callback_data=LanguageChoice(code=code).pack())
+               for code, name in LANGUAGE_NAMES.items()]
+    await message.answer(_("Choose your language:"), reply_markup=keyboard(*in_rows(buttons, 2)))
 
 
 async def on_language_choice(callback: CallbackQuery, callback_data: LanguageChoice, svc: Services,
@@ -151,12 +148,12 @@ def _plain(value: object) -> object:
 
 
 async def on_forget(message: Message) -> None:
-    kb = InlineKeyboardBuilder()
-    kb.button(text=_("🗑 Yes, delete everything"), callback_data=ForgetConfirm(confirm=True))
-    kb.button(text=_("Keep my data"), callback_data=ForgetConfirm(confirm=False))
-    kb.adjust(1)
     await message.answer(_("Delete all your disputes, answers and evidence records? This cannot be undone."),
-                         reply_markup=kb.as_markup())
+                         reply_markup=keyboard(
+                             [InlineKeyboardButton(text=_("🗑 Yes, delete everything"),
+                                                   callback_data=ForgetConfirm(confirm=True).pack())],
+                             [InlineKeyboardButton(text=_("Keep my data"),
+                                                   callback_data=ForgetConfirm(confirm=False).pack())]))
 
 
 async def on_forget_confirm(callback: CallbackQuery, callback_data: ForgetConfirm, svc: Services) -> None:
@@ -170,7 +167,7 @@ async def on_forget_confirm(callback: CallbackQuery, callback_data: ForgetConfir
 
 def create_router() -> Router:
     router = Router(name="commands")
-    router.message.filter(F.chat.type == "private")
+    router.message.filter(PRIVATE)
     router.message.register(on_start, CommandStart())
     router.message.register(on_new, Command("new"))
     router.callback_query.register(on_new_button, NewDispute.filter())

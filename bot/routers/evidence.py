@@ -18,6 +18,7 @@ from aiogram.utils.i18n import ngettext
 
 from bot import hints
 from bot.conversation import show
+from bot.filters import PRIVATE, Inline
 from bot.formatting import fmt_date, html
 from bot.guard import guard_warning
 from bot.services import Services
@@ -150,6 +151,6 @@ async def fix_image(message: Message, bot: Bot, item: EvidenceItem) -> None:
 
 def create_router() -> Router:
     router = Router(name="evidence")
-    router.message.filter(F.chat.type == "private")
-    router.message.register(on_evidence, F.photo | F.video | F.video_note | F.document | F.forward_origin)
+    router.message.filter(PRIVATE)
+    router.message.register(on_evidence, Inline(F.photo | F.video | F.video_note | F.document | F.forward_origin))
     return router

@@ -10,6 +10,7 @@ from aiogram.utils.i18n import gettext as _
 
 from bot import hints
 from bot.conversation import show
+from bot.filters import Inline
 from bot.services import Services
 
 log = logging.getLogger(__name__)
@@ -53,7 +54,7 @@ async def on_error(event: ErrorEvent, bot: Bot) -> None:
 
 def create_router() -> Router:
     router = Router(name="fallback")
-    router.message.register(on_group, F.chat.type != "private")
+    router.message.register(on_group, Inline(F.chat.type != "private"))
     router.message.register(on_anything)
     router.callback_query.register(on_stale_button)
     router.errors.register(on_error)

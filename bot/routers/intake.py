@@ -7,13 +7,13 @@ from datetime import datetime, time, timedelta, timezone
 from aiogram import Bot, F, Router
 from aiogram.exceptions import TelegramBadRequest
 from aiogram.filters.callback_data import CallbackData
-from aiogram.types import CallbackQuery, Message
+from aiogram.types import CallbackQuery, InlineKeyboardButton, Message
 from aiogram.utils.i18n import gettext as _
-from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from bot import hints
 from bot.conversation import advance, show
-from bot.keyboards import DAYS_AGO, DONE, FULL_REFUND, UNKNOWN, Confirm, StepAnswer, StepNav
+from bot.filters import PRIVATE, Inline
+from bot.keyboards import DAYS_AGO, DONE, FULL_REFUND, UNKNOWN, Confirm, StepAnswer, StepNav, keyboard
 from bot.guard import guard_warning
 from bot.planning import user_zone
 from bot.formatting import html
@@ -136,10 +136,11 @@ async def ask_confirmation(bot: Bot, chat_id: int, d: Dispute, event: str, svc: 
             question += "\n" + _("⚠️ Your Buyer Protection is over: the payment would be released to the seller.")
         question += "\n" + _("Only do it when you have your money or your item.")
         yes, no = _("Yes, I cancelled it"), _("No, keep it open")
-    kb = InlineKeyboardBuilder()
-    kb.button(text=yes, callback_data=Confirm(dispute_id=d.id, version=d.version, event=event, confirm=True))
-    kb.button(text=no, callback_data=Confirm(dispute_id=d.id, version=d.version, event=event, confirm=False))
-    await bot.send_message(chat_id, question, reply_markup=kb.as_markup())
+    await bot.send_message(chat_id, question, reply_markup=keyboard([
+        InlineKeyboardButton(text=yes, callback_data=Confirm(dispute_id=d.id, version=d.version, event=event,
+                                                             confirm=True).pack()),
+        InlineKeyboardButton(text=no, callback_data=Confirm(dispute_id=d.id, version=d.version, event=event,
+                                                            confirm=False).pack())]))
 
 
 async def on_confirm(callback: CallbackQuery, callback_data: Confirm, bot: Bot, svc: Services, locale: str) -> None:
@@ -239,9 +240,9 @@ def _join(first: str | None, second: str) -> str:
 
 def create_router() -> Router:
     router = Router(name="intake")
-    router.message.filter(F.chat.type == "private")
+    router.message.filter(PRIVATE)
     router.callback_query.register(on_answer, StepAnswer.filter())
     router.callback_query.register(on_nav, StepNav.filter())
     router.callback_query.register(on_confirm, Confirm.filter())
-    router.message.register(on_text, F.text & ~F.text.startswith("/"))
+    router.message.register(on_text, Inline(F.text & ~F.text.startswith("/")))
     return router

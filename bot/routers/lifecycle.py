@@ -5,14 +5,14 @@ from datetime import datetime, timedelta
 
 from aiogram import Bot, F, Router
 from aiogram.filters import Command, CommandObject
-from aiogram.types import BufferedInputFile, CallbackQuery, Message
+from aiogram.types import BufferedInputFile, CallbackQuery, InlineKeyboardButton, Message
 from aiogram.utils.i18n import gettext as _
-from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from bot import hints
 from bot.conversation import show
+from bot.filters import PRIVATE, Inline
 from bot.formatting import html
-from bot.keyboards import ReminderSnooze, StageAction
+from bot.keyboards import ReminderSnooze, StageAction, in_rows, keyboard
 from bot.planning import reminder_plan, user_zone, zone
 from bot.services import Services
 from flows.calendar import HOLIDAY_COUNTRY, Deadline, deadlines_ics, next_daytime
@@ -98,14 +98,12 @@ async def on_timezone(message: Message, command: CommandObject, bot: Bot, svc: S
         await set_timezone(message.from_user.id, command.args.strip(), bot, svc, locale)
         return
     current = await user_zone(svc, message.from_user.id, locale)
-    kb = InlineKeyboardBuilder()
-    for name in ZONES.get(locale, ZONES["en"]):
-        kb.button(text=name.split("/")[-1].replace("_", " "), callback_data=f"tz:{name}")
-    kb.adjust(2)
+    buttons = [InlineKeyboardButton(text=name.split("/")[-1].replace("_", " "), callback_data=f"tz:{name}")
+               for name in ZONES.get(locale, ZONES["en"])]
     await message.answer(_("Your time zone: <b>{zone}</b>. Reminders come between {start} and {end} there.\n"
                            "Pick another, or send /timezone followed by its name, like /timezone Europe/Paris.").format(
         zone=current.key, start=svc.policy.daytime_start.strftime("%H:%M"),
-        end=svc.policy.daytime_end.strftime("%H:%M")), reply_markup=kb.as_markup())
+        end=svc.policy.daytime_end.strftime("%H:%M")), reply_markup=keyboard(*in_rows(buttons, 2)))
 
 
 async def on_timezone_button(callback: CallbackQuery, bot: Bot, svc: Services, locale: str) -> None:
@@ -130,10 +128,10 @@ async def set_timezone(user_id: int, name: str, bot: Bot, svc: Services, locale:
 
 def create_router() -> Router:
     router = Router(name="lifecycle")
-    router.message.filter(F.chat.type == "private")
+    router.message.filter(PRIVATE)
     router.callback_query.register(on_stage_action, StageAction.filter())
     router.callback_query.register(on_snooze, ReminderSnooze.filter())
-    router.callback_query.register(on_timezone_button, F.data.startswith("tz:"))
+    router.callback_query.register(on_timezone_button, Inline(F.data.startswith("tz:")))
     router.message.register(on_timezone, Command("timezone"))
     return router
 
