@@ -208,48 +208,73 @@ class Storage:
                 await self._db.execute("ROLLBACK")
                 raise
 
-    async def _write(self, *statements: tuple[str, tuple]) -> list[aiosqlite.Cursor]:
-        async with self._transaction() as db:
-            return [await db.execute(sql, params) for sql, params in statements]
+    # Every ``await`` on aiosqlite is a round trip to its SQLite thread, so:
+    # reads go through execute_fetchall (one hop, not execute + fetch + close),
+    # and a single write statement runs in autocommit mode (the connection has
+    # no implicit transactions), which makes it its own transaction: no
+    # BEGIN/COMMIT hops. It still takes the lock, or it could land inside
+    # another coroutine's open transaction.
+    async def _write(self, sql: str, params: tuple = ()) -> aiosqlite.Cursor:
+        """One write statement, atomic on its own."""
+        async with self._lock:
+            return await self._db.execute(sql, params)
+
+    async def _write_returning(self, sql: str, params: tuple = ()) -> list[aiosqlite.Row]:
+        """One write statement with RETURNING: its rows, fetched in the same hop (which
+        also steps it to the end, so the autocommit transaction is over on return)."""
+        async with self._lock:
+            return list(await self._db.execute_fetchall(sql, params))
+
+    async def _read_one(self, sql: str, params: tuple = ()) -> aiosqlite.Row | None:
+        rows = await self._db.execute_fetchall(sql, params)
+        return rows[0] if rows else None
 
     # --- updates -------------------------------------------------------------
     async def first_delivery(self, update_id: int, *, keep: int = 100_000) -> bool:
         """Records the update; False when it was handled before. Keeps the newest ``keep`` ids."""
-        (cursor,) = await self._write(
-            ("INSERT OR IGNORE INTO processed_updates (update_id, at) VALUES (?, ?)", (update_id, _now())))
-        if cursor.rowcount == 1 and update_id % 1000 == 0:
-            await self._write(("DELETE FROM processed_updates WHERE update_id < ?", (update_id - keep,)))
-        return cursor.rowcount == 1
+        cursor = await self._write(
+            "INSERT OR IGNORE INTO processed_updates (update_id, at) VALUES (?, ?)", (update_id, _now()))
+        first = cursor.rowcount == 1
+        if first and update_id % 1000 == 0:
+            await self._write("DELETE FROM processed_updates WHERE update_id < ?", (update_id - keep,))
+        return first
 
     # --- users ---------------------------------------------------------------
     async def get_user(self, user_id: int) -> UserRecord | None:
-        async with self._db.execute(
-                "SELECT id, locale, focused_dispute_id, timezone FROM users WHERE id = ?", (user_id,)) as cur:
-            row = await cur.fetchone()
+        row = await self._read_one(
+            "SELECT id, locale, focused_dispute_id, timezone FROM users WHERE id = ?", (user_id,))
         return UserRecord(row["id"], row["locale"], row["focused_dispute_id"], row["timezone"]) if row else None
 
     async def ensure_user(self, user_id: int, locale: str | None = None) -> UserRecord:
         """The user's row, created on first need; ``locale`` is remembered for reminders,
         which are sent outside any update and so can't read the client's language."""
+        # Read first: the user nearly always exists already (one hop, no write).
         user = await self.get_user(user_id)
         if user is None:
             now = _now()
-            await self._write(("INSERT OR IGNORE INTO users (id, locale, created_at, updated_at) VALUES (?, ?, ?, ?)",
-                               (user_id, locale, now, now)))
+            # DO NOTHING: a row created meanwhile keeps its locale.
+            await self._write("INSERT INTO users (id, locale, created_at, updated_at) VALUES (?, ?, ?, ?)"
+                              " ON CONFLICT (id) DO NOTHING", (user_id, locale, now, now))
             user = UserRecord(user_id, locale, None)
         return user
 
+    # set_locale / set_timezone: one upsert instead of ensure_user + UPDATE
+    # (fewer round trips to the SQLite thread); a new user gets the value at once.
     async def set_locale(self, user_id: int, locale: str) -> None:
-        await self.ensure_user(user_id)
-        await self._write(("UPDATE users SET locale = ?, updated_at = ? WHERE id = ?", (locale, _now(), user_id)))
+        now = _now()
+        await self._write("INSERT INTO users (id, locale, created_at, updated_at) VALUES (?, ?, ?, ?)"
+                          " ON CONFLICT (id) DO UPDATE SET locale = excluded.locale, updated_at = excluded.updated_at",
+                          (user_id, locale, now, now))
 
     async def set_timezone(self, user_id: int, tz_name: str) -> None:
-        await self.ensure_user(user_id)
-        await self._write(("UPDATE users SET timezone = ?, updated_at = ? WHERE id = ?", (tz_name, _now(), user_id)))
+        now = _now()
+        await self._write("INSERT INTO users (id, timezone, created_at, updated_at) VALUES (?, ?, ?, ?)"
+                          " ON CONFLICT (id) DO UPDATE SET timezone = excluded.timezone,"
+                          " updated_at = excluded.updated_at", (user_id, tz_name, now, now))
 
     async def focus(self, user_id: int, dispute_id: int | None) -> None:
-        await self._write(("UPDATE users SET focused_dispute_id = ?, updated_at = ? WHERE id = ?",
-                           (dispute_id, _now(), user_id)))
+        await self._write("UPDATE users SET focused_dispute_id = ?, updated_at = ? WHERE id = ?",
+                          (dispute_id, _now(), user_id))
 
     async def export_user(self, user_id: int) -> dict:
         """Everything stored about the user, for /export."""
@@ -264,48 +289,49 @@ class Storage:
 
     async def stats(self) -> dict[str, dict[str, int]]:
         """Counts only, no personal data: disputes by stage, reminders by status."""
-        result: dict[str, dict[str, int]] = {}
-        for table, column in (("disputes", "state"), ("reminders", "status")):
-            async with self._db.execute(f"SELECT {column}, COUNT(*) FROM {table} GROUP BY {column}") as cur:
-                result[table] = {row[0]: row[1] for row in await cur.fetchall()}
+        result: dict[str, dict[str, int]] = {"disputes": {}, "reminders": {}}
+        # Both tables in one statement: one round trip to the SQLite thread.
+        for table, key, n in await self._db.execute_fetchall(
+                "SELECT 'disputes', state, COUNT(*) FROM disputes GROUP BY state"
+                " UNION ALL SELECT 'reminders', status, COUNT(*) FROM reminders GROUP BY status"):
+            result[table][key] = n
         return result
 
     async def forget_user(self, user_id: int) -> None:
-        # Evidence goes with its disputes (ON DELETE CASCADE).
-        await self._write(("DELETE FROM disputes WHERE user_id = ?", (user_id,)),
-                          ("DELETE FROM users WHERE id = ?", (user_id,)))
+        # One statement, so no BEGIN/COMMIT round trips: the user's disputes go
+        # with the user, their evidence and reminders with the disputes
+        # (ON DELETE CASCADE, foreign_keys=ON), all in this one statement.
+        await self._write("DELETE FROM users WHERE id = ?", (user_id,))
 
     # --- disputes ------------------------------------------------------------
     async def create_dispute(self, user_id: int, initial_state: str, locale: str | None = None) -> Dispute:
-        await self.ensure_user(user_id, locale)
         now = _now()
-        cursor, _ = await self._write(
-            ("INSERT INTO disputes (user_id, state, created_at, updated_at) VALUES (?, ?, ?, ?)",
-             (user_id, initial_state, now, now)),
-            ("UPDATE users SET focused_dispute_id = last_insert_rowid(), updated_at = ? WHERE id = ?",
-             (now, user_id)),
-        )
+        async with self._transaction() as db:
+            # The user's row, if missing, in the same transaction (as ensure_user:
+            # an existing user's locale stays), saving ensure_user's read.
+            await db.execute("INSERT INTO users (id, locale, created_at, updated_at) VALUES (?, ?, ?, ?)"
+                             " ON CONFLICT (id) DO NOTHING", (user_id, locale, now, now))
+            cursor = await db.execute("INSERT INTO disputes (user_id, state, created_at, updated_at)"
+                                      " VALUES (?, ?, ?, ?)", (user_id, initial_state, now, now))
+            await db.execute("UPDATE users SET focused_dispute_id = last_insert_rowid(), updated_at = ? WHERE id = ?",
+                             (now, user_id))
         return Dispute(id=cursor.lastrowid, user_id=user_id, state=initial_state)
 
     async def get_dispute(self, user_id: int, dispute_id: int) -> Dispute | None:
-        async with self._db.execute(
-                "SELECT * FROM disputes WHERE id = ? AND user_id = ?", (dispute_id, user_id)) as cur:
-            row = await cur.fetchone()
+        row = await self._read_one("SELECT * FROM disputes WHERE id = ? AND user_id = ?", (dispute_id, user_id))
         return _dispute(row) if row else None
 
     async def focused_dispute(self, user_id: int) -> Dispute | None:
-        async with self._db.execute(
-                "SELECT d.* FROM disputes d JOIN users u ON u.focused_dispute_id = d.id AND u.id = d.user_id "
-                "WHERE u.id = ?", (user_id,)) as cur:
-            row = await cur.fetchone()
+        row = await self._read_one(
+            "SELECT d.* FROM disputes d JOIN users u ON u.focused_dispute_id = d.id AND u.id = d.user_id "
+            "WHERE u.id = ?", (user_id,))
         return _dispute(row) if row else None
 
     async def list_disputes(self, user_id: int, *, exclude_states: tuple[str, ...] = ()) -> list[Dispute]:
         marks = ",".join("?" * len(exclude_states)) or "''"
-        async with self._db.execute(
-                f"SELECT * FROM disputes WHERE user_id = ? AND state NOT IN ({marks}) ORDER BY id DESC",
-                (user_id, *exclude_states)) as cur:
-            rows = await cur.fetchall()
+        rows = await self._db.execute_fetchall(
+            f"SELECT * FROM disputes WHERE user_id = ? AND state NOT IN ({marks}) ORDER BY id DESC",
+            (user_id, *exclude_states))
         return [_dispute(r) for r in rows]
 
     async def save_dispute(self, dispute: Dispute, plan: list[PlannedReminder] | None = None) -> bool:
@@ -318,104 +344,111 @@ class Storage:
         values = _row_values(dispute)
         values["version"] = dispute.version + 1
         sets = ", ".join(f"{c} = ?" for c in _ANSWER_COLUMNS)
-        async with self._transaction() as db:
-            cursor = await db.execute(
-                f"UPDATE disputes SET {sets}, updated_at = ? WHERE id = ? AND user_id = ? AND version = ?",
-                (*(values[c] for c in _ANSWER_COLUMNS), _now(), dispute.id, dispute.user_id, dispute.version))
+        update = (f"UPDATE disputes SET {sets}, updated_at = ? WHERE id = ? AND user_id = ? AND version = ?",
+                  (*(values[c] for c in _ANSWER_COLUMNS), _now(), dispute.id, dispute.user_id, dispute.version))
+        if plan is None:  # one statement: its own transaction, no BEGIN/COMMIT round trips
+            cursor = await self._write(*update)
             if cursor.rowcount != 1:
                 return False
-            if plan is not None:
+        else:
+            async with self._transaction() as db:
+                cursor = await db.execute(*update)
+                if cursor.rowcount != 1:
+                    return False
                 await self._sync_reminders(db, dispute, plan)
         dispute.version += 1
         return True
 
     async def _sync_reminders(self, db: aiosqlite.Connection, d: Dispute, plan: list[PlannedReminder]) -> None:
         wanted = {(r.kind, _moment(r.due_at)): r for r in plan}
-        async with db.execute("SELECT id, kind, due_at FROM reminders WHERE dispute_id = ? AND status = 'pending'"
-                              " AND snoozed = 0", (d.id,)) as cur:
-            pending = await cur.fetchall()
-        stale = [row["id"] for row in pending if (row["kind"], row["due_at"]) not in wanted]
-        if stale:
-            marks = ",".join("?" * len(stale))
-            await db.execute(f"UPDATE reminders SET status = 'cancelled' WHERE id IN ({marks})", stale)
-        await db.execute("UPDATE reminders SET for_state = ? WHERE dispute_id = ? AND status = 'pending'"
-                         " AND snoozed = 0", (d.state, d.id))
-        for (kind, due), r in wanted.items():
-            # A reminder cancelled earlier and wanted again comes back; a sent one stays sent.
-            await db.execute(
+        rows = [(d.id, d.user_id, kind, due, _moment(r.deadline_at), d.state, due) for (kind, due), r in wanted.items()]
+        # One statement instead of SELECT pending + UPDATE stale + UPDATE for_state
+        # (fewer round trips to the SQLite thread). Of the pending, non-snoozed
+        # reminders, those the plan no longer has are cancelled (for_state left
+        # as it was); the others get the dispute's state. Snoozed ones are untouched.
+        params: dict[str, object] = {"state": d.state, "dispute": d.id}
+        pairs = []
+        for i, (kind, due) in enumerate(wanted):
+            params[f"k{i}"], params[f"t{i}"] = kind, due
+            pairs.append(f"(:k{i}, :t{i})")
+        in_plan = f"(kind, due_at) IN (VALUES {', '.join(pairs)})" if pairs else "0"
+        await db.execute(
+            f"UPDATE reminders SET status = CASE WHEN {in_plan} THEN status ELSE 'cancelled' END,"
+            f" for_state = CASE WHEN {in_plan} THEN :state ELSE for_state END"
+            " WHERE dispute_id = :dispute AND status = 'pending' AND snoozed = 0", params)
+        if rows:
+            # Every wanted reminder in one executemany hop. A reminder cancelled
+            # earlier and wanted again comes back; a sent one stays sent.
+            await db.executemany(
                 "INSERT INTO reminders (dispute_id, user_id, kind, due_at, deadline_at, for_state, next_attempt_at)"
                 " VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (dispute_id, kind, due_at) DO UPDATE SET"
                 " status = 'pending', for_state = excluded.for_state, deadline_at = excluded.deadline_at,"
-                " next_attempt_at = excluded.next_attempt_at, attempts = 0 WHERE status = 'cancelled'",
-                (d.id, d.user_id, kind, due, _moment(r.deadline_at), d.state, due))
+                " next_attempt_at = excluded.next_attempt_at, attempts = 0 WHERE status = 'cancelled'", rows)
 
     # --- reminders -------------------------------------------------------------
     async def next_reminder_at(self) -> datetime | None:
         """When the earliest pending reminder may go (the partial index answers it)."""
-        async with self._db.execute(
-                "SELECT MIN(next_attempt_at) FROM reminders WHERE status = 'pending'") as cur:
-            (value,) = await cur.fetchone()
+        (value,) = await self._read_one("SELECT MIN(next_attempt_at) FROM reminders WHERE status = 'pending'")
         return _from_moment(value)
 
     async def claim_reminders(self, now: datetime, *, lease: float, limit: int) -> list[ReminderRecord]:
         """Takes due reminders for ``lease`` seconds: a crashed sender's claims expire
         and are taken again, so a reminder is sent at least once (at most one extra)."""
         until = _moment(now + timedelta(seconds=lease))
-        async with self._transaction() as db:
-            async with db.execute(
-                    "UPDATE reminders SET next_attempt_at = ?, attempts = attempts + 1 WHERE id IN ("
-                    " SELECT id FROM reminders WHERE status = 'pending' AND next_attempt_at <= ?"
-                    " ORDER BY next_attempt_at LIMIT ?) RETURNING *", (until, _moment(now), limit)) as cur:
-                rows = await cur.fetchall()
+        rows = await self._write_returning(  # one statement: atomic without BEGIN/COMMIT
+            "UPDATE reminders SET next_attempt_at = ?, attempts = attempts + 1 WHERE id IN ("
+            " SELECT id FROM reminders WHERE status = 'pending' AND next_attempt_at <= ?"
+            " ORDER BY next_attempt_at LIMIT ?) RETURNING *", (until, _moment(now), limit))
         return sorted((_reminder(r) for r in rows), key=lambda r: (r.due_at, r.id))
 
     async def finish_reminder(self, reminder_id: int, status: str, *, error: str | None = None) -> None:
         """sent, failed (never again), cancelled or skipped."""
-        await self._write(("UPDATE reminders SET status = ?, sent_at = CASE WHEN ? = 'sent' THEN ? END, error = ?"
-                           " WHERE id = ?", (status, status, _now(), error, reminder_id)))
+        await self._write("UPDATE reminders SET status = ?, sent_at = CASE WHEN ? = 'sent' THEN ? END, error = ?"
+                          " WHERE id = ?", (status, status, _now(), error, reminder_id))
 
     async def retry_reminder(self, reminder_id: int, when: datetime, *, error: str | None = None) -> None:
-        await self._write(("UPDATE reminders SET next_attempt_at = ?, error = ? WHERE id = ? AND status = 'pending'",
-                           (_moment(when), error, reminder_id)))
+        await self._write("UPDATE reminders SET next_attempt_at = ?, error = ? WHERE id = ? AND status = 'pending'",
+                          (_moment(when), error, reminder_id))
 
     async def snooze_reminder(self, d: Dispute, kind: str, due: datetime, deadline: datetime) -> None:
-        await self._write((
+        await self._write(
             "INSERT OR IGNORE INTO reminders (dispute_id, user_id, kind, due_at, deadline_at, for_state, snoozed,"
             " next_attempt_at) VALUES (?, ?, ?, ?, ?, ?, 1, ?)",
-            (d.id, d.user_id, kind, _moment(due), _moment(deadline), d.state, _moment(due))))
+            (d.id, d.user_id, kind, _moment(due), _moment(deadline), d.state, _moment(due)))
 
     async def get_reminder(self, user_id: int, reminder_id: int) -> ReminderRecord | None:
-        async with self._db.execute("SELECT * FROM reminders WHERE id = ? AND user_id = ?",
-                                    (reminder_id, user_id)) as cur:
-            row = await cur.fetchone()
+        row = await self._read_one("SELECT * FROM reminders WHERE id = ? AND user_id = ?", (reminder_id, user_id))
         return _reminder(row) if row else None
 
     async def list_reminders(self, dispute_id: int, *, status: str | None = None) -> list[ReminderRecord]:
         sql, params = "SELECT * FROM reminders WHERE dispute_id = ?", (dispute_id,)
         if status:
             sql, params = sql + " AND status = ?", (*params, status)
-        async with self._db.execute(sql + " ORDER BY due_at, id", params) as cur:
-            return [_reminder(r) for r in await cur.fetchall()]
+        return [_reminder(r) for r in await self._db.execute_fetchall(sql + " ORDER BY due_at, id", params)]
 
     async def load_dispute(self, dispute_id: int) -> Dispute | None:
         """For the reminder engine, which acts for whoever owns the dispute."""
-        async with self._db.execute("SELECT * FROM disputes WHERE id = ?", (dispute_id,)) as cur:
-            row = await cur.fetchone()
+        row = await self._read_one("SELECT * FROM disputes WHERE id = ?", (dispute_id,))
         return _dispute(row) if row else None
 
     # --- evidence ------------------------------------------------------------
     async def add_evidence(self, dispute: Dispute, item: EvidenceItem) -> int:
         """Stores the item; returns how many items the dispute now has."""
-        (cursor,) = await self._write((
+        # The count comes back with the new id (RETURNING sees the row just
+        # inserted): one round trip to the SQLite thread instead of two.
+        rows = await self._write_returning(
             "INSERT INTO evidence (dispute_id, kind, file_id, file_unique_id, file_name, mime_type, file_size,"
             " media_group_id, text, origin_name, origin_date, flags, created_at)"
-            " SELECT id, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ? FROM disputes WHERE id = ? AND user_id = ?",
+            " SELECT id, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ? FROM disputes WHERE id = ? AND user_id = ?"
+            " RETURNING id, (SELECT COUNT(*) FROM evidence e WHERE e.dispute_id = ?)",
             (item.kind.value, item.file_id, item.file_unique_id, item.file_name, item.mime_type, item.file_size,
              item.media_group_id, item.text, item.origin_name,
              item.origin_date.isoformat() if item.origin_date else None,
-             json.dumps(sorted(item.flags)), _now(), dispute.id, dispute.user_id)))
-        item.id = cursor.lastrowid
-        return await self.count_evidence(dispute)
+             json.dumps(sorted(item.flags)), _now(), dispute.id, dispute.user_id, dispute.id))
+        if not rows:  # not this user's dispute: nothing stored
+            return 0
+        item.id, count = rows[0]
+        return count
 
     async def count_evidence(self, dispute: Dispute, *, media_group_id: str | None = None) -> int:
         sql = "SELECT COUNT(*) FROM evidence e JOIN disputes d ON d.id = e.dispute_id WHERE d.id = ? AND d.user_id = ?"
@@ -423,15 +456,13 @@ class Storage:
         if media_group_id is not None:
             sql += " AND e.media_group_id = ?"
             params += (media_group_id,)
-        async with self._db.execute(sql, params) as cur:
-            (n,) = await cur.fetchone()
+        (n,) = await self._read_one(sql, params)
         return n
 
     async def list_evidence(self, dispute: Dispute) -> list[EvidenceItem]:
-        async with self._db.execute(
-                "SELECT e.* FROM evidence e JOIN disputes d ON d.id = e.dispute_id"
-                " WHERE d.id = ? AND d.user_id = ? ORDER BY e.id", (dispute.id, dispute.user_id)) as cur:
-            rows = await cur.fetchall()
+        rows = await self._db.execute_fetchall(
+            "SELECT e.* FROM evidence e JOIN disputes d ON d.id = e.dispute_id"
+            " WHERE d.id = ? AND d.user_id = ? ORDER BY e.id", (dispute.id, dispute.user_id))
         return [EvidenceItem(
             kind=EvidenceKind(r["kind"]), file_id=r["file_id"], file_unique_id=r["file_unique_id"],
             file_name=r["file_name"], mime_type=r["mime_type"], file_size=r["file_size"],

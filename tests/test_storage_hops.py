@@ -1,0 +1,112 @@
+"""Storage folds statements to save round trips to aiosqlite's thread; these pin
+the folded statements' behaviour and the per-update hop budget."""
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+import aiosqlite
+import pytest
+
+from bot.storage import Storage
+from flows.evidence import EvidenceItem, EvidenceKind
+from flows.reminders import PlannedReminder
+
+BASE = datetime(2030, 1, 1, tzinfo=timezone.utc)
+
+
+def planned(kind: str, hours: int) -> PlannedReminder:
+    return PlannedReminder(kind, BASE + timedelta(hours=hours), BASE + timedelta(days=hours))
+
+
+@pytest.fixture
+async def store(tmp_path):
+    s = await Storage.open(f"sqlite:///{tmp_path}/hops.db")
+    yield s
+    await s.close()
+
+
+async def test_a_new_plan_cancels_revives_and_restates_only_what_it_should(store):
+    d = await store.create_dispute(1, "a")
+    keep, drop, sent, back = planned("keep", 1), planned("drop", 2), planned("sent", 3), planned("back", 4)
+    assert await store.save_dispute(d, [keep, drop, sent, back])
+    assert await store.save_dispute(d, [keep, drop, sent])  # "back" cancelled
+    await store.snooze_reminder(d, "drop", BASE + timedelta(hours=5), BASE + timedelta(days=5))
+    (claimed,) = await store.claim_reminders(BASE + timedelta(hours=3), lease=60, limit=1)
+    assert claimed.kind == "keep"  # the earliest due
+    await store.finish_reminder(claimed.id, "sent")
+    d.state = "b"
+    assert await store.save_dispute(d, [sent, back])
+    rows = {(r.kind, r.snoozed): r for r in await store.list_reminders(d.id)}
+    assert rows[("keep", False)].status == "sent"  # sent stays sent, not cancelled
+    assert rows[("drop", False)].status == "cancelled" and rows[("drop", False)].for_state == "a"
+    assert rows[("drop", True)].status == "pending" and rows[("drop", True)].for_state == "a"  # snoozed: untouched
+    assert rows[("sent", False)].status == "pending" and rows[("sent", False)].for_state == "b"
+    assert rows[("back", False)].status == "pending" and rows[("back", False)].attempts == 0  # revived
+    assert await store.save_dispute(d, [])
+    assert {r.kind: r.status for r in await store.list_reminders(d.id) if not r.snoozed} == {
+        "keep": "sent", "drop": "cancelled", "sent": "cancelled", "back": "cancelled"}
+
+
+async def test_add_evidence_counts_in_the_same_statement(store):
+    d = await store.create_dispute(1, "evidence")
+    first, second = EvidenceItem(EvidenceKind.NOTE, text="one"), EvidenceItem(EvidenceKind.NOTE, text="two")
+    assert await store.add_evidence(d, first) == 1
+    assert await store.add_evidence(d, second) == 2
+    assert [i.id for i in await store.list_evidence(d)] == [first.id, second.id]
+    other = await store.create_dispute(2, "evidence")
+    assert await store.add_evidence(other, EvidenceItem(EvidenceKind.NOTE, text="x")) == 1  # counts per dispute
+    stranger = type(d)(id=d.id, user_id=2)
+    assert await store.add_evidence(stranger, EvidenceItem(EvidenceKind.NOTE, text="no")) == 0
+    assert await store.count_evidence(d) == 2
+
+
+async def test_users_are_created_once_and_keep_their_locale(store):
+    assert (await store.ensure_user(1, "ru")).locale == "ru"
+    assert (await store.ensure_user(1, "en")).locale == "ru"
+    await store.create_dispute(1, "reason", "de")
+    assert (await store.get_user(1)).locale == "ru"
+    await store.set_timezone(2, "Europe/Paris")  # upserts create the user
+    await store.set_locale(3, "fr")
+    assert (await store.get_user(2)).timezone == "Europe/Paris" and (await store.get_user(3)).locale == "fr"
+    await store.set_locale(2, "en")
+    assert (await store.get_user(2)).timezone == "Europe/Paris"
+
+
+async def test_forget_user_takes_everything_in_one_statement(store):
+    d = await store.create_dispute(1, "a")
+    await store.add_evidence(d, EvidenceItem(EvidenceKind.NOTE, text="n"))
+    await store.save_dispute(d, [planned("k", 1)])
+    kept = await store.create_dispute(2, "a")
+    await store.forget_user(1)
+    assert await store.get_user(1) is None and await store.list_disputes(1) == []
+    assert await store.list_evidence(d) == [] and await store.list_reminders(d.id) == []
+    assert await store.get_dispute(2, kept.id) is not None
+    assert (await store.stats())["disputes"] == {"a": 1}
+
+
+async def test_stats_always_has_both_tables(store):
+    assert await store.stats() == {"disputes": {}, "reminders": {}}
+
+
+async def test_one_update_stays_within_its_hop_budget(store, monkeypatch):
+    hops = 0
+    real = aiosqlite.Connection._execute
+
+    async def counted(self, fn, *args, **kwargs):
+        nonlocal hops
+        hops += 1
+        return await real(self, fn, *args, **kwargs)
+
+    d = await store.create_dispute(1, "a")
+    monkeypatch.setattr(aiosqlite.Connection, "_execute", counted)
+    budget = [
+        (store.first_delivery(7), 1), (store.get_user(1), 1), (store.focused_dispute(1), 1),
+        (store.get_dispute(1, d.id), 1), (store.save_dispute(d), 1),
+        (store.save_dispute(d, [planned("k", 1), planned("l", 2)]), 5),  # BEGIN, 2 statements + 1 batch, COMMIT
+        (store.focus(1, d.id), 1), (store.add_evidence(d, EvidenceItem(EvidenceKind.NOTE, text="n")), 1),
+        (store.count_evidence(d), 1), (store.list_evidence(d), 1),
+    ]
+    for call, expected in budget:
+        hops = 0
+        await call
+        assert hops == expected, (call.__qualname__, hops)
