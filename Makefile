@@ -1,10 +1,10 @@
-# Two entry points: `make run` and `make test`. Each sets up what it needs
+# Two entry points: `make run` and `make test` (and `make bench`, BENCHMARKS.md). Each sets up what it needs
 # (virtualenv, pinned dependencies, compiled translations, data directory).
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test setup translations
+.PHONY: run test bench setup translations
 
 run: setup
 	mkdir -p data
@@ -13,6 +13,14 @@ run: setup
 test: setup
 	$(BIN)/python scripts/i18n.py check
 	$(BIN)/python -m pytest -q
+
+# ARGS=--full for the issue's sizes; see BENCHMARKS.md.
+bench: setup $(VENV)/.bench
+	$(BIN)/python -m benchmarks $(ARGS)
+
+$(VENV)/.bench: pyproject.toml
+	$(BIN)/pip install --quiet -e '.[test,bench]'
+	touch $@
 
 setup: $(VENV)/.installed translations
 

@@ -23,27 +23,28 @@ from benchmarks.common import Figure, machine, table
 SIZES = {
     # users in the throughput run; memory checkpoints (users) and time budget (s);
     # pending reminders for start→ready; due reminders to dispatch; disputes for /disputes
-    "small": {"users": 150, "memory": (150, 450, 90), "pending": 1_000_000, "due": 1_000, "disputes": 100,
+    "small": {"users": 100, "memory": (300, 1_200, 40), "pending": 1_000_000, "due": 600, "disputes": 100,
               "rounds": 1},
-    "full": {"users": 1_000, "memory": (1_000, 100_000, 300), "pending": 1_000_000, "due": 10_000, "disputes": 100,
-             "rounds": 3},
+    "full": {"users": 1_000, "memory": (1_000, 100_000, 4_000), "pending": 1_000_000, "due": 10_000,
+             "disputes": 100, "rounds": 3},
 }
 
 
-async def main_async(size: str, only: set[str]) -> list[Figure]:
+async def main_async(size: str, only: set[str], profile: Path | None = None) -> list[Figure]:
     s = SIZES[size]
     figures: list[Figure] = []
+    started = time.monotonic()
 
     def show(new: list[Figure]) -> None:
         figures.extend(new)
         print(table(new), flush=True)
-        print(flush=True)
+        print(f"({time.monotonic() - started:.0f} s)\n", flush=True)
 
     with tempfile.TemporaryDirectory(prefix="bench-") as tmp:
         workdir = Path(tmp)
         if "1" in only or "4" in only:
             print(f"[1] throughput: {s['users']:,} buyers through the intake …", flush=True)
-            results = await throughput.run(workdir, s["users"])
+            results = await throughput.run(workdir, s["users"], profile=profile)
             if "1" in only:
                 show(results)
         if "4" in only:
@@ -75,9 +76,11 @@ def main() -> int:
     p = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__.split("\n\n")[1])
     group = p.add_mutually_exclusive_group()
     group.add_argument("--small", dest="size", action="store_const", const="small", help="≈ 2 min (default)")
-    group.add_argument("--full", dest="size", action="store_const", const="full", help="the issue's sizes, ≈ 20 min")
+    group.add_argument("--full", dest="size", action="store_const", const="full", help="the issue's sizes, ≈ 1 h")
     p.add_argument("--only", default="1,2,3,4", help="comma-separated figure numbers (default: all)")
     p.add_argument("--json", type=Path, help="also write the figures and the machine here")
+    p.add_argument("--profile", type=Path, help="write a pyinstrument profile of the full stack's replay (figure 1) "
+                                                "here; needs pip install -e '.[bench]'")
     p.set_defaults(size="small")
     args = p.parse_args()
     logging.basicConfig(level=logging.ERROR)
@@ -86,7 +89,7 @@ def main() -> int:
     print("machine: " + "; ".join(f"{k} {v}" for k, v in info.items()))
     print(f"size: {args.size} {SIZES[args.size]}\n", flush=True)
     started = time.monotonic()
-    figures = asyncio.run(main_async(args.size, set(args.only.split(","))))
+    figures = asyncio.run(main_async(args.size, set(args.only.split(",")), args.profile))
     elapsed = time.monotonic() - started
     order = {n: i for i, n in enumerate("1234")}
     figures.sort(key=lambda f: order.get(f.name[:1], 9))

@@ -48,6 +48,7 @@ async def bytes_per_dispute(workdir: Path, db_path: Path) -> list[Figure]:
         evidence = db.execute("SELECT COUNT(*) FROM evidence").fetchone()[0]
         reminders = db.execute("SELECT COUNT(*) FROM reminders").fetchone()[0]
         updates = db.execute("SELECT COUNT(*) FROM processed_updates").fetchone()[0]
+        statuses = db.execute("SELECT status, COUNT(*) FROM reminders GROUP BY status ORDER BY 2 DESC").fetchall()
     finally:
         db.close()
     data = sum(tables.get(t, 0) - empty_tables.get(t, 0) for t in DISPUTE_TABLES)
@@ -56,7 +57,9 @@ async def bytes_per_dispute(workdir: Path, db_path: Path) -> list[Figure]:
     return [
         Figure("4. database bytes per completed dispute", f"{data / disputes:,.0f} B", ok=None,
                note=f"{disputes:,} disputes with {evidence / disputes:.2f} evidence records and "
-                    f"{reminders / disputes:.2f} reminders each; tables with their indexes: {split}"),
+                    f"{reminders / disputes:.2f} reminder rows each ("
+                    + ", ".join(f"{n / disputes:.2f} {st}" for st, n in statuses)
+                    + f"); bytes per dispute by table, indexes included: {split}"),
         Figure("4. … counting the processed-updates log too", f"{(total - empty_bytes) / disputes:,.0f} B", ok=None,
                note=f"processed_updates {log / disputes:,.0f} B per dispute ({updates / disputes:.1f} update ids, "
                     "capped at the newest 100,000)"),

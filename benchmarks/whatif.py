@@ -1,18 +1,15 @@
-"""Diagnosis for figure 1: how much of the full stack's time per update goes to thread hand-offs.
+"""Diagnosis for figure 1: what the remaining thread hand-offs cost per update.
 
 ``python -m benchmarks.whatif [users] [variant ...]`` runs the throughput benchmark
-with in-process patches that stand in for two candidate fixes (nothing in bot/
-or flows/ is touched; the patches live in this process only):
+in a fresh process per variant, counting the hand-offs per update:
 
-  filters  aiogram runs every *synchronous* filter (the bot's ``F.…`` magic filters)
-           through ``asyncio.to_thread``: one thread-pool round trip each. The patch
-           calls them inline, as an async ``Filter`` wrapper in the bot would.
-  sqlite   aiosqlite sends every execute/fetch/close to its worker thread and back.
-           The patch runs them inline on the event loop, as a Storage that issues
-           each method's statements in one go (or synchronously) would.
+  none    as shipped.
+  sqlite  aiosqlite's worker-thread round trips replaced by inline calls on the
+          event loop (a patch in this process only; nothing in bot/ is touched).
+          Not a fix: it would block the loop on every busy wait and checkpoint.
+          It bounds what fewer hops could still gain.
 
-It also counts both kinds of hand-off per update. Variants: none filters sqlite
-filters+sqlite (default: all four, each in a fresh process).
+Variants: none sqlite (default: both).
 """
 from __future__ import annotations
 
@@ -24,7 +21,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-VARIANTS = ("none", "filters", "sqlite", "filters+sqlite")
+VARIANTS = ("none", "sqlite")
 
 
 def patch(variant: str, counts: collections.Counter) -> None:
@@ -51,8 +48,6 @@ def patch(variant: str, counts: collections.Counter) -> None:
     async def call(self, *args, **kwargs):
         if not self.awaitable:
             counts["to_thread"] += 1
-            if "filters" in variant:
-                return self.callback(*args, **self._prepare_kwargs(kwargs))
         return await original(self, *args, **kwargs)
 
     handler.CallableObject.call = call
@@ -64,7 +59,7 @@ def patch(variant: str, counts: collections.Counter) -> None:
         return await execute(self, fn, *args, **kwargs)
 
     aiosqlite.Connection._execute = counted
-    if "sqlite" not in variant:
+    if variant != "sqlite":
         return
 
     async def inline(self, fn, *args, **kwargs):
@@ -86,64 +81,6 @@ def patch(variant: str, counts: collections.Counter) -> None:
         return connect(database, iter_chunk_size=iter_chunk_size, check_same_thread=False, **kwargs)
 
     aiosqlite.connect = connect_any_thread
-
-
-def patch_memory() -> None:
-    """Candidate fixes for figure 2, installed in this process only (``memory --whatif``):
-    an FSM storage that creates no record when the bot merely reads an empty state, an event
-    isolation that drops a user's lock when nobody holds or waits for it, and a FloodControl
-    that forgets users idle for a window on a timer instead of only past 10,000 users."""
-    from collections.abc import Hashable
-    from contextlib import asynccontextmanager
-
-    import bot.app
-    from aiogram.fsm.storage.base import BaseEventIsolation
-    from aiogram.fsm.storage.memory import MemoryStorage
-    from bot.middlewares import FloodControl
-
-    class LeanMemoryStorage(MemoryStorage):
-        async def get_state(self, key):
-            record = self.storage.get(key)
-            return record.state if record else None
-
-        async def get_data(self, key):
-            record = self.storage.get(key)
-            return record.data.copy() if record else {}
-
-    class ReleasingIsolation(BaseEventIsolation):
-        def __init__(self) -> None:
-            self._locks: dict[Hashable, list] = {}  # key -> [lock, holders + waiters]
-
-        @asynccontextmanager
-        async def lock(self, key):
-            entry = self._locks.get(key)
-            if entry is None:
-                entry = self._locks[key] = [asyncio.Lock(), 0]
-            entry[1] += 1
-            try:
-                async with entry[0]:
-                    yield
-            finally:
-                entry[1] -= 1
-                if entry[1] == 0:
-                    del self._locks[key]
-
-        async def close(self) -> None:
-            self._locks.clear()
-
-    bot.app.MemoryStorage = LeanMemoryStorage
-    bot.app.SimpleEventIsolation = ReleasingIsolation
-
-    def forget_idle(self, now: float) -> None:
-        if now - getattr(self, "_swept", 0.0) < self.window:
-            return
-        self._swept = now
-        for uid in [u for u, t in self._recent.items() if not t or t[-1] <= now - self.window]:
-            del self._recent[uid]
-        for uid in [u for u, until in self._muted_until.items() if until <= now]:
-            del self._muted_until[uid]
-
-    FloodControl._forget_idle = forget_idle
 
 
 def one(variant: str, users: int, profile: str | None = None) -> dict:

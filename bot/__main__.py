@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import sys
 
 from bot.config import ConfigError, load_config
@@ -15,7 +16,16 @@ def main() -> int:
         print(f"error: {e}", file=sys.stderr)
         return 2
     setup_logging(config.bot.token)
-    from bot.app import run  # after the config check: a bad token fails fast and quietly
+    # After the config check: a bad token fails fast and quietly. Importing aiogram
+    # builds ~400 pydantic models (~200,000 objects that live as long as the process):
+    # collecting while they are made is wasted work (~15 % of the import), and every
+    # later full collection would scan them all again (~0.3 s pause): freeze them.
+    gc.disable()
+    try:
+        from bot.app import run
+    finally:
+        gc.enable()
+    gc.freeze()
 
     try:
         asyncio.run(run(config))

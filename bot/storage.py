@@ -327,11 +327,13 @@ class Storage:
             "WHERE u.id = ?", (user_id,))
         return _dispute(row) if row else None
 
-    async def list_disputes(self, user_id: int, *, exclude_states: tuple[str, ...] = ()) -> list[Dispute]:
+    async def list_disputes(self, user_id: int, *, exclude_states: tuple[str, ...] = (),
+                            limit: int = -1) -> list[Dispute]:
+        """Newest first; ``limit`` of them (-1: all)."""
         marks = ",".join("?" * len(exclude_states)) or "''"
         rows = await self._db.execute_fetchall(
-            f"SELECT * FROM disputes WHERE user_id = ? AND state NOT IN ({marks}) ORDER BY id DESC",
-            (user_id, *exclude_states))
+            f"SELECT * FROM disputes WHERE user_id = ? AND state NOT IN ({marks}) ORDER BY id DESC LIMIT ?",
+            (user_id, *exclude_states, limit))
         return [_dispute(r) for r in rows]
 
     async def save_dispute(self, dispute: Dispute, plan: list[PlannedReminder] | None = None) -> bool:

@@ -296,6 +296,17 @@ async def test_resume_after_restart(user, harness):
     assert (await focused(user)).state == "solution"
 
 
+async def test_disputes_lists_the_newest_twenty(user, harness):
+    for _ in range(23):
+        await user.send("/new")
+    replies = await user.send("/disputes")
+    text = user.texts(replies)
+    ids = [d.id for d in await harness.store.list_disputes(user.id)]
+    assert len(ids) == 23
+    assert f"#{ids[0]} " in text and f"#{ids[19]} " in text and f"#{ids[20]} " not in text
+    assert len(replies[-1].buttons()) == 20
+
+
 async def test_double_tap_advances_once(user):
     await begin(user)
     question = user.last_with_buttons()

@@ -21,6 +21,9 @@ from flows.choices import N_
 from flows.machine import MACHINE, can_fire
 
 
+# /disputes lists the newest ones: a long list is no use on a phone.
+DISPUTES_SHOWN = 20
+
 # The command menu (setMyCommands), in menu order.
 COMMANDS = (
     ("new", N_("Start a new dispute")),
@@ -68,13 +71,14 @@ async def on_new_button(callback: CallbackQuery, bot: Bot, svc: Services, locale
 
 
 async def on_disputes(message: Message, svc: Services) -> None:
-    disputes = await svc.store.list_disputes(message.from_user.id, exclude_states=("cancelled",))
+    disputes = await svc.store.list_disputes(message.from_user.id, exclude_states=("cancelled",),
+                                            limit=DISPUTES_SHOWN)
     if not disputes:
         await message.answer(_("You have no disputes yet. Send /new to start one."))
         return
     buttons = []
     lines = [_("<b>Your disputes</b>")]
-    for d in disputes[:20]:
+    for d in disputes:
         marker = step_marker(d)
         where = f"{marker}: {step_title(d.state)}" if marker else step_title(d.state)
         lines.append(_("#{id} · {where}").format(id=d.id, where=where))

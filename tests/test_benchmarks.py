@@ -1,0 +1,33 @@
+"""benchmarks/ keeps working: tiny sizes, the real code paths, no timing asserted
+(speed is measured by ``python -m benchmarks``, never judged in tests)."""
+from __future__ import annotations
+
+import sqlite3
+
+from benchmarks import storage, throughput
+from benchmarks.reminders import seed_due, seed_pending
+
+
+async def test_throughput_and_storage_figures_come_from_real_work(tmp_path):
+    figures = {f.name: f for f in await throughput.run(tmp_path, 3)}
+    # run() raises unless all three buyers' disputes reached the summary in the replay.
+    assert figures["1. updates fed (users × intake)"].value.endswith("(3 users)")
+    assert {"1. throughput ratio full/bare", "1. full stack p99 per update"} <= set(figures)
+
+    stored = {f.name: f for f in await storage.bytes_per_dispute(tmp_path, tmp_path / "throughput.db")}
+    note = stored["4. database bytes per completed dispute"].note
+    assert note.startswith("3 disputes with") and "reminders" in note
+
+    (disputes,) = await storage.disputes_command(tmp_path, 3, repeats=2)
+    assert disputes.name.startswith("4. /disputes, buyer with 3 disputes")
+
+
+async def test_seeded_reminders_are_shaped_as_the_bot_plans_them(tmp_path):
+    await seed_pending(tmp_path / "pending.db", 10)
+    await seed_due(tmp_path / "due.db", 4)
+    with sqlite3.connect(tmp_path / "pending.db") as db:
+        assert db.execute("SELECT COUNT(*), COUNT(DISTINCT dispute_id) FROM reminders"
+                          " WHERE status = 'pending'").fetchone() == (10, 3)
+    with sqlite3.connect(tmp_path / "due.db") as db:
+        kinds = db.execute("SELECT kind, COUNT(*) FROM reminders GROUP BY kind").fetchall()
+    assert kinds == [("seller_window", 8)]
