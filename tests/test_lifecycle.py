@@ -198,7 +198,7 @@ async def test_withdrawing_warns_first(user, harness):
     await open_dispute(user)
     replies = await user.choose("withdraw")
     assert "can't be reopened" in sent_texts(replies)[-1]
-    await user.press("No, keep it open")
+    await user.press("Not yet, keep it open")
     assert (await focused(user)).state == "negotiating"
     await user.send("/cancel")
     await user.press("Yes, I cancelled it")

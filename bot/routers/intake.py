@@ -130,12 +130,12 @@ async def ask_confirmation(bot: Bot, chat_id: int, d: Dispute, event: str, svc: 
     else:
         # DOMAIN §5: a cancelled dispute can't be reopened, and once Buyer
         # Protection is over the payment is released to the seller.
-        question = _("Cancel the dispute on AliExpress? It can't be reopened afterwards.")
+        question = _("Did you cancel the dispute on AliExpress? A cancelled dispute can't be reopened.")
         ends = assess(d, svc.policy, today(svc.clock)).protection_ends_on
         if ends is not None and ends < today(svc.clock):
             question += "\n" + _("⚠️ Your Buyer Protection is over: the payment would be released to the seller.")
-        question += "\n" + _("Only do it when you have your money or your item.")
-        yes, no = _("Yes, I cancelled it"), _("No, keep it open")
+        question += "\n" + _("If not yet: cancel it only when you have your money or your item.")
+        yes, no = _("Yes, I cancelled it"), _("Not yet, keep it open")
     await bot.send_message(chat_id, question, reply_markup=keyboard([
         InlineKeyboardButton(text=yes, callback_data=Confirm(dispute_id=d.id, version=d.version, event=event,
                                                              confirm=True).pack()),
