@@ -31,7 +31,7 @@ from flows.dispute import Dispute
 from flows.policy import Policy
 from flows.reminders import plan
 from tests.fake_bot_api import FakeBotAPI
-from tests.test_e2e import REPO, BotProcess, bot_env
+from tests.processes import REPO, BotProcess, bot_env, max_in_window
 
 BASE_UID = 10_000_000
 UTC = ZoneInfo("UTC")
@@ -239,15 +239,6 @@ async def run_start(workdir: Path, pending: int, *, idle_seconds: float = 5.0, r
     ]
 
 
-def _max_in_window(times: list[float], window: float) -> int:
-    best, lo = 0, 0
-    for hi, t in enumerate(times):
-        while t - times[lo] >= window:
-            lo += 1
-        best = max(best, hi - lo + 1)
-    return best
-
-
 async def run_dispatch(workdir: Path, due: int, *, rate: float = 28) -> list[Figure]:
     db_path = workdir / "due.db"
     now = await seed_due(db_path, due)
@@ -286,7 +277,7 @@ async def run_dispatch(workdir: Path, due: int, *, rate: float = 28) -> list[Fig
                                    (moment(now),)).fetchall())
     finally:
         db.close()
-    busiest = _max_in_window(ok, 1.0)
+    busiest = max_in_window(ok, 1.0)
     ratio = achieved / rate
     return [
         Figure(f"3. dispatch of {due:,} due reminders", f"{len(per_chat):,} chats reached in "

@@ -61,7 +61,7 @@ from flows.dispute import STEPS  # noqa: E402
 from flows.machine import STATES  # noqa: E402
 from flows.reminders import plan  # noqa: E402
 from tests.fake_bot_api import APIError, FakeBotAPI  # noqa: E402
-from tests.test_e2e import BotProcess, bot_env  # noqa: E402
+from tests.processes import BotProcess, bot_env  # noqa: E402
 from tests.test_reminders_e2e import BASE_UID as SEEDED_BASE, moment, seed  # noqa: E402
 
 STATE_NAMES = frozenset(s["name"] for s in STATES)

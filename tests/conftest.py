@@ -1,10 +1,13 @@
 from __future__ import annotations
 
 from datetime import date
+from pathlib import Path
 
 import pytest
 
 from tests.chat import BotHarness
+from tests.fake_bot_api import FakeBotAPI
+from tests.processes import bot_env
 
 TODAY = date(2026, 11, 21)
 
@@ -19,3 +22,23 @@ async def harness(tmp_path):
 @pytest.fixture
 def user(harness):
     return harness.user()
+
+
+@pytest.fixture
+async def fake():
+    api = FakeBotAPI()
+    await api.start()
+    yield api
+    await api.stop()
+
+
+@pytest.fixture
+def db_path(tmp_path: Path) -> Path:
+    return tmp_path / "bot.db"
+
+
+@pytest.fixture
+def env(fake: FakeBotAPI, config_file: Path, db_path: Path) -> dict[str, str]:
+    """The bot's environment; ``config_file`` is each end-to-end module's own fixture."""
+    return bot_env(BOT_TOKEN=fake.token, BOT_API_URL=fake.url, DATABASE_URL=f"sqlite:///{db_path}",
+                   CONFIG_FILE=str(config_file))

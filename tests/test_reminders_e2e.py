@@ -11,7 +11,6 @@ Only the first is due during a test; the second must stay pending and untouched.
 from __future__ import annotations
 
 import asyncio
-import math
 import sqlite3
 import time
 from collections import Counter
@@ -26,7 +25,7 @@ from bot.storage import Storage
 from flows.policy import Policy
 from flows.reminders import plan
 from tests.fake_bot_api import FakeBotAPI, Request
-from tests.test_e2e import BotProcess, bot_env
+from tests.processes import BotProcess, max_in_window
 
 BASE_UID = 10_000
 POLICY = Policy(daytime_start=dtime(0, 0, 0), daytime_end=dtime(23, 59, 59))
@@ -106,16 +105,6 @@ async def wait_until(bot: BotProcess, condition: Callable[[], bool], *, timeout:
         await asyncio.sleep(poll)
 
 
-def max_in_window(times: list[float], window: float) -> int:
-    times = sorted(times)
-    best, lo = 0, 0
-    for hi, t in enumerate(times):
-        while t - times[lo] >= window:
-            lo += 1
-        best = max(best, hi - lo + 1)
-    return best
-
-
 async def stop(bot: BotProcess) -> None:
     assert await bot.terminate() == 0, bot.describe()
     assert "Traceback" not in bot.stderr, bot.describe()
@@ -123,29 +112,10 @@ async def stop(bot: BotProcess) -> None:
 
 # ------------------------------------------------------------------ fixtures
 @pytest.fixture
-async def fake():
-    api = FakeBotAPI()
-    await api.start()
-    yield api
-    await api.stop()
-
-
-@pytest.fixture
 def config_file(tmp_path: Path) -> Path:
     path = tmp_path / "reminders.toml"
     write_config(path)
     return path
-
-
-@pytest.fixture
-def db_path(tmp_path: Path) -> Path:
-    return tmp_path / "reminders.db"
-
-
-@pytest.fixture
-def env(fake: FakeBotAPI, config_file: Path, db_path: Path) -> dict[str, str]:
-    return bot_env(BOT_TOKEN=fake.token, BOT_API_URL=fake.url, DATABASE_URL=f"sqlite:///{db_path}",
-                   CONFIG_FILE=str(config_file))
 
 
 # ------------------------------------------------------------------ tests

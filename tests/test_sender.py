@@ -18,14 +18,6 @@ from tests.fake_bot_api import FakeBotAPI
 EPS = 0.02  # tolerance for timer/HTTP jitter
 
 
-@pytest.fixture
-async def fake():
-    api = FakeBotAPI()
-    await api.start()
-    yield api
-    await api.stop()
-
-
 def make_bot(token: str, base_url: str) -> Bot:
     return Bot(token, session=AiohttpSession(api=TelegramAPIServer.from_base(base_url)))
 
