@@ -25,7 +25,7 @@ SIZES = {
     # pending reminders for start→ready; due reminders to dispatch; disputes for /disputes
     "small": {"users": 100, "memory": (300, 1_200, 40), "pending": 1_000_000, "due": 600, "disputes": 100,
               "rounds": 1},
-    "full": {"users": 1_000, "memory": (1_000, 100_000, 4_000), "pending": 1_000_000, "due": 10_000,
+    "full": {"users": 1_000, "memory": (1_000, 100_000, 6_000), "pending": 1_000_000, "due": 10_000,
              "disputes": 100, "rounds": 3},
 }
 
@@ -76,7 +76,7 @@ def main() -> int:
     p = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__.split("\n\n")[1])
     group = p.add_mutually_exclusive_group()
     group.add_argument("--small", dest="size", action="store_const", const="small", help="≈ 2 min (default)")
-    group.add_argument("--full", dest="size", action="store_const", const="full", help="the issue's sizes, ≈ 1 h")
+    group.add_argument("--full", dest="size", action="store_const", const="full", help="the issue's sizes, ≈ 1.5 h")
     p.add_argument("--only", default="1,2,3,4", help="comma-separated figure numbers (default: all)")
     p.add_argument("--json", type=Path, help="also write the figures and the machine here")
     p.add_argument("--profile", type=Path, help="write a pyinstrument profile of the full stack's replay (figure 1) "
