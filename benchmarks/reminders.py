@@ -92,12 +92,12 @@ async def seed_pending(db_path: Path, n: int) -> float:
     disputes = (n + per - 1) // per
     users, rows, reminders = [], [], []
     base = datetime(2030, 1, 1, tzinfo=timezone.utc)
-    cycle = {}  # the 700 distinct deadlines, formatted once
+    cycle = []  # the 700 distinct deadlines, formatted once
     for j in range(700):
         ends = base + timedelta(days=j)
-        cycle[j] = ((ends - timedelta(days=60)).date().isoformat(), ends.date().isoformat(),
-                    moment(ends.replace(hour=23, minute=59)),
-                    [moment((ends - timedelta(days=days)).replace(hour=10)) for days in (7, 3, 1, 0)])
+        cycle.append(((ends - timedelta(days=60)).date().isoformat(), ends.date().isoformat(),
+                      moment(ends.replace(hour=23, minute=59)),
+                      [moment((ends - timedelta(days=days)).replace(hour=10)) for days in (7, 3, 1, 0)]))
     for i in range(disputes):
         uid, did = BASE_UID + i, i + 1
         shipped, ends_on, deadline, dues = cycle[i % 700]
@@ -248,7 +248,7 @@ async def run_start(workdir: Path, pending: int, *, idle_seconds: float = 5.0, r
         Figure(f"3. … what the {pending:,} pending reminders add (full − empty)", f"{ready - ref['ready']:+.3f} s",
                ok=None, note=f"the bot's own database work at start, in process: {own['full'] * 1000:.1f} ms with "
                              f"them, {own['empty'] * 1000:.1f} ms without (open, migrations check, claim due, next "
-                             "due time: indexed); the rest is the floor below, and the difference is noise"),
+                             "due time: indexed); the rest of the start is the floor below"),
         Figure("3. floor: python -c 'import aiogram' / bot's imports (gc off)",
                f"{aiogram_floor[0]:.3f} s / {app_floor[0]:.3f} s", ok=None,
                note=f"CPU {aiogram_floor[1]:.2f} s / {app_floor[1]:.2f} s: interpreter start + imports only; "
