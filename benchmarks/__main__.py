@@ -25,7 +25,7 @@ SIZES = {
     # pending reminders for start→ready; due reminders to dispatch; disputes for /disputes
     "small": {"users": 100, "memory": (300, 1_200, 40), "pending": 1_000_000, "due": 600, "disputes": 100,
               "rounds": 1},
-    "full": {"users": 1_000, "memory": (1_000, 100_000, 6_000), "pending": 1_000_000, "due": 10_000,
+    "full": {"users": 1_000, "memory": (1_000, 100_000, 9_000), "pending": 1_000_000, "due": 10_000,
              "disputes": 100, "rounds": 3},
 }
 
