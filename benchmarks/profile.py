@@ -41,7 +41,7 @@ def category(file: str, function: str) -> str:
 
 async def main(users: int) -> None:
     with tempfile.TemporaryDirectory() as d:
-        bot, updates = await throughput.record(Path(d), users)
+        bot, updates = await throughput.record(Path(d) / "record.db", users)
         full = await IntakeHarness(Path(d) / "profile.db", bot=bot).start()
         profiler = cProfile.Profile()
         profiler.enable()

@@ -22,6 +22,13 @@ async def test_throughput_and_storage_figures_come_from_real_work(tmp_path):
     assert disputes.name.startswith("4. /disputes, buyer with 3 disputes")
 
 
+async def test_the_grown_database_run_replays_on_its_own_copies(tmp_path):
+    await seed_pending(tmp_path / "seeded.db", 40)
+    (figure,) = await throughput.grown(tmp_path, tmp_path / "seeded.db", 2, rounds=1)
+    # grown() raises unless both buyers reached the summary on each side.
+    assert figure.name.startswith("1. full stack with 10 disputes and 40 reminders stored")
+
+
 async def test_seeded_reminders_are_shaped_as_the_bot_plans_them(tmp_path):
     await seed_pending(tmp_path / "pending.db", 10)
     await seed_due(tmp_path / "due.db", 4)
