@@ -18,8 +18,8 @@ def main() -> int:
     setup_logging(config.bot.token)
     # After the config check: a bad token fails fast and quietly. Importing aiogram
     # builds ~400 pydantic models (~200,000 objects that live as long as the process):
-    # collecting while they are made is wasted work (~15 % of the import), and every
-    # later full collection would scan them all again (~0.3 s pause): freeze them.
+    # collecting while they are made is wasted work, and every later full collection
+    # would scan them all again (a ~0.3 s pause): freeze them.
     gc.disable()
     try:
         from bot.app import run

@@ -98,6 +98,9 @@ _ANSWER_COLUMNS = ("state", "version", "reason", "received", "defect", "solution
                    "order_total", "currency", "shipped_on", "protection_ends_on", "amount",
                    "refund_full", "evidence_done", "unknown", "editing", "opened_at", "window_started_at",
                    "decision", "decided_at", "return_agreed_at", "refund_started_at", "reminders_off")
+# A user's row when missing; DO NOTHING: an existing (or meanwhile created) user keeps its locale.
+_NEW_USER = ("INSERT INTO users (id, locale, created_at, updated_at) VALUES (?, ?, ?, ?)"
+             " ON CONFLICT (id) DO NOTHING")
 _MOMENTS = ("opened_at", "window_started_at", "decided_at", "return_agreed_at", "refund_started_at")
 
 
@@ -252,9 +255,7 @@ class Storage:
         user = await self.get_user(user_id)
         if user is None:
             now = _now()
-            # DO NOTHING: a row created meanwhile keeps its locale.
-            await self._write("INSERT INTO users (id, locale, created_at, updated_at) VALUES (?, ?, ?, ?)"
-                              " ON CONFLICT (id) DO NOTHING", (user_id, locale, now, now))
+            await self._write(_NEW_USER, (user_id, locale, now, now))
             user = UserRecord(user_id, locale, None)
         return user
 
@@ -309,8 +310,7 @@ class Storage:
         async with self._transaction() as db:
             # The user's row, if missing, in the same transaction (as ensure_user:
             # an existing user's locale stays), saving ensure_user's read.
-            await db.execute("INSERT INTO users (id, locale, created_at, updated_at) VALUES (?, ?, ?, ?)"
-                             " ON CONFLICT (id) DO NOTHING", (user_id, locale, now, now))
+            await db.execute(_NEW_USER, (user_id, locale, now, now))
             cursor = await db.execute("INSERT INTO disputes (user_id, state, created_at, updated_at)"
                                       " VALUES (?, ?, ?, ?)", (user_id, initial_state, now, now))
             await db.execute("UPDATE users SET focused_dispute_id = last_insert_rowid(), updated_at = ? WHERE id = ?",
