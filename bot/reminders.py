@@ -23,18 +23,19 @@ from bot.planning import reminder_plan, zone
 from bot.sender import DeliveryOutcome, RateLimitedSender
 from bot.services import Services
 from bot.stages import stage_keyboard
+from bot.views import verdict_text
 from bot.storage import ReminderRecord
 from flows.calendar import next_daytime
 from flows.choices import N_
 from flows.dispute import Dispute
+from flows.eligibility import assess
 
 log = logging.getLogger(__name__)
 
 # What each reminder is about; "{when}" is "in 3 days (Nov 24)", "today", "yesterday (Nov 20)".
+# Before opening, a reminder says what the summary would say that day (flows.eligibility): one verdict.
+BEFORE_OPENING = frozenset({"protection", "can_open", "last_chance"})
 MESSAGES = {
-    "protection": N_("⏰ <b>Buyer Protection ends {when}.</b> Open the dispute before then, or ask the seller to "
-                     "extend the protection. Everything you need is in the summary: /disputes"),
-    "can_open": N_("📬 <b>You can open the dispute now</b> (since {when}). Your summary is ready: /disputes"),
     "seller_window": N_("⏰ <b>The seller's time to answer ends {when}.</b> What did the seller do?"),
     "return_shipping": N_("📦 <b>Ship the item back by {when}</b>, or the money goes to the seller. Add the "
                           "tracking number in the dispute."),
@@ -45,15 +46,11 @@ MESSAGES = {
 PASSED = {
     "seller_window": N_("⏰ <b>The seller's time to answer ended {when}.</b> What did the seller do?"),
     "refund_check": N_("💳 <b>The refund should have arrived {when}.</b> Is the money there?"),
-    "protection": N_("⛔ <b>Buyer Protection ended {when}.</b> Contact AliExpress customer service from the order "
-                     "page; if you paid by card, ask your bank about a chargeback."),
     "return_shipping": N_("📦 <b>The return deadline was {when}.</b> If you shipped the item, add the tracking "
                           "number in the dispute now."),
     "appeal": N_("📣 <b>The appeal window closed {when}.</b>"),
     "survey": N_("📝 <b>The dispute survey closed {when}.</b>"),
 }
-# A reminder whose deadline passed longer ago than this is dropped, not sent late.
-TOO_LATE = timedelta(days=3)
 
 
 def when_text(deadline: datetime, now: datetime, tz, locale: str, i18n: I18n) -> str:
@@ -149,7 +146,7 @@ class ReminderEngine:
         if d is None or user is None or not self._still_wanted(r, d, locale, user.timezone):
             await store.finish_reminder(r.id, "cancelled")
             return
-        if now - r.deadline_at > TOO_LATE:
+        if now - r.deadline_at > timedelta(days=self.svc.policy.reminder_stale_days):
             await store.finish_reminder(r.id, "skipped", error="deadline long past")
             return
         tz = zone(user.timezone, locale)
@@ -187,9 +184,16 @@ class ReminderEngine:
         def t(message: str) -> str:
             return i18n.gettext(message, locale=locale)
 
-        passed = r.deadline_at <= now and r.kind in PASSED
-        template = PASSED[r.kind] if passed or r.kind not in MESSAGES else MESSAGES[r.kind]
-        text = t(template).format(when=when_text(r.deadline_at, now, tz, locale, i18n))
+        if r.kind in BEFORE_OPENING:
+            # Rendered as handlers render: in the i18n context, for the buyer's locale.
+            day = now.astimezone(tz).date()
+            with i18n.context(), i18n.use_locale(locale):
+                text = verdict_text(assess(d, self.svc.policy, day), locale, day)
+            text += "\n" + t("Everything you need is in the summary: /disputes")
+        else:
+            passed = r.deadline_at <= now and r.kind in PASSED
+            template = PASSED[r.kind] if passed or r.kind not in MESSAGES else MESSAGES[r.kind]
+            text = t(template).format(when=when_text(r.deadline_at, now, tz, locale, i18n))
         text += "\n" + t("Dispute #{id}").format(id=d.id)
         extra = [InlineKeyboardButton(text=t("⏰ Remind me tomorrow"),
                                       callback_data=ReminderSnooze(reminder_id=r.id).pack())]

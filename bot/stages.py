@@ -1,4 +1,4 @@
-"""After the dispute is opened: one screen per stage (DOMAIN §5).
+"""After the dispute is opened: one screen per stage (docs/rules.md, "After opening").
 
 Each says what is happening, what the buyer can do, and the next date that
 matters; its buttons are the machine's events for that stage. ``t`` is the
@@ -7,7 +7,7 @@ translator: ``_`` in handlers, ``i18n.gettext(..., locale=...)`` for reminders.
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
@@ -94,9 +94,19 @@ def stage_text(d: Dispute, policy: Policy, *, tz: ZoneInfo, country: str | None,
     if s == "refunded":
         return t("🎉 <b>Your money is back.</b> Well done.")
     if s == "chargeback":
-        return t("🏦 <b>Chargeback</b>: call your bank and say the dispute with AliExpress failed. Give them the "
-                 "order number, your evidence and the dates. Card issuers have their own time limits (often "
-                 "120 days from the payment), so do it soon.")
+        # Card networks count from the expected delivery or receipt, which the bot doesn't know: the
+        # shipping date is earlier than both, so a limit counted from it is never too late (docs/rules.md).
+        text = t("🏦 <b>Chargeback</b>: call your bank (or open a PayPal case) and say the dispute with AliExpress "
+                 "failed. Give them the order number, your evidence and the dates.\n"
+                 "Time limits: card networks usually allow {card} days, counted from the expected delivery date or "
+                 "the day you received the item, not from the payment; PayPal allows {paypal} days from the "
+                 "payment.").format(card=policy.chargeback_card_days, paypal=policy.paypal_case_days)
+        if d.shipped_on is not None:
+            safe = d.shipped_on + timedelta(days=policy.chargeback_card_days)
+            text += " " + t("To be safe, call your bank before {date}.").format(
+                date=_when(datetime.combine(safe, time(12), tzinfo=tz), tz, now, locale, t))
+        return text + "\n" + t("⚠️ A chargeback usually freezes the order and the dispute on AliExpress: "
+                               "nothing more happens there while the bank decides.")
     if s == "withdrawn":
         return t("The dispute is cancelled. It can't be reopened.")
     raise ValueError(f"no stage screen for {s!r}")

@@ -95,8 +95,12 @@ def question(d: Dispute, items: list[EvidenceItem], *, locale: str, today: date)
         total = d.order_total
         full = (_("💯 Full refund: {total}").format(total=fmt_money(total, d.currency, locale)) if total is not None
                 else _("💯 Full refund"))
-        text = _("How much do you ask for? Tap “Full refund”, or type a smaller amount, like {example}.").format(
-            example=html(example_amount(locale)))
+        if d.wants_return():
+            text = _("A return means a full refund: tap “Full refund”. (For a partial refund you keep the item: "
+                     "go back and pick “Refund only”.)")
+        else:
+            text = _("How much do you ask for? Tap “Full refund”, or type a smaller amount, like {example}.").format(
+                example=html(example_amount(locale)))
         return Screen(head + text, step_keyboard(d, [[answer_button(d, full, FULL_REFUND)]]))
     if s == "evidence":
         text = "\n".join([
@@ -143,28 +147,61 @@ def evidence_summary(items: list[EvidenceItem]) -> str:
 
 
 def verdict_text(e: Eligibility, locale: str, today: date) -> str:
+    """What the buyer can do today about opening the dispute (flows.eligibility; docs/rules.md)."""
+    def day(d: date) -> str:
+        return _("{date} ({relative})").format(
+            date=fmt_date(d, locale), relative=_("today") if d == today else fmt_relative((d - today).days, locale))
+
     def days_left(n: int) -> str:
         return ngettext("{n} day left", "{n} days left", n).format(n=n)
 
+    def days(n: int) -> str:
+        return ngettext("{n} day", "{n} days", n).format(n=n)
+
+    dates, v = e.dates, e.verdict
     estimated = ("\n" + _("This date is an estimate: check the timer on the order page.")) if e.estimated else ""
-    if e.verdict is Verdict.TOO_LATE:
-        return _("⛔ Buyer Protection ended on {date}, so the “Open Dispute” button is gone. What you can still do: "
-                 "contact AliExpress customer service from the order page, and if you paid by card, ask your bank "
-                 "about a chargeback.").format(date=fmt_date(e.protection_ends_on, locale)) + estimated
-    if e.verdict is Verdict.TOO_EARLY:
-        return _("⏳ Too early: you can open the dispute from {date} ({relative}). "
-                 "Let's prepare everything now.").format(date=fmt_date(e.opens_on, locale),
-                                                         relative=fmt_relative((e.opens_on - today).days, locale))
-    if e.verdict is Verdict.URGENT:
+    if v is Verdict.CHECK_TIMER:
+        return _("⚠️ <b>Check the Buyer Protection timer on the order page now.</b> I assumed it runs "
+                 "{days} from shipping, to {date}, but yours may be longer. If “Open Dispute” is there, open the "
+                 "dispute today.").format(days=days(e.protection_default_days), date=fmt_date(dates.protection_ends_on, locale))
+    if v is Verdict.LAST_CHANCE:
+        return _("⚠️ <b>Buyer Protection ended on {ended}, but you may still be able to open the dispute: look "
+                 "for “Open Dispute” on the order page today.</b> AliExpress allows it within {days} after the "
+                 "order finished, so until {until} at the latest. If the button is gone, contact AliExpress "
+                 "customer service from the order page; if you paid by card or PayPal, ask about a "
+                 "chargeback.").format(ended=fmt_date(dates.protection_ends_on, locale), days=days(e.after_protection_days),
+                                       until=day(dates.open_until))
+    if v is Verdict.TOO_LATE:
+        return _("⛔ Buyer Protection ended on {ended}, and the {days} after it in which a dispute may still "
+                 "be opened ended on {until}. What you can still do: contact AliExpress customer service from the "
+                 "order page, and if you paid by card or PayPal, ask about a chargeback.").format(
+            ended=fmt_date(dates.protection_ends_on, locale), days=days(e.after_protection_days),
+            until=fmt_date(dates.open_until, locale))
+    if v is Verdict.ENDS_FIRST:
+        return _("⚠️ <b>Don't wait: Buyer Protection ends on {ends}, before {opens}, the first day a dispute "
+                 "can normally be opened.</b> Today: look for “Open Dispute” on the order page and open it if it "
+                 "is there; ask the seller in the chat to extend the protection; if neither works, contact "
+                 "AliExpress customer service before {ends_short}.").format(
+            ends=day(dates.protection_ends_on), opens=fmt_date(dates.opens_on, locale),
+            ends_short=fmt_date(dates.protection_ends_on, locale))
+    if v is Verdict.TOO_EARLY:
+        text = _("⏳ Too early: you can open the dispute from {date}. Let's prepare everything now.").format(
+            date=day(dates.opens_on))
+        if e.tight:
+            text += "\n" + _("⚠️ Buyer Protection ends on {ends}: open the dispute on {opens} itself, and ask the "
+                             "seller now to extend the protection.").format(
+                ends=fmt_date(dates.protection_ends_on, locale), opens=fmt_date(dates.opens_on, locale))
+        return text
+    if v is Verdict.URGENT:
         when = _("today") if e.days_left == 0 else days_left(e.days_left)
         return _("🔥 Urgent: Buyer Protection ends on {date} ({when}). Open the dispute today, or ask the "
                  "seller to extend the protection.").format(
-            date=fmt_date(e.protection_ends_on, locale), when=when) + estimated
-    if e.verdict is Verdict.OPEN_NOW:
+            date=fmt_date(dates.protection_ends_on, locale), when=when) + estimated
+    if v is Verdict.OPEN_NOW:
         return _("✅ You can open the dispute now. Buyer Protection ends on {date} ({left}).").format(
-            date=fmt_date(e.protection_ends_on, locale), left=days_left(e.days_left)) + estimated
+            date=fmt_date(dates.protection_ends_on, locale), left=days_left(e.days_left)) + estimated
     return _("ℹ️ Check the Buyer Protection timer on the order page: open the dispute while at least "
-             "15 days remain.")
+             "{days} remain.").format(days=days(e.margin_days))
 
 
 def answer_text(d: Dispute, step: str, locale: str) -> str:

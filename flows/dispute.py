@@ -162,6 +162,8 @@ class Dispute:
             return True
         if step == "solution" and self.item_received() and option(SOLUTIONS, value):
             self.solution = value
+            if value == "return_and_refund" and self.amount is not None:
+                self.set_amount(None)  # a return means a full refund (docs/rules.md): no partial amount
             return True
         return False
 

@@ -1,4 +1,11 @@
-"""Can the buyer open a dispute today? (DOMAIN §3)"""
+"""What can the buyer do today about opening the dispute? One answer for the
+summary, the dates step, the reminders and the calendar (docs/rules.md,
+"Opening a dispute").
+
+``opening_dates`` derives the dates every part of the bot uses; ``assess``
+turns them into the verdict for one day. Where the sources differ, each rule
+takes the reading that never makes a buyer give up a claim they still have.
+"""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -10,36 +17,92 @@ from flows.policy import Policy
 
 
 class Verdict(StrEnum):
-    UNKNOWN = "unknown"      # no dates: the buyer must check the order page
-    TOO_EARLY = "too_early"  # before the 11th day after shipping
+    UNKNOWN = "unknown"          # no dates: the buyer must check the order page
+    TOO_EARLY = "too_early"      # before the earliest day; protection lasts past it
+    ENDS_FIRST = "ends_first"    # the timer ends before the earliest day: waiting loses the claim
     OPEN_NOW = "open_now"
-    URGENT = "urgent"        # protection ends within the safety margin
-    TOO_LATE = "too_late"    # protection is over
+    URGENT = "urgent"            # fewer days left than the safety margin
+    LAST_CHANCE = "last_chance"  # protection ended, but "Open Dispute" may still be there
+    CHECK_TIMER = "check_timer"  # our assumed end passed: only the buyer's timer can tell
+    TOO_LATE = "too_late"        # past the days after protection in which a dispute may open
+
+
+@dataclass(frozen=True)
+class OpeningDates:
+    """The dates that decide when a dispute can be opened."""
+    opens_on: date | None = None            # the earliest day to open
+    protection_ends_on: date | None = None  # the timer's last day
+    estimated: bool = False                 # True: the end is our assumption, not the buyer's timer
+    open_until: date | None = None          # the last day "Open Dispute" may still be there (timer known)
+    safe_until: date | None = None          # the last day with the safety margin still left
+
+
+def opening_dates(d: Dispute, policy: Policy) -> OpeningDates:
+    ends, estimated = d.protection_ends_on, False
+    if ends is None and d.shipped_on is not None:
+        ends, estimated = d.shipped_on + timedelta(days=policy.protection_default_days), True
+    opens = d.shipped_on + timedelta(days=policy.earliest_open_day) if d.shipped_on else None
+    if ends is None:
+        return OpeningDates(opens_on=opens)
+    return OpeningDates(
+        opens_on=opens, protection_ends_on=ends, estimated=estimated,
+        open_until=None if estimated else ends + timedelta(days=policy.after_protection_days),
+        safe_until=ends - timedelta(days=policy.protection_margin_days))
 
 
 @dataclass(frozen=True)
 class Eligibility:
     verdict: Verdict
-    opens_on: date | None = None
-    protection_ends_on: date | None = None
+    dates: OpeningDates
     days_left: int | None = None
-    # True when the end date is our assumption, not the buyer's timer.
-    estimated: bool = False
+    # The policy numbers the advice quotes.
+    margin_days: int = 15
+    after_protection_days: int = 15
+    protection_default_days: int = 60
+
+    @property
+    def opens_on(self) -> date | None:
+        return self.dates.opens_on
+
+    @property
+    def protection_ends_on(self) -> date | None:
+        return self.dates.protection_ends_on
+
+    @property
+    def estimated(self) -> bool:
+        return self.dates.estimated
+
+    @property
+    def tight(self) -> bool:
+        """Too early, and the timer ends within the margin of the earliest day: open on that day itself."""
+        ends, opens = self.dates.protection_ends_on, self.dates.opens_on
+        return (self.verdict is Verdict.TOO_EARLY and ends is not None and opens is not None
+                and not self.dates.estimated and (ends - opens).days < self.margin_days)
+
+    @property
+    def protection_over(self) -> bool:
+        """The buyer's own timer (not our estimate) has run out."""
+        return self.verdict in (Verdict.LAST_CHANCE, Verdict.TOO_LATE)
 
 
 def assess(dispute: Dispute, policy: Policy, today: date) -> Eligibility:
-    ends, estimated = dispute.protection_ends_on, False
-    if ends is None and dispute.shipped_on is not None:
-        ends, estimated = dispute.shipped_on + timedelta(days=policy.protection_default_days), True
-    opens = dispute.shipped_on + timedelta(days=policy.earliest_open_day) if dispute.shipped_on else None
+    dates = opening_dates(dispute, policy)
+    ends, opens = dates.protection_ends_on, dates.opens_on
     days_left = (ends - today).days if ends else None
 
     def verdict(v: Verdict) -> Eligibility:
-        return Eligibility(v, opens, ends, days_left, estimated)
+        return Eligibility(v, dates, days_left, policy.protection_margin_days, policy.after_protection_days,
+                           policy.protection_default_days)
 
     if days_left is not None and days_left < 0:
+        if dates.estimated:
+            return verdict(Verdict.CHECK_TIMER)  # never "ended" on an assumption
+        if dates.open_until is not None and today <= dates.open_until:
+            return verdict(Verdict.LAST_CHANCE)
         return verdict(Verdict.TOO_LATE)
     if opens is not None and today < opens:
+        if ends is not None and not dates.estimated and ends < opens:
+            return verdict(Verdict.ENDS_FIRST)
         return verdict(Verdict.TOO_EARLY)
     if days_left is not None and days_left < policy.protection_margin_days:
         return verdict(Verdict.URGENT)

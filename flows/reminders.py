@@ -1,8 +1,10 @@
-"""Which reminders a dispute wants, as policy data (DOMAIN §3, §5).
+"""Which reminders a dispute wants, as policy data (docs/rules.md, "Reminders").
 
 A rule names a deadline of the dispute, the stages in which it matters, and
 when to remind: on the morning of some days before the deadline's day, and/or
-once it has passed. The bot stores the plan as outbox rows in the same
+once it has passed. A rule whose date is a start ("you can open it now") is
+sent on that day itself. The dates before opening come from
+flows.eligibility.opening_dates, the same ones the verdict uses. The bot stores the plan as outbox rows in the same
 transaction as the state change; re-planning after every change cancels what
 no longer applies.
 """
@@ -14,6 +16,7 @@ from zoneinfo import ZoneInfo
 
 from flows.calendar import add_business_days, in_daytime, next_daytime
 from flows.dispute import STEPS, Dispute
+from flows.eligibility import opening_dates
 from flows.policy import Policy
 
 _BEFORE_OPENING = frozenset({*STEPS, "summary"})
@@ -26,12 +29,20 @@ class ReminderRule:
     states: frozenset[str]
     days_before: tuple[int, ...] = ()
     when_passed: bool = False
+    # Also on the morning the safety margin is reached (policy.protection_margin_days before).
+    at_margin: bool = False
+    # The date is when something becomes possible: remind on that day, never the evening before.
+    starts: bool = False
 
 
 RULES: tuple[ReminderRule, ...] = (
-    # While no dispute is opened: Buyer Protection running out, and the first day one can be opened.
-    ReminderRule("protection", "protection_end", _BEFORE_OPENING, days_before=(7, 3, 1, 0)),
-    ReminderRule("can_open", "open_from", _BEFORE_OPENING, days_before=(0,)),
+    # While no dispute is opened: Buyer Protection running out (when the margin is reached, then 7,
+    # 3, 1, 0 days before, and the morning after: "Open Dispute" may still be there), the first day
+    # one can be opened, and the last days "Open Dispute" may still be there after protection.
+    ReminderRule("protection", "protection_end", _BEFORE_OPENING, days_before=(7, 3, 1, 0), at_margin=True,
+                 when_passed=True),
+    ReminderRule("can_open", "open_from", _BEFORE_OPENING, starts=True),
+    ReminderRule("last_chance", "open_until", _BEFORE_OPENING, days_before=(3, 0)),
     # The seller's response window: the day before, and "what did the seller do?" when it ends.
     ReminderRule("seller_window", "seller_response", frozenset({"negotiating"}), days_before=(1,), when_passed=True),
     ReminderRule("return_shipping", "return_shipping", frozenset({"return_shipping"}), days_before=(2, 0)),
@@ -61,13 +72,13 @@ def _start_of_day(day: date, tz: ZoneInfo) -> datetime:
 def deadlines(d: Dispute, policy: Policy, tz: ZoneInfo, country: str | None) -> dict[str, datetime]:
     """Every deadline of the dispute that its answers make known, in UTC."""
     result: dict[str, datetime] = {}
-    ends = d.protection_ends_on
-    if ends is None and d.shipped_on is not None:
-        ends = d.shipped_on + timedelta(days=policy.protection_default_days)
-    if ends is not None:
-        result["protection_end"] = _end_of_day(ends, tz)
-    if d.shipped_on is not None:
-        result["open_from"] = _start_of_day(d.shipped_on + timedelta(days=policy.earliest_open_day), tz)
+    opening = opening_dates(d, policy)
+    if opening.protection_ends_on is not None:
+        result["protection_end"] = _end_of_day(opening.protection_ends_on, tz)
+    if opening.open_until is not None:
+        result["open_until"] = _end_of_day(opening.open_until, tz)
+    if opening.opens_on is not None:
+        result["open_from"] = _start_of_day(opening.opens_on, tz)
     if d.window_started_at is not None:
         result["seller_response"] = d.window_started_at + timedelta(days=policy.seller_response_days)
     if d.return_agreed_at is not None:
@@ -95,7 +106,11 @@ def plan(d: Dispute, policy: Policy, tz: ZoneInfo, country: str | None, now: dat
         if deadline is None or d.state not in rule.states:
             continue
         dues = []
-        for days in rule.days_before:
+        if rule.starts:
+            day = deadline.astimezone(tz).date()
+            dues.append(next_daytime(datetime.combine(day, policy.reminder_time, tzinfo=tz), tz, *window))
+        days_before = rule.days_before + ((policy.protection_margin_days,) if rule.at_margin else ())
+        for days in days_before:
             day = deadline.astimezone(tz).date() - timedelta(days=days)
             due = datetime.combine(day, policy.reminder_time, tzinfo=tz)
             if due >= deadline:  # a deadline early in the day: remind a little before it

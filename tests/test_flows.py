@@ -87,22 +87,59 @@ def test_lowering_the_total_below_the_partial_amount_asks_the_amount_again():
     assert not d.answered("amount")
 
 
+def _days(n: int) -> date:
+    return TODAY + timedelta(days=n)
+
+
+# Every threshold of docs/rules.md "Opening a dispute", on and beside its boundary.
 @pytest.mark.parametrize("shipped, ends, verdict", [
-    (TODAY - timedelta(days=5), None, Verdict.TOO_EARLY),
-    (TODAY - timedelta(days=11), TODAY + timedelta(days=40), Verdict.OPEN_NOW),
-    (TODAY - timedelta(days=30), TODAY + timedelta(days=14), Verdict.URGENT),
-    (TODAY - timedelta(days=30), TODAY, Verdict.URGENT),
-    (TODAY - timedelta(days=90), TODAY - timedelta(days=1), Verdict.TOO_LATE),
+    (_days(-5), None, Verdict.TOO_EARLY),
+    # Day 10 / 11 after shipping: the 11th day is the first.
+    (_days(-10), _days(40), Verdict.TOO_EARLY),
+    (_days(-11), _days(40), Verdict.OPEN_NOW),
+    # The 15-day margin: exactly 15 days left is still safe, 14 is urgent.
+    (_days(-30), _days(15), Verdict.OPEN_NOW),
+    (_days(-30), _days(14), Verdict.URGENT),
+    # Protection end ±1 day: its last day is urgent, the day after may still allow a dispute.
+    (_days(-30), _days(1), Verdict.URGENT),
+    (_days(-30), TODAY, Verdict.URGENT),
+    (_days(-90), _days(-1), Verdict.LAST_CHANCE),
+    # End + 15 ±1 day: the last day "Open Dispute" may be there, then too late.
+    (_days(-90), _days(-14), Verdict.LAST_CHANCE),
+    (_days(-90), _days(-15), Verdict.LAST_CHANCE),
+    (_days(-90), _days(-16), Verdict.TOO_LATE),
+    # The timer ends before the first day to open: waiting loses the claim.
+    (_days(-5), _days(3), Verdict.ENDS_FIRST),
+    (_days(-5), _days(5), Verdict.ENDS_FIRST),
+    (_days(-5), _days(6), Verdict.TOO_EARLY),   # ends on the first day itself: open that day
     (None, None, Verdict.UNKNOWN),
-    (TODAY - timedelta(days=20), None, Verdict.OPEN_NOW),  # estimated: shipped + 60 days
+    (None, _days(40), Verdict.OPEN_NOW),
+    # Estimated end (shipped + 60 days): never "ended", however long ago.
+    (_days(-20), None, Verdict.OPEN_NOW),
+    (_days(-50), None, Verdict.URGENT),
+    (_days(-60), None, Verdict.URGENT),
+    (_days(-61), None, Verdict.CHECK_TIMER),
+    (_days(-200), None, Verdict.CHECK_TIMER),
 ])
 def test_eligibility(shipped, ends, verdict):
     d = Dispute(id=1, user_id=1, shipped_on=shipped, protection_ends_on=ends)
     e = assess(d, Policy(), TODAY)
     assert e.verdict is verdict
-    if verdict is Verdict.TOO_EARLY:
+    if shipped is not None:
         assert e.opens_on == shipped + timedelta(days=11)
     assert e.estimated == (ends is None and shipped is not None)
+    assert e.protection_over == (verdict in (Verdict.LAST_CHANCE, Verdict.TOO_LATE))
+    if ends is not None:
+        assert e.dates.open_until == ends + timedelta(days=15)
+        assert e.dates.safe_until == ends - timedelta(days=15)
+
+
+def test_too_early_is_tight_when_the_timer_ends_within_the_margin_of_the_first_day():
+    shipped = _days(-5)  # first day: _days(6)
+    tight = assess(Dispute(id=1, user_id=1, shipped_on=shipped, protection_ends_on=_days(20)), Policy(), TODAY)
+    roomy = assess(Dispute(id=1, user_id=1, shipped_on=shipped, protection_ends_on=_days(21)), Policy(), TODAY)
+    assert tight.verdict is roomy.verdict is Verdict.TOO_EARLY
+    assert tight.tight and not roomy.tight
 
 
 def test_policy_values_drive_the_verdict():

@@ -128,11 +128,10 @@ async def ask_confirmation(bot: Bot, chat_id: int, d: Dispute, event: str, svc: 
         question, yes, no = (_("Cancel this dispute? Your answers and evidence for it will be discarded."),
                              _("Yes, cancel it"), _("No, continue"))
     else:
-        # DOMAIN §5: a cancelled dispute can't be reopened, and once Buyer
-        # Protection is over the payment is released to the seller.
+        # A cancelled dispute can't be reopened, and once Buyer Protection is
+        # over the payment is released to the seller (docs/rules.md).
         question = _("Did you cancel the dispute on AliExpress? A cancelled dispute can't be reopened.")
-        ends = assess(d, svc.policy, today(svc.clock)).protection_ends_on
-        if ends is not None and ends < today(svc.clock):
+        if assess(d, svc.policy, today(svc.clock)).protection_over:
             question += "\n" + _("⚠️ Your Buyer Protection is over: the payment would be released to the seller.")
         question += "\n" + _("If not yet: cancel it only when you have your money or your item.")
         yes, no = _("Yes, I cancelled it"), _("Not yet, keep it open")
@@ -220,6 +219,8 @@ def _apply_text(d: Dispute, text: str, svc: Services, locale: str) -> None:
         money = parse_amount(text, locale, maximum=d.order_total)
         if money.currency and d.currency and money.currency != d.currency:
             raise InputError("currency_mismatch")
+        if d.wants_return() and money.amount != d.order_total:
+            raise InputError("return_is_full_refund")  # a return means a full refund: docs/rules.md
         if d.currency is None:
             d.currency = money.currency or svc.policy.currency_for(locale)
         d.set_amount(money.amount)
