@@ -198,8 +198,12 @@ def verdict_text(e: Eligibility, locale: str, today: date) -> str:
                  "seller to extend the protection.").format(
             date=fmt_date(dates.protection_ends_on, locale), when=when) + estimated
     if v is Verdict.OPEN_NOW:
-        return _("✅ You can open the dispute now. Buyer Protection ends on {date} ({left}).").format(
-            date=fmt_date(dates.protection_ends_on, locale), left=days_left(e.days_left)) + estimated
+        text = _("✅ You can open the dispute now. Buyer Protection ends on {date} ({left}).").format(
+            date=fmt_date(dates.protection_ends_on, locale), left=days_left(e.days_left))
+        if e.last_safe_day:
+            text += "\n" + _("Open it today: from tomorrow fewer than {days} remain, the safe margin.").format(
+                days=days(e.margin_days))
+        return text + estimated
     return _("ℹ️ Check the Buyer Protection timer on the order page: open the dispute while at least "
              "{days} remain.").format(days=days(e.margin_days))
 

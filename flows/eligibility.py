@@ -80,6 +80,11 @@ class Eligibility:
                 and not self.dates.estimated and (ends - opens).days < self.margin_days)
 
     @property
+    def last_safe_day(self) -> bool:
+        """Exactly the margin left: from tomorrow the dispute is urgent."""
+        return self.verdict is Verdict.OPEN_NOW and self.days_left == self.margin_days
+
+    @property
     def protection_over(self) -> bool:
         """The buyer's own timer (not our estimate) has run out."""
         return self.verdict in (Verdict.LAST_CHANCE, Verdict.TOO_LATE)
