@@ -1,4 +1,4 @@
-"""Warns the buyer at once when a seller's message pressures them (DOMAIN §3, §6)."""
+"""Warns the buyer at once when a seller's message pressures them (docs/rules.md)."""
 from __future__ import annotations
 
 from aiogram.utils.i18n import gettext as _

@@ -1,4 +1,4 @@
-"""Evidence: what the buyer sent, and what convinces the Dispute Team (DOMAIN §4)."""
+"""Evidence: what the buyer sent, and what convinces the Dispute Team (docs/rules.md, "Evidence")."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field

@@ -1,7 +1,7 @@
 """The explanation the buyer pastes into AliExpress's dispute form.
 
 The form gets English, whatever the buyer's language: short and factual
-(DOMAIN §6). The same builder, given the buyer's language, makes the copy the
+(docs/rules.md). The same builder, given the buyer's language, makes the copy the
 buyer reads to know what they are submitting. Built only from chosen options,
 digits and dates, so no Chinese character can reach it (the form refuses them);
 ``has_chinese`` guards anything typed.

@@ -10,7 +10,7 @@ from transitions import Machine
 
 from flows.dispute import STEPS, Dispute
 
-# After the dispute is opened on AliExpress (DOMAIN §5).
+# After the dispute is opened on AliExpress (docs/rules.md, "After opening").
 LIFECYCLE: tuple[str, ...] = (
     "negotiating",     # the seller has the response window
     "counter_offer",   # the seller rejected and offered something else
