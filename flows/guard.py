@@ -170,13 +170,13 @@ _PATTERNS: dict[Pressure, tuple[str, ...]] = {
     # cancellation (see _REQUIRES), since "we will send a new one" alone is fine.
     # The lookarounds skip the refund that *is* the dispute ("cancel the refund request").
     Pressure.PROMISE_FOR_CANCEL: (
-        r"\bre ?send\w*|\bsend\w* " + _W3 + r"(?:new|another|again|replacement)\b|\bnew one\b",
+        r"\bre ?send\w*|\b(?:send|ship)\w* " + _W3 + r"(?:new|another|again|replacement)\b|\bnew one\b",
         r"\b(?:replacement|coupon|discount|voucher|compensat|gift|bonus|money back|reimburs)\w*",
         r"\brefund\w*\b(?! (?:request|application))|\b(?:give|return|pay) (?:you )?(?:\w+ )?(?:money|back)\b",
         r"(?:отправ|вышл|высл|пришл|перешл)\w* " + _W3 + r"(?:нов|ещ|повторн|заново|замен|друг)\w*",
         r"\bнов\w* (?:товар|посылк|заказ)|замен\w*|купон\w*|скидк\w*|промокод|(?<!на )возврат\w*|компенс\w*|подар\w*",
         r"верн\w* (?:\w+ ){0,2}?(?:деньг|средств|стоимост|оплат)|деньг\w* верн|\bпереве(?:ду|дем)\b",
-        r"reenvi\w*|envi\w* " + _W3 + r"(?:otr[oa]|nuev\w*|de nuevo)|cupon|descuento|compensa\w*|regalo",
+        r"reenvi\w*|envi\w* " + _W3 + r"(?:otr[oa]|nuev\w*|de nuevo)|cupon|descuento|compensa\w*|regalo|reemplaz\w*",
         r"(?<!solicitud de )(?:reembols\w*|devol\w*)|devuelv\w*",
         r"(?:send|schick)\w* " + _W3 + r"(?:neu\w*|erneut|nochmal)|ersatz\w*|gutschein\w*|rabatt\w*|geschenk",
         r"erstatt(?!ungsantrag)\w*|geld " + _W3 + r"zurue?ck|entschae?dig",
@@ -233,7 +233,7 @@ _MONEY = "(?:" + "|".join((
     r"\bвозврат\w*|\bверн\w* (?:\w+ ){0,2}?(?:деньг|средств|стоимост|оплат|\d)\w*|\bденьг\w* (?:\w+ )?верн\w*"
     r"|\bкомпенс\w*|\bверн[её]м\b|\bвозмест\w*",
     r"\breembols\w*|\bdevol\w*|\bdevuelv\w*|\bcompensa\w*|\b(?:damos|daremos|pagamos|pagaremos) (?:\w+ )?(?:dinero|\d+)",
-    r"\berstatt\w*|\bgeld (?:\w+ ){0,3}?zurue?ck\b|\bentschae?dig\w*|\brue?ckzahl\w*",
+    r"\b(?:rue?ck)?erstatt\w*|\bgeld (?:\w+ ){0,3}?zurue?ck\b|\bentschae?dig\w*|\brue?ckzahl\w*",
 )) + ")"
 # A word that breaks the deal: a condition or a problem ("if", "problem", "satisfied").
 _NO_DEAL = (r"(?!(?:if|problem\w*|satisf\w*|issue\w*|happy|unhappy|question\w*|если|проблем\w*|доволь\w*|вопрос\w*"
@@ -264,9 +264,9 @@ def inspect_seller_message(text: str) -> GuardFinding:
 # and "refund" together prove nothing. What does: the buyer's own intent to deceive ("can I
 # lie", "how to fake", "a fake claim") or a claim against the buyer's own facts ("say it
 # never arrived even though I got it"). "The seller lied" / "it's a fake, refund?" are honest.
-_EN_INTENT = (r"(?:\b(?:can|could|should|may|shall|do|will|would|must) (?:i|we)|\bhow (?:do |can |could |should "
-              r"|would )?(?:i |we )?(?:to )?|\bi (?:will|ll|can|could|want to|wanna|am going to|m going to|gonna"
-              r"|plan to|might|d like to|would like to|need to)|\bhelp (?:me|us) (?:to )?|\b(?:ok|okay|possible|fine"
+_EN_INTENT = (r"(?:\b(?:can|could|should|may|shall|do|will|would|must) (?:i|we)|\bhow (?:(?:do|can|could|should"
+              r"|would) (?:i|we)|to)|\bi (?:will|ll|can|could|want to|wanna|am going to|m going to|gonna"
+              r"|plan to|might|d like to|would like to|need to)|\bhelp (?:me|us)(?: to)?|\b(?:ok|okay|possible|fine"
               r"|allowed|legal|wrong|bad|better|smart|safe) to|\bif (?:i|we)|\blet s|\blets|\bway to)"
               r" (?:just |simply |maybe |also |then |still )?")
 _EN_NOT_RECEIVED = (r"(?:never (?:arrived|came|got here|received|delivered|got it)|not (?:arrived|received|delivered"
@@ -312,32 +312,43 @@ _FALSE_CLAIM = tuple(re.compile(p) for p in (
     r"(?:refund|money)\b",
     # A claim against the buyer's own facts, in either order.
     _EN_SAY + r" (?:\w+ ){0,4}?" + _EN_NOT_RECEIVED + r"\b.{0,40}?" + _EN_BUT_GOT,
-    r"\b(?:got|received|have) (?:it|them|everything)\b.{0,60}?" + _EN_SAY + r" (?:\w+ ){0,4}?" + _EN_NOT_RECEIVED,
+    r"\b(?:got|received|have|picked up) (?:it|them|everything|(?:the|my) (?:package|parcel|item|order|goods|product))\b"
+    r".{0,60}?" + _EN_SAY + r" (?:\w+ ){0,4}?" + _EN_NOT_RECEIVED,
     _EN_SAY + r" (?:that )?(?:it|they|the \w+) (?:is|was|s|are|were|arrived|came) (?:\w+ )?(?:broken|damaged"
     r"|defective|faulty|fake|not working|different|wrong|used)\b.{0,40}?\b(?:even though|although|though|but|when"
     r"|while) (?:it|they|the \w+) (?:actually |really |still )?(?:works?|is fine|was fine|s fine|are fine|is ok"
     r"|is okay|is perfect|is original|arrived fine|came fine)\b",
     # Russian
     _RU_INTENT + r"(?:обмануть|соврать|наврать|схитрить|развести|прикинуться|притвориться|солгать|приврать|обману"
-    r"|совру|навру|солгу|притворюсь|прикинусь|сделать вид|соврем|обманем|выдумать|наврем)\b(?! (?:меня|нас)\b)",
+    r"|совру|навру|солгу|притворюсь|прикинусь|сделать вид|соврем|обманем|выдумать|наврем|подделать|подделаю"
+    r"|преувеличить|преувеличу)\b(?! (?:меня|нас)\b)",
     _RU_INTENT + r"(?:\w+ ){0,3}?(?:ложн|фейков|фальшив|липов)\w* (?:спор|претензи|жалоб|доказательств|фото"
     r"|скриншот)\w*",
     _RU_SAY + r" (?:\w+ ){0,4}?" + _RU_NOT_RECEIVED + r"\b.{0,40}?" + _RU_BUT_GOT,
     r"\b(?:получил\w*|забрал\w*) (?:(?!не\b)\w+ ){0,6}?" + _RU_SAY + r" (?:\w+ ){0,4}?" + _RU_NOT_RECEIVED,
+    _RU_SAY + r" (?:что )?(?:\w+ ){0,2}?(?:сломан|брак|поврежд|не работает|подделк|неисправ)\w*\b.{0,30}?\bхотя "
+    r"(?:\w+ ){0,2}?(?:работает|цел\w*|в порядке|нормальн\w*|оригинал\w*)",
     # Spanish
     _ES_INTENT + r"(?:mentir|mentirle|enganar|enganarle|enganarlos|fingir|inventar|inventarme|hacer trampa|estafar"
-    r"|simular|aparentar|timar|miento|finjo)\b",
+    r"|simular|aparentar|timar|miento|finjo|falsificar|exagerar)\b",
     _ES_INTENT + r"(?:\w+ ){0,3}?(?:disputa|reclamo|reclamacion|queja|foto|prueba|denuncia)s? (?:fals|inventad"
     r"|trucad)\w*",
     _ES_SAY + r" (?:\w+ ){0,4}?" + _ES_NOT_RECEIVED + r"\b.{0,40}?" + _ES_BUT_GOT,
     r"\b(?:lo |la )?(?:recibi|tengo)\b (?:(?!no\b)\w+ ){0,6}?" + _ES_SAY + r" (?:\w+ ){0,4}?" + _ES_NOT_RECEIVED,
+    _ES_SAY + r" (?:que )?(?:\w+ ){0,2}?(?:roto|rota|danad\w*|defectuos\w*|falso|falsa|no funciona)\b.{0,30}?"
+    r"\b(?:aunque|pero|cuando) (?:\w+ )?(?:funciona|esta bien|esta perfect\w*|es original|llego bien)",
     # German
     _DE_INTENT + r"(?:lugen|anlugen|schummeln|betrugen|vortauschen|flunkern|schwindeln|erfinden|so tun"
-    r"|bescheissen|reinlegen|austricksen|tricksen)\b",
+    r"|bescheissen|reinlegen|austricksen|tricksen|ubertreib\w*)\b",
+    r"\bich luge\b|\b(?:fotos?|bilder?|beweise?|belege?|screenshots?|sendungsverfolgung) (?:\w+ ){0,2}?(?:zu )?falschen\b",
     _DE_INTENT + r"(?:den verkaufer|aliexpress|ali|das system|ihn) (?:\w+ )?tauschen\b",
     _DE_INTENT + r"(?:\w+ ){0,3}?(?:falsch|gefalscht|erfunden|fake)\w* (?:streit|reklamation|beschwerde|foto|bild"
     r"|beweis|angabe)\w*",
     _DE_SAY + r" (?:\w+ ){0,5}?" + _DE_NOT_RECEIVED + r"\b.{0,40}?" + _DE_BUT_GOT,
+    r"\b(?:es|sie|ihn|das paket|die ware|den artikel) (?:(?!nicht\b|nie\b|niemals\b)\w+ ){0,2}?(?:bekommen|erhalten"
+    r"|abgeholt)\b (?:(?!nicht\b|nie\b|kein\w*)\w+ ){0,6}?" + _DE_SAY + r" (?:\w+ ){0,5}?" + _DE_NOT_RECEIVED,
+    _DE_SAY + r" (?:\w+ ){0,4}?(?:kaputt|defekt|beschae?digt|gefae?lscht|eine fae?lschung)\b.{0,30}?\b(?:obwohl|aber"
+    r"|dabei) (?:\w+ ){0,2}?(?:funktioniert|in ordnung|einwandfrei|ganz|heil|original)\b",
 ))
 
 

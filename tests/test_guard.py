@@ -183,6 +183,8 @@ WORST_CASES = {
     "one letter": "a" * 10_000,
     "verbs without objects": ("cancel close confirm send " * 500)[:10_000],
     "objects without verbs": ("спор streitfall disputa dispute " * 400)[:10_000],
+    "reviews without money": ("5 stars good review 5 звезд positive feedback " * 250)[:10_000],
+    "waits without days": ("please wait more do not open подождите еще " * 250)[:10_000],
     "pressure at the very end": NEUTRAL_10K[:9_974] + " please cancel the dispute",
 }
 
@@ -203,6 +205,15 @@ def _seconds(text: str) -> float:
     start = time.perf_counter()
     inspect_seller_message(text)
     return time.perf_counter() - start
+
+
+@pytest.mark.parametrize("name", WORST_CASES)
+def test_false_claim_check_of_ten_thousand_chars_is_fast(name):
+    from flows.guard import asks_for_false_claim
+    text = WORST_CASES[name] + " i say never arrived even though " * 10
+    start = time.perf_counter()
+    asks_for_false_claim(text)
+    assert time.perf_counter() - start < 0.05
 
 
 @pytest.mark.parametrize("text", [
