@@ -4,8 +4,9 @@ Sellers ask buyers to cancel the dispute (a cancelled one cannot be reopened),
 to confirm receipt early, or to take money outside the platform, often for a
 promised new item or refund; they also ask buyers not to open a dispute and to
 wait "N more days" (while the Buyer Protection timer runs), or offer a refund
-for a 5-star review. Each kind and its source: see docs/rules.md. The bot runs every seller message it sees through
-``inspect_seller_message`` and warns at once when the finding is alarming.
+for a 5-star review. Each kind and its source: see docs/rules.md. The bot runs
+every seller message it sees through ``inspect_seller_message`` and warns at
+once when the finding is alarming.
 
 The text is normalized (casefold, Latin accents stripped, ё→е, punctuation →
 one space, SMS spellings expanded), then searched with per-language regexes
@@ -51,8 +52,6 @@ _FOLD[ord("ё")] = "е"
 _SMS = {"u": "you", "ur": "your", "wil": "will",
         **dict.fromkeys(("pls", "plz", "pliz", "plis", "pleas", "pleace"), "please")}
 _SMS_RE = re.compile(r"\b(?:" + "|".join(_SMS) + r")\b")
-
-
 _STARS = re.compile("[\u2605\u2606\u2b50\U0001f31f]+")  # ★ ☆ ⭐ 🌟: "5⭐" reads "5 stars"
 
 
@@ -70,7 +69,8 @@ def _fill(words: str, most: int) -> str:
 
 _W3 = r"(?:\w+ ){0,3}?"  # up to three arbitrary words, lazily
 # English: a verb that ends a dispute, its object, and what may sit between.
-_EN_END = r"\b(?:cancel|clos|withdr[ae]w|retract|revok|remov|delet|drop|finish|stop|terminat|end(?=(?:s|ed|ing)?\b))\w*"
+_EN_END = (r"\b(?:cancel|clos|withdr[ae]w|retract|revok|remov|delet|drop|finish|stop|terminat"
+           r"|end(?=(?:s|ed|ing)?\b))\w*")
 _EN_OBJ = (r"(?:disput\w*|despute\w*|dispite|claim\w*|complaint\w*|argument"
            r"|(?:refund|return) (?:request|application))\b")
 _NOT_ORDER = r"\w*\b(?! (?:the |your |this |my )?order)"  # "cancel the order" is no dispute
@@ -96,6 +96,12 @@ _ES_OPEN = (r"(?:abr(?:a|as|an|ir|e)|abrirla|inici(?:e|es|en|ar)|present(?:e|es|
             r"|cre(?:e|es|en|ar)|hag(?:a|as|an)|hacer)")
 _DE_OPEN = r"(?:er)?oe?ffnen"
 _GIVE_US = r"\b(?:wait\w*|give (?:us|me|it)|allow (?:us|me))"
+# Words that may sit between the negation and "open": "don't hurry to open", "не надо открывать".
+_DELAY_FILL = "please|need to|have to|hurry to|rush to|to|yet|immediately|now|so fast|so quickly|be in a hurry to"
+_RU_FILL = "надо|нужно|стоит|спешите|торопитесь|спеши|торопись|пока|сразу|сейчас|пожалуйста|надо было"
+_ES_FILL = ("es necesario|hace falta|se apresure a|te apresures a|tiene que|tienes que|necesita|necesitas|hay que"
+            "|todavia|aun|por favor|le pedimos|te pedimos")
+_DE_FILL = "gleich|sofort|direkt|einfach|vorschnell|bitte|so schnell|jetzt|noch"
 
 _PATTERNS: dict[Pressure, tuple[str, ...]] = {
     Pressure.CANCEL_DISPUTE: (
@@ -184,22 +190,26 @@ _PATTERNS: dict[Pressure, tuple[str, ...]] = {
     # Not opening (or not yet) and waiting longer: "we'll send again, don't open a dispute",
     # "please wait 15 more days". "Please be patient" or "wait 10 days for tracking" alone is not it.
     Pressure.DELAY_DISPUTE: (
-        r"\b(?:don t|do not|dont|never|no need to|not to|not) (?:\w+ ){0,2}?" + _EN_OPEN + r" "
-        + _fill("a an the any this your new", 2) + _EN_OBJ,
+        # The negation governs the opening itself: "if it does not arrive, open a dispute" is the opposite.
+        r"\b(?:don t|do not|dont|never|no need to|not to|please not) (?:(?:" + _DELAY_FILL + r") ){0,3}" + _EN_OPEN
+        + r" " + _fill("a an the any this your new", 2) + _EN_OBJ,
         r"\b(?:don t|do not|dont|not|no need to) (?:\w+ ){0,3}?(?:hurry|rush)\w* (?:\w+ ){0,3}?" + _EN_OBJ,
         r"\b(?:please|kindly) no (?:disput|claim|complaint)|\bno (?:disput|claim|complaint)\w* please\b",
         _GIVE_US + r" (?:\w+ ){0,4}?(?:more|another|extra|additional|other) " + _EN_NUM
         + r"(?:\w+ )?(?:days?|weeks?|time)\b",
         r"\bwait\w* (?:\w+ ){0,4}?(?:days?|weeks?) (?:more|longer)\b",
-        r"\bне (?:\w+ ){0,2}?" + _RU_OPEN + r" (?:\w+ ){0,2}?" + _RU_OBJ,
+        r"\bне (?:(?:" + _RU_FILL + r") ){0,3}" + _RU_OPEN + r" (?:\w+ ){0,2}?" + _RU_OBJ,
         _RU_OBJ + r" (?:\w+ )?не (?:надо |нужно |стоит )?" + _RU_OPEN,
         r"\b(?:подожд|ожида|жди|жд[её]м|дайте|дай|потерп)\w* (?:\w+ ){0,3}?ещ[её] (?:\w+ ){0,2}?"
         r"(?:дн[яейь]\w*|день|недел\w*|времени)",
-        r"\bno (?:\w+ ){0,3}?" + _ES_OPEN + r" " + _fill("una un la el ninguna ningun otra su tu", 2) + _ES_OBJ,
+        r"\bno (?:(?:" + _ES_FILL + r") ){0,3}" + _ES_OPEN + r" " + _fill("una un la el ninguna ningun otra su tu", 2)
+        + _ES_OBJ,
         r"\b(?:esper\w*|aguard\w*|denos|deme|danos|dame|darnos|darme)\b (?:\w+ ){0,4}?"
         r"(?:(?:dias|semanas?|tiempo) mas\b|mas (?:dias|tiempo)\b|otr[oa]s? (?:\w+ )?(?:dias|semanas?)\b)",
         r"\b" + _DE_OPEN + r" sie (?:bitte )?(?:noch )?(?:keine?n?|nicht) (?:\w+ ){0,2}?(?:" + _DE_OBJ + r"|fall\b)",
-        r"\b(?:keine?n?|nicht) (?:\w+ ){0,3}?(?:" + _DE_OBJ + r"|fall) (?:\w+ ){0,2}?(?:zu )?" + _DE_OPEN + r"\b",
+        r"\bkeine?n? (?:\w+ ){0,2}?(?:" + _DE_OBJ + r"|fall) (?:\w+ ){0,2}?(?:zu )?" + _DE_OPEN + r"\b",
+        r"\bnicht (?:(?:" + _DE_FILL + r") ){0,3}(?:einen |eine |den |die )?(?:" + _DE_OBJ + r"|fall) (?:zu )?"
+        + _DE_OPEN + r"\b",
         _DE_OBJ + r" (?:\w+ ){0,2}?nicht (?:zu )?" + _DE_OPEN + r"\b",
         r"\b(?:wart\w*|gedulde\w*|geben sie (?:uns|mir)) (?:\w+ ){0,3}?noch (?:\w+ ){0,2}?(?:tage?n?|wochen?|zeit)\b",
         r"\bnoch (?:\w+ ){0,2}?(?:tage?n?|wochen?) (?:\w+ )?(?:warten|gedulden)\b",
@@ -222,7 +232,8 @@ _REVIEW = "(?:" + "|".join((
     r"|feedback)\w*",
     r"\b(?:valoracion|opinion|resena|comentario|calificacion|evaluacion|feedback)\w* (?:positiv|buen|excelent"
     r"|de 5|de cinco)\w*",
-    r"\b(?:elimin|borr|cambi|modific|quit)\w* (?:\w+ ){0,3}?(?:valoracion|opinion|resena|comentario|calificacion)\w*",
+    r"\b(?:elimin|borr|cambi|modific|quit)\w* (?:\w+ ){0,3}?(?:valoracion|opinion|resena|comentario"
+    r"|calificacion)\w*",
     r"\b(?:gut|positiv|ausgezeichnet|top)\w* (?:bewertung|rezension|feedback|kommentar|beurteilung)\w*",
     r"\b(?:bewertung|rezension|feedback)\w* (?:\w+ ){0,3}?(?:ae?ndern|loe?schen|entfernen)\b",
 )) + ")"
@@ -232,7 +243,8 @@ _MONEY = "(?:" + "|".join((
     r"\b(?:return|give|pay|send|transfer)\w* (?:you )?(?:back )?(?:the |your |some |a )?(?:money|cash|\d+)",
     r"\bвозврат\w*|\bверн\w* (?:\w+ ){0,2}?(?:деньг|средств|стоимост|оплат|\d)\w*|\bденьг\w* (?:\w+ )?верн\w*"
     r"|\bкомпенс\w*|\bверн[её]м\b|\bвозмест\w*",
-    r"\breembols\w*|\bdevol\w*|\bdevuelv\w*|\bcompensa\w*|\b(?:damos|daremos|pagamos|pagaremos) (?:\w+ )?(?:dinero|\d+)",
+    r"\breembols\w*|\bdevol\w*|\bdevuelv\w*|\bcompensa\w*"
+    r"|\b(?:damos|daremos|pagamos|pagaremos) (?:\w+ )?(?:dinero|\d+)",
     r"\b(?:rue?ck)?erstatt\w*|\bgeld (?:\w+ ){0,3}?zurue?ck\b|\bentschae?dig\w*|\brue?ckzahl\w*",
 )) + ")"
 # A word that breaks the deal: a condition or a problem ("if", "problem", "satisfied").
@@ -295,7 +307,8 @@ _ES_BUT_GOT = (r"\b(?:aunque|pero|a pesar de que|si bien|cuando en realidad|cuan
                r"(?:(?:ya|si|en realidad|realmente|yo) )*(?:lo |la |los |las )?(?:recibi|tengo|recogi|me llego)\b")
 _DE_INTENT = (r"\b(?:kann|konnte|soll|sollte|darf|will|mochte|wie|hilf mir|helfen sie mir|ist es ok|wenn ich"
               r"|was wenn ich)\b (?:(?!mich\b|uns\b)\w+ ){0,3}?")
-_DE_NOT_RECEIVED = r"(?:nie|nicht|niemals) (?:\w+ ){0,2}?(?:angekommen|erhalten|bekommen|geliefert|zugestellt|eingetroffen)"
+_DE_NOT_RECEIVED = (r"(?:nie|nicht|niemals) (?:\w+ ){0,2}?(?:angekommen|erhalten|bekommen|geliefert|zugestellt"
+                    r"|eingetroffen)")
 _DE_SAY = r"\b(?:sag|sage|sagen|behaupten|behaupte|schreiben|schreibe|angeben|vortauschen|so tun)\b"
 _DE_BUT_GOT = (r"\b(?:obwohl|obgleich|dabei|wobei|aber|trotzdem|wahrend) (?:ich |wir )?"
                r"(?:(?:habe|hab|es|sie|ihn|das paket|die ware|den artikel|doch|schon|eigentlich|tatsachlich|ja"
@@ -340,7 +353,8 @@ _FALSE_CLAIM = tuple(re.compile(p) for p in (
     # German
     _DE_INTENT + r"(?:lugen|anlugen|schummeln|betrugen|vortauschen|flunkern|schwindeln|erfinden|so tun"
     r"|bescheissen|reinlegen|austricksen|tricksen|ubertreib\w*)\b",
-    r"\bich luge\b|\b(?:fotos?|bilder?|beweise?|belege?|screenshots?|sendungsverfolgung) (?:\w+ ){0,2}?(?:zu )?falschen\b",
+    r"\bich luge\b",  # not the noun: "wie beweise ich die Lüge des Verkäufers" is honest
+    r"\b(?:fotos?|bilder?|beweise?|belege?|screenshots?|sendungsverfolgung) (?:\w+ ){0,2}?(?:zu )?falschen\b",
     _DE_INTENT + r"(?:den verkaufer|aliexpress|ali|das system|ihn) (?:\w+ )?tauschen\b",
     _DE_INTENT + r"(?:\w+ ){0,3}?(?:falsch|gefalscht|erfunden|fake)\w* (?:streit|reklamation|beschwerde|foto|bild"
     r"|beweis|angabe)\w*",

@@ -69,6 +69,8 @@ SELLER: dict[str, list[tuple[str, set[Pressure]]]] = {
         ("The dispute is closed, thank you for your patience.", QUIET),
         ("Please confirm which size you need, M or L", QUIET),
         ("We have shipped a new one for you, tracking LP0099887766CN", QUIET),
+        ("If you do not receive it in 10 days, please open a dispute and we will refund", QUIET),
+        ("Dear, if not received, open dispute, no problem", QUIET),
     ],
     "ru": [
         # --- pressure
@@ -116,6 +118,7 @@ SELLER: dict[str, list[tuple[str, set[Pressure]]]] = {
         ("Мы отправили вам новый товар, трек RU987654321CN", QUIET),
         ("Товара нет в наличии, пожалуйста, отмените заказ, деньги вернутся автоматически", QUIET),
         ("Извините за плохой русский, пишу через переводчик", QUIET),
+        ("Если товар не придёт, откройте спор, мы вернём деньги", QUIET),
     ],
     "es": [
         # --- pressure
@@ -163,6 +166,7 @@ SELLER: dict[str, list[tuple[str, set[Pressure]]]] = {
         ("Por favor confirme la talla que necesita, M o L", QUIET),
         ("Le hemos enviado un producto nuevo, seguimiento LP0099887766CN", QUIET),
         ("No tenemos stock, por favor cancele el pedido y recibirá el reembolso automáticamente", QUIET),
+        ("Si no llega, abra una disputa y le reembolsamos", QUIET),
     ],
     "de": [
         # --- pressure
@@ -211,6 +215,8 @@ SELLER: dict[str, list[tuple[str, set[Pressure]]]] = {
         ("Wir haben Ihnen einen neuen Artikel geschickt, Sendungsnummer LP0099887766CN", QUIET),
         ("Der Artikel ist nicht auf Lager, bitte stornieren Sie die Bestellung, das Geld wird automatisch erstattet",
          QUIET),
+        ("Wenn es nicht ankommt, eröffnen Sie einen Streitfall", QUIET),
+        ("Wenn das Paket nicht ankommt, Streitfall eröffnen, kein Problem", QUIET),
     ],
 }
 
