@@ -157,6 +157,15 @@ _PATTERNS: dict[Pressure, tuple[str, ...]] = {
         r"|\bals (?:erhalten|geliefert|empfangen|abgeschlossen) (?:zu )?markieren\b",
         r"(?<!wir )\bbestae?tig(?:en|e)? (?:sie )?(?:bitte )?(?:die |ihre |diese )?bestellung\b" + _NOT_DETAILS,
         r"\bbestellung (?:bitte )?(?:zu )?bestae?tigen\b(?! wir)",
+        # "It was delivered, please check and confirm": a bare "confirm" after the delivery news.
+        r"\b(?:delivered|arrived|received|signed)\b (?:\w+ ){0,6}?(?:check and )?confirm(?: it)?"
+        r"(?= thank| thx| dear| friend| please|$)",
+        r"\b(?:доставлен|получен|пришл|пришел|вручен)\w* (?:\w+ ){0,6}?(?:проверьте и )?подтвердите"
+        r"(?= спасибо| пожалуйста|$)",
+        r"\b(?:entregad|llego|recibid)\w* (?:\w+ ){0,6}?(?:revise y |reviselo y )?confirme(?:lo)?"
+        r"(?= gracias| por favor|$)",
+        r"\b(?:zugestellt|geliefert|angekommen)\b (?:\w+ ){0,6}?(?:pru?e?fen und )?bestae?tigen(?: sie)?(?: es)?"
+        r"(?= danke| bitte|$)",
     ),
     Pressure.OFF_PLATFORM: (
         r"\b(?:pay ?pal|paypai|western ?union|money ?gram|bizum|skrill|payoneer|venmo|zelle|cash ?app)\b",
@@ -285,6 +294,11 @@ _EN_NOT_RECEIVED = (r"(?:never (?:arrived|came|got here|received|delivered|got i
                     r"|come)|didn t (?:arrive|come|get|receive)|did not (?:arrive|come|get|receive)|wasn t delivered"
                     r"|hasn t arrived|has not arrived|got lost|was lost|is lost)")
 _EN_SAY = r"\b(?:i|we|to) (?:\w+ ){0,2}?(?:say|claim|tell \w+|write|pretend|report|state|act like|act as if)\b"
+# Between "say" and "never arrived": not a part of the order ("say the rest never arrived" is a true claim).
+_EN_GAP = r"(?:(?!rest\b|others?\b|second\b|remaining\b|half\b|part\b|one\b|some\b|missing\b)\w+ ){0,4}?"
+_RU_GAP = r"(?:(?!остальн|част|половин|втор|друг|один\b|одна\b|одно\b|некотор)\w+ ){0,4}?"
+_ES_GAP = r"(?:(?!resto\b|demas\b|otr[oa]s?\b|parte\b|mitad\b|uno\b|una\b|algun)\w+ ){0,4}?"
+_DE_GAP = r"(?:(?!rest\b|ander\w*|teil\w*|halfte\b|einer\b|eines\b|zweit\w*|manche\w*)\w+ ){0,5}?"
 _EN_BUT_GOT = (r"\b(?:even though|although|though|even if|when (?:in fact|actually|really)|but (?:actually|really"
                r"|in fact)?|despite|while) (?:i |we )?(?:actually |already |really |did |do |in fact )?"
                r"(?:got|received|have|picked up|collected) (?:it|them|the \w+|my \w+|both|everything)\b")
@@ -324,21 +338,21 @@ _FALSE_CLAIM = tuple(re.compile(p) for p in (
     r"(?:so (?:that )?(?:i|we) (?:can )?|to |in order to )(?:get|receive|have|keep) (?:(?:a|my|the|full|some|back) )*"
     r"(?:refund|money)\b",
     # A claim against the buyer's own facts, in either order.
-    _EN_SAY + r" (?:\w+ ){0,4}?" + _EN_NOT_RECEIVED + r"\b.{0,40}?" + _EN_BUT_GOT,
+    _EN_SAY + r" " + _EN_GAP + _EN_NOT_RECEIVED + r"\b.{0,40}?" + _EN_BUT_GOT,
     r"\b(?:got|received|have|picked up) (?:it|them|everything|(?:the|my) (?:package|parcel|item|order|goods|product))\b"
-    r".{0,60}?" + _EN_SAY + r" (?:\w+ ){0,4}?" + _EN_NOT_RECEIVED,
+    r".{0,60}?" + _EN_SAY + r" " + _EN_GAP + _EN_NOT_RECEIVED,
     _EN_SAY + r" (?:that )?(?:it|they|the \w+) (?:is|was|s|are|were|arrived|came) (?:\w+ )?(?:broken|damaged"
     r"|defective|faulty|fake|not working|different|wrong|used)\b.{0,40}?\b(?:even though|although|though|but|when"
-    r"|while) (?:it|they|the \w+) (?:actually |really |still )?(?:works?|is fine|was fine|s fine|are fine|is ok"
-    r"|is okay|is perfect|is original|arrived fine|came fine)\b",
+    r"|while) (?:it|they|the \w+) (?:is |s |was |are |arrived |came )?(?:actually |really |still |totally "
+    r"|perfectly )?(?:works?|working|fine|ok|okay|perfect|original|intact)\b",
     # Russian
     _RU_INTENT + r"(?:обмануть|соврать|наврать|схитрить|развести|прикинуться|притвориться|солгать|приврать|обману"
     r"|совру|навру|солгу|притворюсь|прикинусь|сделать вид|соврем|обманем|выдумать|наврем|подделать|подделаю"
     r"|преувеличить|преувеличу)\b(?! (?:меня|нас)\b)",
     _RU_INTENT + r"(?:\w+ ){0,3}?(?:ложн|фейков|фальшив|липов)\w* (?:спор|претензи|жалоб|доказательств|фото"
     r"|скриншот)\w*",
-    _RU_SAY + r" (?:\w+ ){0,4}?" + _RU_NOT_RECEIVED + r"\b.{0,40}?" + _RU_BUT_GOT,
-    r"\b(?:получил\w*|забрал\w*) (?:(?!не\b)\w+ ){0,6}?" + _RU_SAY + r" (?:\w+ ){0,4}?" + _RU_NOT_RECEIVED,
+    _RU_SAY + r" " + _RU_GAP + _RU_NOT_RECEIVED + r"\b.{0,40}?" + _RU_BUT_GOT,
+    r"\b(?:получил\w*|забрал\w*) (?:(?!не\b)\w+ ){0,6}?" + _RU_SAY + r" " + _RU_GAP + _RU_NOT_RECEIVED,
     _RU_SAY + r" (?:что )?(?:\w+ ){0,2}?(?:сломан|брак|поврежд|не работает|подделк|неисправ)\w*\b.{0,30}?\bхотя "
     r"(?:\w+ ){0,2}?(?:работает|цел\w*|в порядке|нормальн\w*|оригинал\w*)",
     # Spanish
@@ -346,8 +360,8 @@ _FALSE_CLAIM = tuple(re.compile(p) for p in (
     r"|simular|aparentar|timar|miento|finjo|falsificar|exagerar)\b",
     _ES_INTENT + r"(?:\w+ ){0,3}?(?:disputa|reclamo|reclamacion|queja|foto|prueba|denuncia)s? (?:fals|inventad"
     r"|trucad)\w*",
-    _ES_SAY + r" (?:\w+ ){0,4}?" + _ES_NOT_RECEIVED + r"\b.{0,40}?" + _ES_BUT_GOT,
-    r"\b(?:lo |la )?(?:recibi|tengo)\b (?:(?!no\b)\w+ ){0,6}?" + _ES_SAY + r" (?:\w+ ){0,4}?" + _ES_NOT_RECEIVED,
+    _ES_SAY + r" " + _ES_GAP + _ES_NOT_RECEIVED + r"\b.{0,40}?" + _ES_BUT_GOT,
+    r"\b(?:lo |la )?(?:recibi|tengo)\b (?:(?!no\b)\w+ ){0,6}?" + _ES_SAY + r" " + _ES_GAP + _ES_NOT_RECEIVED,
     _ES_SAY + r" (?:que )?(?:\w+ ){0,2}?(?:roto|rota|danad\w*|defectuos\w*|falso|falsa|no funciona)\b.{0,30}?"
     r"\b(?:aunque|pero|cuando) (?:\w+ )?(?:funciona|esta bien|esta perfect\w*|es original|llego bien)",
     # German
@@ -358,9 +372,9 @@ _FALSE_CLAIM = tuple(re.compile(p) for p in (
     _DE_INTENT + r"(?:den verkaufer|aliexpress|ali|das system|ihn) (?:\w+ )?tauschen\b",
     _DE_INTENT + r"(?:\w+ ){0,3}?(?:falsch|gefalscht|erfunden|fake)\w* (?:streit|reklamation|beschwerde|foto|bild"
     r"|beweis|angabe)\w*",
-    _DE_SAY + r" (?:\w+ ){0,5}?" + _DE_NOT_RECEIVED + r"\b.{0,40}?" + _DE_BUT_GOT,
+    _DE_SAY + r" " + _DE_GAP + _DE_NOT_RECEIVED + r"\b.{0,40}?" + _DE_BUT_GOT,
     r"\b(?:es|sie|ihn|das paket|die ware|den artikel) (?:(?!nicht\b|nie\b|niemals\b)\w+ ){0,2}?(?:bekommen|erhalten"
-    r"|abgeholt)\b (?:(?!nicht\b|nie\b|kein\w*)\w+ ){0,6}?" + _DE_SAY + r" (?:\w+ ){0,5}?" + _DE_NOT_RECEIVED,
+    r"|abgeholt)\b (?:(?!nicht\b|nie\b|kein\w*)\w+ ){0,6}?" + _DE_SAY + r" " + _DE_GAP + _DE_NOT_RECEIVED,
     _DE_SAY + r" (?:\w+ ){0,4}?(?:kaputt|defekt|beschae?digt|gefae?lscht|eine fae?lschung)\b.{0,30}?\b(?:obwohl|aber"
     r"|dabei) (?:\w+ ){0,2}?(?:funktioniert|in ordnung|einwandfrei|ganz|heil|original)\b",
 ))

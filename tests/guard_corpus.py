@@ -43,6 +43,9 @@ SELLER: dict[str, list[tuple[str, set[Pressure]]]] = {
         ("Please wait 10 days more, the tracking will update", {DELAY}),
         ("Add me on WeChat and we pay you back, then close the dispute", {OFF, CANCEL, PROMISE}),
         ("5⭐ feedback pls and we return your money", {REVIEW}),
+        ("Hello, your order is delivered, please check and confirm, thank you", {CONFIRM}),
+        ("Dear buyer, please do not open the dispute, we will resend the package to you", {DELAY}),
+        ("please give 5 star and we will give you 3 dollar", {REVIEW}),
         # --- controls
         ("We confirm receipt of your message, we are checking with the warehouse.", QUIET),
         ("Please confirm the colour you want, black or white?", QUIET),
@@ -71,6 +74,9 @@ SELLER: dict[str, list[tuple[str, set[Pressure]]]] = {
         ("We have shipped a new one for you, tracking LP0099887766CN", QUIET),
         ("If you do not receive it in 10 days, please open a dispute and we will refund", QUIET),
         ("Dear, if not received, open dispute, no problem", QUIET),
+        ("Order confirmed, thank you", QUIET),
+        ("We extended your buyer protection by 15 days", QUIET),
+        ("Please leave us 5 stars if you like the product, thank you!", QUIET),
     ],
     "ru": [
         # --- pressure
@@ -95,6 +101,8 @@ SELLER: dict[str, list[tuple[str, set[Pressure]]]] = {
         ("Пожалуйста подождите еще неделю, не открывайте диспут", {DELAY}),
         ("Завершите, пожалуйста, спор, товар скоро придёт", {CANCEL}),
         ("За отзыв 5 звезд вернём полную стоимость", {REVIEW}),
+        ("Посылка доставлена, проверьте и подтвердите, спасибо", {CONFIRM}),
+        ("Ждите ещё 2 недели, спор не открывайте", {DELAY}),
         # --- controls
         ("Подтверждаем получение вашего сообщения, проверяем информацию", QUIET),
         ("Пожалуйста, уточните цвет, который вы хотите", QUIET),
@@ -119,6 +127,8 @@ SELLER: dict[str, list[tuple[str, set[Pressure]]]] = {
         ("Товара нет в наличии, пожалуйста, отмените заказ, деньги вернутся автоматически", QUIET),
         ("Извините за плохой русский, пишу через переводчик", QUIET),
         ("Если товар не придёт, откройте спор, мы вернём деньги", QUIET),
+        ("Мы продлили защиту покупателя на 15 дней", QUIET),
+        ("Поставьте, пожалуйста, 5 звёзд, если вам понравился товар", QUIET),
     ],
     "es": [
         # --- pressure
@@ -143,6 +153,8 @@ SELLER: dict[str, list[tuple[str, set[Pressure]]]] = {
         ("Marcar como recibido por favor, ya está entregado", {CONFIRM}),
         ("Por favor no abra el caso todavía, espere una semana más", {DELAY}),
         ("Deje 5⭐ y le devolvemos el dinero", {REVIEW}),
+        ("Su pedido fue entregado, revise y confirme por favor", {CONFIRM}),
+        ("Dale 5 estrellas y te devolvemos el dinero", {REVIEW}),
         # --- controls
         ("Confirmamos la recepción de su mensaje, lo estamos revisando", QUIET),
         ("Por favor confirme el color que desea, negro o blanco", QUIET),
@@ -167,6 +179,8 @@ SELLER: dict[str, list[tuple[str, set[Pressure]]]] = {
         ("Le hemos enviado un producto nuevo, seguimiento LP0099887766CN", QUIET),
         ("No tenemos stock, por favor cancele el pedido y recibirá el reembolso automáticamente", QUIET),
         ("Si no llega, abra una disputa y le reembolsamos", QUIET),
+        ("Hemos ampliado su protección al comprador 15 días", QUIET),
+        ("Si le gusta el producto, déjenos 5 estrellas, ¡gracias!", QUIET),
     ],
     "de": [
         # --- pressure
@@ -191,6 +205,7 @@ SELLER: dict[str, list[tuple[str, set[Pressure]]]] = {
         ("Für eine positive Bewertung bekommen Sie eine Rückerstattung", {REVIEW}),
         ("Bitte den Streitfall nicht eröffnen, wir senden ein neues Paket", {DELAY}),
         ("Bitte warten Sie noch 7-10 Tage, die Post ist langsam", {DELAY}),
+        ("Das Paket wurde zugestellt, bitte prüfen und bestätigen, danke", {CONFIRM}),
         # --- controls
         ("Wir bestätigen den Empfang Ihrer Nachricht und prüfen das", QUIET),
         ("Bitte bestätigen Sie die gewünschte Farbe, schwarz oder weiß", QUIET),
@@ -216,6 +231,9 @@ SELLER: dict[str, list[tuple[str, set[Pressure]]]] = {
         ("Der Artikel ist nicht auf Lager, bitte stornieren Sie die Bestellung, das Geld wird automatisch erstattet",
          QUIET),
         ("Wenn es nicht ankommt, eröffnen Sie einen Streitfall", QUIET),
+        ("Wir haben den Käuferschutz um 15 Tage verlängert", QUIET),
+        ("Bitte geben Sie eine 5-Sterne Bewertung, danke!", QUIET),
+        ("Bitte warten Sie noch etwas, das Paket kommt bald", QUIET),
         ("Wenn das Paket nicht ankommt, Streitfall eröffnen, kein Problem", QUIET),
     ],
 }
@@ -234,6 +252,7 @@ BUYER: dict[str, list[tuple[str, bool]]] = {
         ("Can I exaggerate the damage to get more money?", True),
         ("I got the package but I want to say it never arrived, how?", True),
         ("what if I say it wasn't delivered although I have it, will they check?", True),
+        ("I want to say it's defective but it's actually fine", True),
         ("The lamp arrived broken, can I keep it and get a refund?", False),
         ("The item is fake, the listing said original brand. Can I get a refund?", False),
         ("The seller lied about the size, what do I do?", False),
@@ -249,6 +268,8 @@ BUYER: dict[str, list[tuple[str, bool]]] = {
         ("I got it but it doesn't work. Can I tell them it never worked?", False),
         ("The package never arrived even though tracking says delivered. How do I write this?", False),
         ("How fake is this? The logo is misspelled, can I get a refund?", False),
+        ("I got it, but only half of the order. How do I say the rest never arrived?", False),
+        ("the seller is trying to trick me into closing the dispute, what do I do", False),
     ],
     "ru": [
         ("Как написать, что товар не пришёл, хотя я его получил?", True),
@@ -275,6 +296,7 @@ BUYER: dict[str, list[tuple[str, bool]]] = {
         ("Можно написать, что товар не соответствует описанию? Размер меньше", False),
         ("Продавец пишет, что посылка пришла, хотя я её не получал", False),
         ("Товар сломан, можно ли получить деньги и не возвращать его?", False),
+        ("Я получил посылку, но там половина заказа. Как написать, что остальное не пришло?", False),
     ],
     "es": [
         ("¿Cómo digo que nunca llegó aunque lo recibí?", True),
@@ -301,6 +323,7 @@ BUYER: dict[str, list[tuple[str, bool]]] = {
         ("¿Puedo decir que no corresponde con la descripción? La talla es más pequeña", False),
         ("El vendedor dice que llegó, pero yo no lo recibí", False),
         ("¿Si el vendedor no responde, me devuelven el dinero?", False),
+        ("Lo recibí, pero falta una parte. ¿Cómo digo que el resto no llegó?", False),
     ],
     "de": [
         ("Wie sage ich, dass es nie angekommen ist, obwohl ich es bekommen habe?", True),
@@ -328,6 +351,7 @@ BUYER: dict[str, list[tuple[str, bool]]] = {
         ("Der Verkäufer sagt, es sei angekommen, aber ich habe es nie bekommen", False),
         ("Kann ich den falschen Artikel behalten und Geld zurückbekommen?", False),
         ("Wie beweise ich die Lüge des Verkäufers?", False),
+        ("Ich habe es bekommen, aber nur die Hälfte. Wie schreibe ich, dass der Rest nicht angekommen ist?", False),
     ],
 }
 
