@@ -197,3 +197,21 @@ async def test_a_refund_only_question_is_answered_and_a_false_claim_refused(harn
     assert (after.state, after.version) == (before.state, before.version)
     items = await harness.store.list_evidence(after)
     assert [(i.kind, i.text, i.flags) for i in items] == [(EvidenceKind.NOTE, LEGITIMATE[lang], set())]
+
+
+async def test_the_wait_warning_uses_the_operators_margin(tmp_path):
+    from bot.config import Config
+    from tests.chat import TOKEN, BotHarness
+    from tests.conftest import TODAY
+    config = Config.model_validate({
+        "bot": {"token": TOKEN, "album_settle_seconds": 0.2, "flood_limit": 10_000},
+        "database": {"url": f"sqlite:///{tmp_path / 'margin.db'}"},
+        "reminders": {"global_per_second": 100_000, "per_chat_per_second": 100_000},
+        "policy": {"protection_margin_days": 21}})
+    harness = await BotHarness(tmp_path / "margin.db", TODAY, config).start()
+    try:
+        user = await to_evidence_step(harness, "ru")
+        replies = await user.forward("Подождите ещё 10 дней, не открывайте спор")
+        assert "если осталось меньше 21 дня, откройте спор сейчас" in replies[0].text  # Russian "one" form
+    finally:
+        await harness.stop()
