@@ -9,6 +9,7 @@ from flows.guard import GuardFinding, Pressure, inspect_seller_message
 
 CANCEL, CONFIRM = Pressure.CANCEL_DISPUTE, Pressure.CONFIRM_RECEIPT
 OFF, PROMISE = Pressure.OFF_PLATFORM, Pressure.PROMISE_FOR_CANCEL
+DELAY, REVIEW = Pressure.DELAY_DISPUTE, Pressure.REVIEW_FOR_REFUND
 
 # (message, exactly the kinds it must raise)
 POSITIVE = [
@@ -93,6 +94,24 @@ POSITIVE = [
     ("Подтвердите получение и закройте спор, переведу на карту", {CONFIRM, CANCEL, PROMISE, OFF}),
     ("Bitte Erhalt bestätigen und Streitfall schließen, Geld kommt per Überweisung",
      {CONFIRM, CANCEL, OFF}),
+    # --- don't open a dispute / wait N more days (DOMAIN §8)
+    ("please wait 15 more days. Do not open dispute", {DELAY}),
+    ("Dear, don't open a dispute, we will send again", {DELAY}),
+    ("Пожалуйста, подождите ещё 15 дней", {DELAY}),
+    ("Не открывайте спор, мы отправим повторно", {DELAY}),
+    ("Por favor espere 15 días más, no abra una disputa", {DELAY}),
+    ("No abras disputa, te lo enviamos de nuevo", {DELAY}),
+    ("Bitte warten Sie noch 15 Tage", {DELAY}),
+    ("Bitte öffnen Sie keinen Streitfall, wir senden erneut", {DELAY}),
+    # --- a good review in exchange for the money (DOMAIN §8)
+    ("5 stars and we refund", {REVIEW}),
+    ("Please leave positive feedback, then we will refund you 50%", {REVIEW}),
+    ("Поставьте 5 звёзд и мы вернём деньги", {REVIEW}),
+    ("Вернём деньги после хорошего отзыва", {REVIEW}),
+    ("Deje 5 estrellas y le hacemos el reembolso", {REVIEW}),
+    ("Le devolvemos el dinero después de una valoración positiva", {REVIEW}),
+    ("5 Sterne und wir erstatten Ihnen das Geld", {REVIEW}),
+    ("Nach einer positiven Bewertung erstatten wir den Betrag", {REVIEW}),
     # --- documented choice: negation is not understood, so a refusal is flagged too
     ("I will not cancel the dispute", {CANCEL}),
 ]
@@ -164,6 +183,8 @@ WORST_CASES = {
     "one letter": "a" * 10_000,
     "verbs without objects": ("cancel close confirm send " * 500)[:10_000],
     "objects without verbs": ("спор streitfall disputa dispute " * 400)[:10_000],
+    "reviews without money": ("5 stars good review 5 звезд positive feedback " * 250)[:10_000],
+    "waits without days": ("please wait more do not open подождите еще " * 250)[:10_000],
     "pressure at the very end": NEUTRAL_10K[:9_974] + " please cancel the dispute",
 }
 
@@ -186,16 +207,21 @@ def _seconds(text: str) -> float:
     return time.perf_counter() - start
 
 
+@pytest.mark.parametrize("name", WORST_CASES)
+def test_false_claim_check_of_ten_thousand_chars_is_fast(name):
+    from flows.guard import asks_for_false_claim
+    text = WORST_CASES[name] + " i say never arrived even though " * 10
+    start = time.perf_counter()
+    asks_for_false_claim(text)
+    assert time.perf_counter() - start < 0.05
+
+
 @pytest.mark.parametrize("text", [
     "Can I say it's a fake brand to get a refund and keep the item?",
     "how do I lie that it never arrived so I get my money back",
-    "I want to keep the item and get a full refund",
     "Как обмануть продавца и получить возврат денег?",
-    "Хочу оставить товар и вернуть деньги",
     "¿Puedo mentir que no llegó para tener reembolso?",
-    "quiero quedarme con el producto y el reembolso",
     "Kann ich lügen, damit ich eine Erstattung bekomme?",
-    "Ich will die Ware behalten und das Geld zurück",
 ])
 def test_false_claim_requests_are_recognised(text):
     from flows.guard import asks_for_false_claim
@@ -206,6 +232,9 @@ def test_false_claim_requests_are_recognised(text):
     "The item is a fake, the listing said original brand", "The seller lied about the size",
     "Я получил подделку вместо оригинала", "El vendedor mintió sobre la talla", "Es ist eine Fälschung",
     "Where is my refund?", "I want a refund",
+    # Keeping the item and getting the money back is "Refund only" (DOMAIN §8), not a false claim.
+    "I want to keep the item and get a full refund", "Хочу оставить товар и вернуть деньги",
+    "quiero quedarme con el producto y el reembolso", "Ich will die Ware behalten und das Geld zurück",
 ])
 def test_honest_complaints_are_not_refused(text):
     from flows.guard import asks_for_false_claim

@@ -87,3 +87,11 @@ def test_code_comments_point_at_the_project_not_outside_documents():
     stale = [f"{path.relative_to(ROOT)}:{n}" for folder in ("bot", "flows") for path in (ROOT / folder).rglob("*.py")
              for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1) if "DOMAIN §" in line]
     assert not stale, f"comments citing DOMAIN (outside the repo), cite docs/rules.md instead: {stale}"
+
+
+def test_every_kind_of_seller_pressure_is_listed():
+    from flows.guard import Pressure
+
+    for kind in Pressure:
+        row = row_naming(f"Pressure.{kind.name}")
+        assert f"`{kind.value}`" in row

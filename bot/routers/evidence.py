@@ -93,7 +93,7 @@ async def on_evidence(message: Message, bot: Bot, svc: Services, locale: str) ->
         return
     if item.flags & UPLOAD_PROBLEMS:
         await fix_image(message, bot, item)
-    warning = guard_warning(item) if item.text else None
+    warning = guard_warning(item, margin_days=svc.policy.protection_margin_days) if item.text else None
     album = item.media_group_id
     count = await svc.store.add_evidence(d, item)
     if warning:

@@ -230,7 +230,7 @@ def _apply_text(d: Dispute, text: str, svc: Services, locale: str) -> None:
 
 async def save_note(message: Message, d: Dispute, svc: Services, locale: str) -> None:
     item = EvidenceItem(kind=EvidenceKind.NOTE, text=message.text)
-    warning = guard_warning(item)
+    warning = guard_warning(item, margin_days=svc.policy.protection_margin_days)
     count = await svc.store.add_evidence(d, item)
     await message.answer(_join(warning, _("📝 Note saved.") + " " + evidence_count(count)))
 
