@@ -34,10 +34,10 @@ async def show(bot: Bot, chat_id: int, d: Dispute, svc: Services, locale: str, *
     if d.state in STAGES:
         tz = await user_zone(svc, d.user_id, locale)
         text = stage_text(d, svc.policy, tz=tz, country=HOLIDAY_COUNTRY.get(locale), now=svc.clock.now(),
-                          locale=locale, t=_)
+                          locale=locale)
         extra = [answer_button(d, label, value) for label, value in
                  ((_("Today"), "d0"), (_("Yesterday"), "d1"), (_("2 days ago"), "d2"))] if d.state == "opening" else None
-        await bot.send_message(chat_id, _join(hint, text), reply_markup=stage_keyboard(d, _, extra=extra))
+        await bot.send_message(chat_id, _join(hint, text), reply_markup=stage_keyboard(d, extra=extra))
         return
     items = await svc.store.list_evidence(d) if d.state in ("evidence", "summary") else []
     if d.state == "summary":

@@ -45,6 +45,13 @@ class ReminderSnooze(CallbackData, prefix="snz"):
     reminder_id: int
 
 
+class OpenedOn(CallbackData, prefix="opened"):
+    """"Yes, I opened it that day" when the day contradicts the dates the bot has."""
+    dispute_id: int
+    version: int
+    days_ago: int
+
+
 class OpenDispute(CallbackData, prefix="open"):
     dispute_id: int
 

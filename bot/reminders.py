@@ -15,7 +15,8 @@ from datetime import datetime, timedelta
 from itertools import groupby
 
 from aiogram.types import InlineKeyboardButton
-from aiogram.utils.i18n import I18n
+from aiogram.utils.i18n import gettext as _
+from aiogram.utils.i18n import ngettext
 
 from bot.formatting import fmt_date
 from bot.keyboards import ReminderSnooze
@@ -37,8 +38,8 @@ log = logging.getLogger(__name__)
 BEFORE_OPENING = frozenset({"protection", "can_open", "last_chance"})
 MESSAGES = {
     "seller_window": N_("⏰ <b>The seller's time to answer ends {when}.</b> What did the seller do?"),
-    "return_shipping": N_("📦 <b>Ship the item back by {when}</b>, or the money goes to the seller. Add the "
-                          "tracking number in the dispute."),
+    "return_shipping": N_("📦 <b>Ship the item back by {when}</b> and enter the tracking number in the dispute. "
+                          "If you miss this date, the money goes to the seller."),
     "appeal": N_("📣 <b>The appeal window ends {when}.</b> Appeal on the dispute page if you disagree."),
     "survey": N_("📝 <b>The dispute survey closes {when}.</b> Tell AliExpress what went wrong."),
 }
@@ -46,6 +47,9 @@ MESSAGES = {
 PASSED = {
     "seller_window": N_("⏰ <b>The seller's time to answer ended {when}.</b> What did the seller do?"),
     "refund_check": N_("💳 <b>The refund should have arrived {when}.</b> Is the money there?"),
+    "return_check": N_("📦 <b>Has the seller confirmed receipt of your return?</b> If the tracking shows it "
+                       "delivered and the seller refuses or stays silent, escalate to AliExpress with your tracking "
+                       "number."),
     "return_shipping": N_("📦 <b>The return deadline was {when}.</b> If you shipped the item, add the tracking "
                           "number in the dispute now."),
     "appeal": N_("📣 <b>The appeal window closed {when}.</b>"),
@@ -53,21 +57,16 @@ PASSED = {
 }
 
 
-def when_text(deadline: datetime, now: datetime, tz, locale: str, i18n: I18n) -> str:
-    def t(message: str) -> str:
-        return i18n.gettext(message, locale=locale)
-
-    def ngettext(singular: str, plural: str, n: int) -> str:
-        return i18n.gettext(singular, plural, n, locale=locale)
-
+def when_text(deadline: datetime, now: datetime, tz, locale: str) -> str:
+    """In the i18n context: "in 3 days (Nov 24)", "today", "yesterday (Nov 20)"."""
     days = (deadline.astimezone(tz).date() - now.astimezone(tz).date()).days
     day = fmt_date(deadline.astimezone(tz).date(), locale)
     if days == 0:
-        return t("today")
+        return _("today")
     if days == 1:
-        return t("tomorrow ({date})").format(date=day)
+        return _("tomorrow ({date})").format(date=day)
     if days == -1:
-        return t("yesterday ({date})").format(date=day)
+        return _("yesterday ({date})").format(date=day)
     if days > 1:
         return ngettext("in {n} day ({date})", "in {n} days ({date})", days).format(n=days, date=day)
     return ngettext("{n} day ago ({date})", "{n} days ago ({date})", -days).format(n=-days, date=day)
@@ -179,22 +178,17 @@ class ReminderEngine:
                    for p in reminder_plan(d, self.svc, tz, locale, r.due_at - timedelta(seconds=1)))
 
     def render(self, r: ReminderRecord, d: Dispute, locale: str, tz, now: datetime):
-        i18n = self.svc.i18n
-
-        def t(message: str) -> str:
-            return i18n.gettext(message, locale=locale)
-
-        if r.kind in BEFORE_OPENING:
-            # Rendered as handlers render: in the i18n context, for the buyer's locale.
-            day = now.astimezone(tz).date()
-            with i18n.context(), i18n.use_locale(locale):
+        """The reminder's text and buttons, rendered as a handler would: in the buyer's locale."""
+        with self.svc.i18n.context(), self.svc.i18n.use_locale(locale):
+            if r.kind in BEFORE_OPENING:
+                day = now.astimezone(tz).date()
                 text = verdict_text(assess(d, self.svc.policy, day), locale, day)
-            text += "\n" + t("Everything you need is in the summary: /disputes")
-        else:
-            passed = r.deadline_at <= now and r.kind in PASSED
-            template = PASSED[r.kind] if passed or r.kind not in MESSAGES else MESSAGES[r.kind]
-            text = t(template).format(when=when_text(r.deadline_at, now, tz, locale, i18n))
-        text += "\n" + t("Dispute #{id}").format(id=d.id)
-        extra = [InlineKeyboardButton(text=t("⏰ Remind me tomorrow"),
-                                      callback_data=ReminderSnooze(reminder_id=r.id).pack())]
-        return text, stage_keyboard(d, t, extra=extra)
+                text += "\n" + _("Everything you need is in the summary: /disputes")
+            else:
+                passed = r.deadline_at <= now and r.kind in PASSED
+                template = PASSED[r.kind] if passed or r.kind not in MESSAGES else MESSAGES[r.kind]
+                text = _(template).format(when=when_text(r.deadline_at, now, tz, locale))
+            text += "\n" + _("Dispute #{id}").format(id=d.id)
+            extra = [InlineKeyboardButton(text=_("⏰ Remind me tomorrow"),
+                                          callback_data=ReminderSnooze(reminder_id=r.id).pack())]
+            return text, stage_keyboard(d, extra=extra)

@@ -1,16 +1,17 @@
 """After the dispute is opened: one screen per stage (docs/rules.md, "After opening").
 
 Each says what is happening, what the buyer can do, and the next date that
-matters; its buttons are the machine's events for that stage. ``t`` is the
-translator: ``_`` in handlers, ``i18n.gettext(..., locale=...)`` for reminders.
+matters; its buttons are the machine's events for that stage. Text goes
+through ``_`` only: handlers run in the i18n middleware's context, the
+reminder engine renders inside ``i18n.context()`` and ``use_locale()``.
 """
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
+from aiogram.utils.i18n import gettext as _
 
 from bot.formatting import fmt_date, fmt_relative
 from bot.keyboards import StageAction, StepNav, keyboard
@@ -20,19 +21,21 @@ from flows.machine import available_events
 from flows.policy import Policy
 from flows.reminders import deadlines
 
-Translate = Callable[[str], str]
-
 EVENT_LABELS: dict[str, str] = {
     "open_on_aliexpress": N_("✅ I opened it on AliExpress"),
     "seller_accepted": N_("👍 The seller accepted"),
     "seller_offer": N_("💬 The seller offered something else"),
+    "seller_refused": N_("👎 The seller refused"),
     "accept_offer": N_("🤝 I accept the offer"),
     "modify": N_("✏️ I modified my request"),
     "processed_as_requested": N_("✅ AliExpress processed my request"),
-    "escalate": N_("⚖️ It went to AliExpress"),
-    "item_returned": N_("📦 I shipped the item back"),
+    "escalate": N_("⚖️ I escalated to AliExpress"),
+    "aliexpress_stepped_in": N_("🏛 AliExpress stepped in"),
+    "item_returned": N_("📦 Shipped, tracking entered"),
+    "seller_confirmed_return": N_("👍 The seller got the return"),
     "decision_full": N_("💯 Decision: full refund"),
     "decision_partial": N_("➗ Decision: partial refund"),
+    "decision_return": N_("📦 Decision: return it"),
     "decision_rejected": N_("❌ Decision: rejected"),
     "appeal": N_("📣 I appealed"),
     "refunded": N_("💰 The money arrived"),
@@ -40,93 +43,105 @@ EVENT_LABELS: dict[str, str] = {
     "chargeback": N_("🏦 I'm asking my bank for a chargeback"),
     "withdraw": N_("🗑 Cancel the dispute"),
 }
-# Stages whose screen offers "the goods arrived after the refund".
+# Stages whose screen offers "the goods arrived after the refund" (an order not received).
 _GOODS_AFTER_REFUND = ("refund_pending", "refunded")
 
 
-def _when(moment: datetime, tz: ZoneInfo, now: datetime, locale: str, t: Translate) -> str:
+def _when(moment: datetime, tz: ZoneInfo, now: datetime, locale: str) -> str:
     days = (moment.astimezone(tz).date() - now.astimezone(tz).date()).days
-    relative = t("today") if days == 0 else fmt_relative(days, locale)
-    return t("{date} ({relative})").format(date=fmt_date(moment.astimezone(tz).date(), locale), relative=relative)
+    relative = _("today") if days == 0 else fmt_relative(days, locale)
+    return _("{date} ({relative})").format(date=fmt_date(moment.astimezone(tz).date(), locale), relative=relative)
 
 
-def stage_text(d: Dispute, policy: Policy, *, tz: ZoneInfo, country: str | None, now: datetime, locale: str,
-               t: Translate) -> str:
+def stage_text(d: Dispute, policy: Policy, *, tz: ZoneInfo, country: str | None, now: datetime, locale: str) -> str:
     known = deadlines(d, policy, tz, country)
 
     def when(key: str) -> str:
-        return _when(known[key], tz, now, locale, t) if key in known else t("(date unknown)")
+        return _when(known[key], tz, now, locale) if key in known else _("(date unknown)")
 
     s = d.state
     if s == "opening":
-        return t("When did you open the dispute on AliExpress? Tap a button or type the date.")
+        return _("When did you open the dispute on AliExpress? Tap a button or type the date.")
     if s == "negotiating":
-        return t("⏳ <b>The seller has until {date} to answer.</b>\n"
+        return _("⏳ <b>The seller has until {date} to answer.</b>\n"
                  "You can wait, escalate to AliExpress at any time if you don't agree, or modify your request to "
                  "add evidence. Never cancel the dispute because the seller promises something outside "
                  "AliExpress.").format(date=when("seller_response"))
     if s == "counter_offer":
-        return t("💬 <b>The seller offered another solution.</b>\n"
+        return _("💬 <b>The seller offered another solution.</b>\n"
                  "Accept it if it is fair, modify your request to negotiate, or escalate to AliExpress. "
                  "Buyer Protection ends {date}.").format(date=when("protection_end"))
+    if s == "refused":
+        return _("👎 <b>The seller refused your request.</b>\n"
+                 "Escalate to AliExpress now: on the dispute page tap “Escalate” and add your evidence. The page "
+                 "shows how long you have to answer; if that time runs out, the dispute may close in the "
+                 "seller's favour. You can also modify your request with more evidence.")
     if s == "return_shipping":
-        return t("📦 <b>Ship the item back by {date}</b> and add the tracking number in the dispute: after that "
-                 "the money goes to the seller.").format(date=when("return_shipping"))
+        return _("📦 <b>Ship the item back by {date}.</b>\n"
+                 "Send it tracked to the address shown in the dispute, and enter the tracking number in the "
+                 "dispute before that date. If you miss this date, the money goes to the seller.").format(
+            date=when("return_shipping"))
+    if s == "return_sent":
+        return _("🚚 <b>Your return is on its way.</b>\n"
+                 "When its tracking shows it delivered, the seller must confirm receipt in the dispute. If the "
+                 "seller stays silent past the time shown there, AliExpress processes your refund; if the seller "
+                 "says it didn't arrive or came damaged, escalate with your tracking number and shipping "
+                 "receipt. I'll ask you on {date}.").format(date=when("return_check"))
     if s == "escalated":
-        return t("⚖️ <b>AliExpress's team is reviewing the dispute.</b>\n"
+        return _("⚖️ <b>AliExpress's team is reviewing the dispute.</b>\n"
                  "Add any new evidence there now (Modify Dispute). Tell me the decision when it comes.")
     if s == "refund_pending":
-        text = t("💸 <b>The refund is on its way.</b> Banks take {min}–{max} business days: expect it by {date}.").format(
+        text = _("💸 <b>The refund is on its way.</b> Banks take {min}–{max} business days: expect it by {date}.").format(
             min=policy.refund_business_days_min, max=policy.refund_business_days_max, date=when("refund_estimate"))
         if "appeal" in known:
-            text += "\n" + t("Not satisfied with the decision? You can appeal until {date}.").format(date=when("appeal"))
+            text += "\n" + _("Not satisfied with the decision? You can appeal until {date}.").format(date=when("appeal"))
         return text
     if s == "rejected":
-        return t("❌ <b>AliExpress rejected the dispute.</b>\n"
+        return _("❌ <b>AliExpress rejected the dispute.</b>\n"
                  "You can appeal until {appeal} and tell them why in the dispute survey until {survey}. If that "
                  "fails and you paid by card, ask your bank about a chargeback.").format(
             appeal=when("appeal"), survey=when("survey"))
     if s == "refund_missing":
-        return t("🏦 <b>The refund hasn't arrived.</b>\n"
+        return _("🏦 <b>The refund hasn't arrived.</b>\n"
                  "First check with your bank: the refund may have gone to your card's USD account or been "
                  "converted to your currency; ask for the refund's reference. If it isn't there, ask the bank "
                  "about a chargeback.")
     if s == "refunded":
-        return t("🎉 <b>Your money is back.</b> Well done.")
+        return _("🎉 <b>Your money is back.</b> Well done.")
     if s == "chargeback":
         # Card networks count from the expected delivery or receipt, which the bot doesn't know: the
         # shipping date is earlier than both, so a limit counted from it is never too late (docs/rules.md).
-        text = t("🏦 <b>Chargeback</b>: call your bank (or open a PayPal case) and say the dispute with AliExpress "
+        text = _("🏦 <b>Chargeback</b>: call your bank (or open a PayPal case) and say the dispute with AliExpress "
                  "failed. Give them the order number, your evidence and the dates.\n"
                  "Time limits: card networks usually allow {card} days, counted from the expected delivery date or "
                  "the day you received the item, not from the payment; PayPal allows {paypal} days from the "
                  "payment.").format(card=policy.chargeback_card_days, paypal=policy.paypal_case_days)
         if d.shipped_on is not None:
             safe = d.shipped_on + timedelta(days=policy.chargeback_card_days)
-            text += " " + t("To be safe, call your bank before {date}.").format(
-                date=_when(datetime.combine(safe, time(12), tzinfo=tz), tz, now, locale, t))
-        return text + "\n" + t("⚠️ A chargeback usually freezes the order and the dispute on AliExpress: "
+            text += " " + _("To be safe, call your bank before {date}.").format(
+                date=_when(datetime.combine(safe, time(12), tzinfo=tz), tz, now, locale))
+        return text + "\n" + _("⚠️ A chargeback usually freezes the order and the dispute on AliExpress: "
                                "nothing more happens there while the bank decides.")
     if s == "withdrawn":
-        return t("The dispute is cancelled. It can't be reopened.")
+        return _("The dispute is cancelled. It can't be reopened.")
     raise ValueError(f"no stage screen for {s!r}")
 
 
-def stage_keyboard(d: Dispute, t: Translate, *, extra: list[InlineKeyboardButton] | None = None
+def stage_keyboard(d: Dispute, *, extra: list[InlineKeyboardButton] | None = None
                    ) -> InlineKeyboardMarkup | None:
-    rows = [[InlineKeyboardButton(text=t(EVENT_LABELS[event]), callback_data=StepNav(
+    rows = [[InlineKeyboardButton(text=_(EVENT_LABELS[event]), callback_data=StepNav(
         dispute_id=d.id, version=d.version, action=event).pack())]
         for event in available_events(d) if event in EVENT_LABELS]
     if d.state == "opening":
-        rows.append([InlineKeyboardButton(text=t("◀️ Back"), callback_data=StepNav(
+        rows.append([InlineKeyboardButton(text=_("◀️ Back"), callback_data=StepNav(
             dispute_id=d.id, version=d.version, action="back").pack())])
-    if d.state in _GOODS_AFTER_REFUND:
-        rows.append([_action(d, t("📦 The goods came after the refund"), "goods_arrived")])
+    if d.state in _GOODS_AFTER_REFUND and d.reason == "not_received":
+        rows.append([_action(d, _("📦 The goods came after the refund"), "goods_arrived")])
     if d.state not in ("opening", "withdrawn"):
-        row = [_action(d, t("📅 Add to calendar"), "ics")]
+        row = [_action(d, _("📅 Add to calendar"), "ics")]
         if d.state not in ("refunded", "chargeback"):
-            row.append(_action(d, t("🔔 Turn reminders on"), "unmute") if d.reminders_off
-                       else _action(d, t("🔕 Stop reminders"), "mute"))
+            row.append(_action(d, _("🔔 Turn reminders on"), "unmute") if d.reminders_off
+                       else _action(d, _("🔕 Stop reminders"), "mute"))
         rows.append(row)
     rows += [[button] for button in extra or []]
     return keyboard(*rows) if rows else None

@@ -92,16 +92,21 @@ MIGRATIONS: list[str] = [
     """
     CREATE TABLE processed_updates (update_id INTEGER PRIMARY KEY, at TEXT NOT NULL);
     """,
+    # 4: a return shipped back, waiting for the seller to confirm receipt
+    """
+    ALTER TABLE disputes ADD COLUMN returned_at TEXT;
+    """,
 ]
 
 _ANSWER_COLUMNS = ("state", "version", "reason", "received", "defect", "solution", "order_number",
                    "order_total", "currency", "shipped_on", "protection_ends_on", "amount",
                    "refund_full", "evidence_done", "unknown", "editing", "opened_at", "window_started_at",
-                   "decision", "decided_at", "return_agreed_at", "refund_started_at", "reminders_off")
+                   "decision", "decided_at", "return_agreed_at", "returned_at", "refund_started_at",
+                   "reminders_off")
 # A user's row when missing; DO NOTHING: an existing (or meanwhile created) user keeps its locale.
 _NEW_USER = ("INSERT INTO users (id, locale, created_at, updated_at) VALUES (?, ?, ?, ?)"
              " ON CONFLICT (id) DO NOTHING")
-_MOMENTS = ("opened_at", "window_started_at", "decided_at", "return_agreed_at", "refund_started_at")
+_MOMENTS = ("opened_at", "window_started_at", "decided_at", "return_agreed_at", "returned_at", "refund_started_at")
 
 
 @dataclass(frozen=True)

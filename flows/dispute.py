@@ -54,6 +54,8 @@ class Dispute:
     decided_at: datetime | None = None
     # When the seller agreed to a return: the item must go back within the return window.
     return_agreed_at: datetime | None = None
+    # When the buyer shipped the item back: the seller must confirm receipt.
+    returned_at: datetime | None = None
     # When the refund was granted: it reaches the card within some business days.
     refund_started_at: datetime | None = None
     reminders_off: bool = False
@@ -75,8 +77,9 @@ class Dispute:
     def wants_return(self, **_: object) -> bool:
         return self.solution == "return_and_refund"
 
-    def decided_by_aliexpress(self, **_: object) -> bool:
-        return self.decision is not None
+    def decided_against_buyer(self, **_: object) -> bool:
+        """AliExpress ruled, and not fully for the buyer: an appeal is open to them."""
+        return self.decision in ("partial", "rejected")
 
     # --- callbacks -----------------------------------------------------------
     def start_editing(self, **_: object) -> None:
@@ -97,6 +100,13 @@ class Dispute:
 
     def record_return_agreed(self, *, now: datetime, **_: object) -> None:
         self.return_agreed_at = now
+
+    def record_returned(self, *, now: datetime, **_: object) -> None:
+        self.returned_at = now
+
+    def record_return_decision(self, *, now: datetime, **_: object) -> None:
+        # AliExpress ruled "return the item for a refund": the return window starts now.
+        self.decision, self.decided_at, self.return_agreed_at = "return", now, now
 
     def record_refund_started(self, *, now: datetime, **_: object) -> None:
         self.refund_started_at = now

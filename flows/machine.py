@@ -14,7 +14,9 @@ from flows.dispute import STEPS, Dispute
 LIFECYCLE: tuple[str, ...] = (
     "negotiating",     # the seller has the response window
     "counter_offer",   # the seller rejected and offered something else
-    "return_shipping",  # a return was agreed: the item must go back in time
+    "refused",         # the seller rejected and offered nothing: escalate
+    "return_shipping",  # a return was agreed (or ruled): the item must go back in time
+    "return_sent",     # the buyer shipped it back: the seller must confirm receipt
     "escalated",       # AliExpress's team decides
     "refund_pending",  # money on its way (business days)
     "rejected",        # AliExpress ruled against the buyer: appeal window
@@ -22,7 +24,8 @@ LIFECYCLE: tuple[str, ...] = (
 )
 FINAL: tuple[str, ...] = ("refunded", "chargeback", "withdrawn")
 # A dispute the buyer can still act on AliExpress for (cancelling warns first).
-OPEN_STAGES: tuple[str, ...] = ("negotiating", "counter_offer", "return_shipping", "escalated")
+OPEN_STAGES: tuple[str, ...] = ("negotiating", "counter_offer", "refused", "return_shipping", "return_sent",
+                                "escalated")
 
 STATES: list[dict] = [
     *({"name": step} for step in STEPS),
@@ -88,14 +91,17 @@ TRANSITIONS: list[dict] = [
     {"trigger": "open_on_aliexpress", "source": "summary", "dest": "opening"},
     {"trigger": "back", "source": "opening", "dest": "summary"},
     {"trigger": "opened", "source": "opening", "dest": "negotiating", "after": "record_opened"},
-    {"trigger": "seller_accepted", "source": ["negotiating", "counter_offer"], "dest": "return_shipping",
+    # The seller's answer within the window. "Accepted" is the seller agreeing to the request as it
+    # was; accepting a counter-offer is the buyer's own event (accept_offer).
+    {"trigger": "seller_accepted", "source": "negotiating", "dest": "return_shipping",
      "conditions": ["wants_return"], "after": "record_return_agreed"},
-    {"trigger": "seller_accepted", "source": ["negotiating", "counter_offer"], "dest": "refund_pending",
+    {"trigger": "seller_accepted", "source": "negotiating", "dest": "refund_pending",
      "after": "record_refund_started"},
     {"trigger": "seller_offer", "source": "negotiating", "dest": "counter_offer"},
+    {"trigger": "seller_refused", "source": "negotiating", "dest": "refused"},
     {"trigger": "accept_offer", "source": "counter_offer", "dest": "refund_pending",
      "after": "record_refund_started"},
-    {"trigger": "modify", "source": ["negotiating", "counter_offer"], "dest": "negotiating",
+    {"trigger": "modify", "source": ["negotiating", "counter_offer", "refused"], "dest": "negotiating",
      "after": "restart_window"},
     # Seller silent past the window: the Help Center processes the request as
     # asked; the older guide escalates. The buyer reports which one happened.
@@ -103,15 +109,24 @@ TRANSITIONS: list[dict] = [
      "conditions": ["wants_return"], "after": "record_return_agreed"},
     {"trigger": "processed_as_requested", "source": "negotiating", "dest": "refund_pending",
      "after": "record_refund_started"},
-    {"trigger": "escalate", "source": ["negotiating", "counter_offer", "return_shipping"], "dest": "escalated"},
-    {"trigger": "item_returned", "source": "return_shipping", "dest": "refund_pending",
+    # The buyer escalates; or AliExpress steps in on its own (seller silent, older guide).
+    {"trigger": "escalate", "source": ["negotiating", "counter_offer", "refused", "return_shipping", "return_sent"],
+     "dest": "escalated"},
+    {"trigger": "aliexpress_stepped_in", "source": ["negotiating", "counter_offer", "refused", "return_sent"],
+     "dest": "escalated"},
+    # A return: shipped back tracked, then the seller confirms receipt.
+    {"trigger": "item_returned", "source": "return_shipping", "dest": "return_sent", "after": "record_returned"},
+    {"trigger": "seller_confirmed_return", "source": "return_sent", "dest": "refund_pending",
      "after": "record_refund_started"},
     {"trigger": "decision_full", "source": "escalated", "dest": "refund_pending", "after": "record_full_decision"},
     {"trigger": "decision_partial", "source": "escalated", "dest": "refund_pending",
      "after": "record_partial_decision"},
+    {"trigger": "decision_return", "source": "escalated", "dest": "return_shipping",
+     "after": "record_return_decision"},
     {"trigger": "decision_rejected", "source": "escalated", "dest": "rejected", "after": "record_rejection"},
+    # An appeal only after a decision against the buyer (rejected, or a partial refund).
     {"trigger": "appeal", "source": "rejected", "dest": "escalated"},
-    {"trigger": "appeal", "source": "refund_pending", "dest": "escalated", "conditions": ["decided_by_aliexpress"]},
+    {"trigger": "appeal", "source": "refund_pending", "dest": "escalated", "conditions": ["decided_against_buyer"]},
     {"trigger": "refunded", "source": ["refund_pending", "refund_missing"], "dest": "refunded"},
     {"trigger": "not_arrived", "source": "refund_pending", "dest": "refund_missing"},
     {"trigger": "chargeback", "source": ["refund_missing", "rejected"], "dest": "chargeback"},

@@ -37,6 +37,9 @@ class Policy(BaseModel):
     # "Return and refund": the item must be shipped back within about 10 days
     # of the agreement, or the money goes to the seller.
     return_shipping_days: int = Field(10, ge=1)
+    # After the buyer shipped a return: ask whether the seller confirmed receipt
+    # this many days later (a check-in; an international return takes weeks).
+    return_check_days: int = Field(21, ge=1)
     # Card networks (Visa 13.1/13.3, Mastercard 4853) commonly allow 120 days,
     # counted from the expected delivery date or receipt, not from the payment.
     chargeback_card_days: int = Field(120, ge=1)

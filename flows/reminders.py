@@ -46,6 +46,7 @@ RULES: tuple[ReminderRule, ...] = (
     # The seller's response window: the day before, and "what did the seller do?" when it ends.
     ReminderRule("seller_window", "seller_response", frozenset({"negotiating"}), days_before=(1,), when_passed=True),
     ReminderRule("return_shipping", "return_shipping", frozenset({"return_shipping"}), days_before=(2, 0)),
+    ReminderRule("return_check", "return_check", frozenset({"return_sent"}), when_passed=True),
     # After AliExpress's ruling: appeal within 7 days, survey within 15.
     ReminderRule("appeal", "appeal", frozenset({"rejected", "refund_pending"}), days_before=(5, 1)),
     ReminderRule("survey", "survey", frozenset({"rejected", "refund_pending", "refunded"}), days_before=(3,)),
@@ -83,8 +84,10 @@ def deadlines(d: Dispute, policy: Policy, tz: ZoneInfo, country: str | None) -> 
         result["seller_response"] = d.window_started_at + timedelta(days=policy.seller_response_days)
     if d.return_agreed_at is not None:
         result["return_shipping"] = d.return_agreed_at + timedelta(days=policy.return_shipping_days)
+    if d.returned_at is not None:
+        result["return_check"] = d.returned_at + timedelta(days=policy.return_check_days)
     if d.decided_at is not None:
-        if d.decision in ("partial", "rejected"):
+        if d.decided_against_buyer():
             result["appeal"] = d.decided_at + timedelta(days=policy.appeal_days)
         result["survey"] = d.decided_at + timedelta(days=policy.survey_days)
     if d.refund_started_at is not None:

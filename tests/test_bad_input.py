@@ -238,6 +238,16 @@ async def _return_shipping(u: ChatUser) -> None:
     await u.choose("seller_accepted")
 
 
+async def _refused(u: ChatUser) -> None:
+    await _negotiating(u)
+    await u.choose("seller_refused")
+
+
+async def _return_sent(u: ChatUser) -> None:
+    await _return_shipping(u)
+    await u.choose("item_returned")
+
+
 async def _escalated(u: ChatUser) -> None:
     await _negotiating(u)
     await u.choose("escalate")
@@ -310,7 +320,9 @@ STATES: tuple[StateCase, ...] = (
     StateCase("opening", _opening, "opening"),
     StateCase("negotiating", _negotiating, "negotiating"),
     StateCase("counter_offer", _counter_offer, "counter_offer"),
+    StateCase("refused", _refused, "refused"),
     StateCase("return_shipping", _return_shipping, "return_shipping"),
+    StateCase("return_sent", _return_sent, "return_sent"),
     StateCase("escalated", _escalated, "escalated"),
     StateCase("refund_pending", _refund_pending, "refund_pending"),
     StateCase("rejected", _rejected, "rejected"),

@@ -145,7 +145,11 @@ def test_every_stage_and_reminder_renders_in_every_language(lang):
     from datetime import datetime, timedelta, timezone
     from zoneinfo import ZoneInfo
 
+    from aiogram.types import InlineKeyboardMarkup
+    from aiogram.utils.i18n import gettext as _
+
     from bot.reminders import MESSAGES, PASSED, when_text
+    from bot.stages import EVENT_LABELS
     from bot.stages import stage_keyboard, stage_text
     from flows.dispute import Dispute
     from flows.machine import FINAL, LIFECYCLE
@@ -155,20 +159,24 @@ def test_every_stage_and_reminder_renders_in_every_language(lang):
     now = datetime(2026, 11, 21, 12, tzinfo=timezone.utc)
     tz = ZoneInfo("Europe/Berlin")
 
-    def t(message: str) -> str:
-        return i18n.gettext(message, locale=lang)
-
+    ENGLISH_LABELS = set(EVENT_LABELS.values())
     for state in ("opening", *LIFECYCLE, *FINAL):
         d = Dispute(id=1, user_id=1, state=state, shipped_on=now.date() - timedelta(days=20),
                     protection_ends_on=now.date() + timedelta(days=30), window_started_at=now,
-                    return_agreed_at=now, refund_started_at=now, decided_at=now, decision="partial")
-        text = stage_text(d, Policy(), tz=tz, country="DE", now=now, locale=lang, t=t)
+                    return_agreed_at=now, returned_at=now, refund_started_at=now, decided_at=now,
+                    decision="partial", reason="not_received")
+        with i18n.context(), i18n.use_locale(lang):
+            text = stage_text(d, Policy(), tz=tz, country="DE", now=now, locale=lang)
+            labels = [b.text for row in (stage_keyboard(d) or InlineKeyboardMarkup(inline_keyboard=[])).inline_keyboard
+                      for b in row]
         assert text and "{" not in text
         if lang != "en":
             assert not leaks(text), (state, leaks(text))
-        stage_keyboard(d, t)
+            assert not [label for label in labels if leaks(label) or label in ENGLISH_LABELS], (state, labels)
     for template in (*MESSAGES.values(), *PASSED.values()):
         for days in (-3, -1, 0, 1, 4):
-            when = when_text(now + timedelta(days=days), now, tz, lang, i18n)
-            text = t(template).format(when=when)
+            with i18n.context(), i18n.use_locale(lang):
+                text = _(template).format(when=when_text(now + timedelta(days=days), now, tz, lang))
             assert "{" not in text
+            if lang != "en":
+                assert not leaks(text), (template, leaks(text))

@@ -103,7 +103,8 @@ async def test_opening_replaces_protection_reminders_with_the_seller_window(user
     assert "The seller's time to answer ends tomorrow (Nov 26, 2026)" in texts[0]
     assert "The seller's time to answer ended today." in texts[1] and "What did the seller do?" in texts[1]
     buttons = [label for label, _ in user.last_with_buttons().buttons()]
-    assert "👍 The seller accepted" in buttons and "⚖️ It went to AliExpress" in buttons
+    assert "👍 The seller accepted" in buttons and "⚖️ I escalated to AliExpress" in buttons
+    assert "👎 The seller refused" in buttons and "🏛 AliExpress stepped in" in buttons
     assert "⏰ Remind me tomorrow" in buttons and "🔕 Stop reminders" in buttons
 
 
@@ -180,10 +181,21 @@ async def test_return_and_refund_has_a_shipping_deadline(user, harness):
     await to_summary(user, reason="damaged", solution="return_and_refund")
     await open_dispute(user)
     replies = await user.choose("seller_accepted")
-    assert "Ship the item back by Dec 1, 2026 (in 10 days)" in sent_texts(replies)[-1]
+    text = sent_texts(replies)[-1]
+    assert "Ship the item back by Dec 1, 2026 (in 10 days)." in text
+    assert "enter the tracking number in the dispute before that date" in text
+    assert "If you miss this date, the money goes to the seller." in text
     pending = await reminders(harness, user, "pending")
     assert [r.kind for r in pending] == ["return_shipping", "return_shipping"]
-    await user.choose("item_returned")
+    # Shipped back: the seller must confirm receipt; the bot checks in three weeks later.
+    replies = await user.choose("item_returned")
+    assert "Your return is on its way" in sent_texts(replies)[-1] and "Dec 12, 2026" in sent_texts(replies)[-1]
+    assert (await focused(user)).state == "return_sent"
+    assert [(r.kind, r.due_at.isoformat()) for r in await reminders(harness, user, "pending")] == [
+        ("return_check", "2026-12-12T14:00:00+00:00")]
+    buttons = [label for label, _ in user.last_with_buttons().buttons()]
+    assert "👍 The seller got the return" in buttons and "⚖️ I escalated to AliExpress" in buttons
+    await user.choose("seller_confirmed_return")
     assert (await focused(user)).state == "refund_pending"
     assert [r.kind for r in await reminders(harness, user, "pending")] == ["refund_check"]
 

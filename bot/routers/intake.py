@@ -13,10 +13,11 @@ from aiogram.utils.i18n import gettext as _
 from bot import hints
 from bot.conversation import advance, show
 from bot.filters import PRIVATE, Inline
-from bot.keyboards import DAYS_AGO, DONE, FULL_REFUND, UNKNOWN, Confirm, StepAnswer, StepNav, keyboard
+from bot.keyboards import (DAYS_AGO, DONE, FULL_REFUND, UNKNOWN, Confirm, OpenedOn, StepAnswer, StepNav,
+                           keyboard)
 from bot.guard import guard_warning
 from bot.planning import user_zone
-from bot.formatting import html
+from bot.formatting import fmt_date, html
 from bot.services import Services
 from bot.views import evidence_count
 from flows.clock import today
@@ -59,10 +60,42 @@ async def on_answer(callback: CallbackQuery, callback_data: StepAnswer, bot: Bot
     await svc.store.focus(callback.from_user.id, d.id)
     await _mark_answered(callback, label)
     if d.state == "opening":
-        when = await opened_moment(svc, d, locale, DAYS_AGO[callback_data.value])
-        await advance(bot, callback.from_user.id, d, svc, locale, event="opened", opened_at=when)
+        await record_opening(bot, callback.from_user.id, d, svc, locale, DAYS_AGO[callback_data.value])
         return
     await advance(bot, callback.from_user.id, d, svc, locale)
+
+
+async def record_opening(bot: Bot, chat_id: int, d: Dispute, svc: Services, locale: str, days_ago: int, *,
+                         confirmed: bool = False) -> None:
+    """Records the day the dispute was opened; a day before the first possible one is asked about first."""
+    when = await opened_moment(svc, d, locale, days_ago)
+    tz = await user_zone(svc, d.user_id, locale)
+    day = when.astimezone(tz).date()
+    first = assess(d, svc.policy, today(svc.clock)).opens_on
+    if first is not None and day < first and not confirmed:
+        text = _("🤔 You opened it on {day}? By the shipping date you gave ({shipped}), the first day a dispute "
+                 "can be opened is {first}. If the dispute really is open, tap “Yes”; otherwise pick the right "
+                 "day.").format(day=fmt_date(day, locale), shipped=fmt_date(d.shipped_on, locale),
+                                 first=fmt_date(first, locale))
+        await bot.send_message(chat_id, text, reply_markup=keyboard(
+            [InlineKeyboardButton(text=_("✅ Yes, it's open"), callback_data=OpenedOn(
+                dispute_id=d.id, version=d.version, days_ago=days_ago).pack())],
+            [InlineKeyboardButton(text=_("📅 Another day"), callback_data=StepNav(
+                dispute_id=d.id, version=d.version, action="reopen_question").pack())]))
+        return
+    await advance(bot, chat_id, d, svc, locale, event="opened", opened_at=when)
+
+
+async def on_opened_confirmed(callback: CallbackQuery, callback_data: OpenedOn, bot: Bot, svc: Services,
+                              locale: str) -> None:
+    d = await _current(callback, svc, callback_data.dispute_id, callback_data.version)
+    if d is None:
+        return
+    if d.state != "opening" or not 0 <= callback_data.days_ago <= 366:
+        await callback.answer(hints.outdated())
+        return
+    await callback.answer()
+    await record_opening(bot, callback.from_user.id, d, svc, locale, callback_data.days_ago, confirmed=True)
 
 
 async def opened_moment(svc: Services, d: Dispute, locale: str, days_ago: int) -> datetime:
@@ -105,6 +138,10 @@ def _button_label(callback: CallbackQuery, data: CallbackData) -> str:
 async def on_nav(callback: CallbackQuery, callback_data: StepNav, bot: Bot, svc: Services, locale: str) -> None:
     d = await _current(callback, svc, callback_data.dispute_id, callback_data.version)
     if d is None:
+        return
+    if callback_data.action == "reopen_question" and d.state == "opening":
+        await callback.answer()
+        await show(bot, callback.from_user.id, d, svc, locale)
         return
     if callback_data.action in CONFIRM_FIRST and can_fire(d, callback_data.action):
         await callback.answer()
@@ -185,9 +222,7 @@ async def on_text(message: Message, bot: Bot, svc: Services, locale: str) -> Non
             hint = hints.input_hint(e.code, e.params, locale=locale, today=today(svc.clock))
             await show(bot, message.chat.id, d, svc, locale, hint=hint)
             return
-        days_ago = (today(svc.clock) - day).days
-        when = await opened_moment(svc, d, locale, days_ago)
-        await advance(bot, message.chat.id, d, svc, locale, event="opened", opened_at=when)
+        await record_opening(bot, message.chat.id, d, svc, locale, (today(svc.clock) - day).days)
         return
     try:
         _apply_text(d, message.text, svc, locale)
@@ -245,5 +280,6 @@ def create_router() -> Router:
     router.callback_query.register(on_answer, StepAnswer.filter())
     router.callback_query.register(on_nav, StepNav.filter())
     router.callback_query.register(on_confirm, Confirm.filter())
+    router.callback_query.register(on_opened_confirmed, OpenedOn.filter())
     router.message.register(on_text, Inline(F.text & ~F.text.startswith("/")))
     return router

@@ -1,0 +1,154 @@
+"""After opening, as it happens on AliExpress: the seller's refusal, a return's real stages, rulings,
+appeals only after a decision against the buyer, and dates that contradict each other.
+
+Through the real Dispatcher; texts in all four languages where the buyer reads them.
+"""
+from __future__ import annotations
+
+from datetime import date, datetime, timezone
+
+import pytest
+
+from tests.chat import ChatUser
+from tests.test_guidance import LANGS, language_user, plain, to_dates
+
+
+async def opened(user: ChatUser, lang: str = "en", *, reason: str = "not_received",
+                 solution: str = "refund_only", shipped: date = date(2026, 11, 1)) -> None:
+    await to_dates(user, lang, shipped=shipped, protection="40", reason=reason, solution=solution)
+    await user.choose("full")
+    await user.choose("done")
+    await user.choose("open_on_aliexpress")
+    await user.choose("d0")
+
+
+def labels(user: ChatUser) -> list[str]:
+    return [label for label, _ in user.last_with_buttons().buttons()]
+
+
+def events(user: ChatUser) -> list[str]:
+    return [data.rsplit(":", 1)[-1] for _, data in user.last_with_buttons().buttons() if data.startswith("nav:")]
+
+
+async def state(harness, user: ChatUser) -> str:
+    return (await harness.store.focused_dispute(user.id)).state
+
+
+REFUSED = {"en": "The seller refused your request", "ru": "Продавец отклонил вашу заявку",
+           "es": "El vendedor rechazó tu solicitud", "de": "Der Verkäufer hat deine Anfrage abgelehnt"}
+
+
+@pytest.mark.parametrize("lang", LANGS)
+async def test_the_seller_refused_says_escalate_now(harness, lang):
+    user = language_user(harness, lang)
+    await opened(user, lang)
+    assert "seller_refused" in events(user)
+    text = plain(user.texts(await user.choose("seller_refused")))
+    assert REFUSED[lang] in text
+    assert await state(harness, user) == "refused"
+    assert {"escalate", "modify", "aliexpress_stepped_in", "withdraw"} <= set(events(user))
+    await user.choose("escalate")
+    assert await state(harness, user) == "escalated"
+
+
+async def test_escalating_and_aliexpress_stepping_in_are_two_buttons(user, harness):
+    await opened(user)
+    assert "⚖️ I escalated to AliExpress" in labels(user) and "🏛 AliExpress stepped in" in labels(user)
+    await user.choose("aliexpress_stepped_in")
+    assert await state(harness, user) == "escalated"
+
+
+async def test_the_counter_offer_screen_offers_accepting_it_not_the_seller_accepting(user, harness):
+    await opened(user)
+    await user.choose("seller_offer")
+    assert "accept_offer" in events(user) and "seller_accepted" not in events(user)
+
+
+RETURN_SENT = {"en": "Your return is on its way", "ru": "Возврат в пути",
+               "es": "Tu devolución está en camino", "de": "Deine Rücksendung ist unterwegs"}
+MISS_THE_DATE = {"en": "If you miss this date, the money goes to the seller.",
+                 "ru": "Если пропустить эту дату, деньги получит продавец.",
+                 "es": "Si se te pasa esa fecha, el dinero se lo queda el vendedor.",
+                 "de": "Verpasst du dieses Datum, bekommt der Verkäufer das Geld."}
+
+
+@pytest.mark.parametrize("lang", LANGS)
+async def test_a_return_goes_agreed_shipped_confirmed_refund(harness, lang):
+    user = language_user(harness, lang)
+    await opened(user, lang, reason="damaged", solution="return_and_refund")
+    text = plain(user.texts(await user.choose("seller_accepted")))
+    assert MISS_THE_DATE[lang] in text
+    assert await state(harness, user) == "return_shipping"
+    text = plain(user.texts(await user.choose("item_returned")))
+    assert RETURN_SENT[lang] in text and await state(harness, user) == "return_sent"
+    await user.choose("seller_confirmed_return")
+    assert await state(harness, user) == "refund_pending"
+
+
+async def test_a_ruling_that_requires_a_return(user, harness):
+    await opened(user, reason="damaged", solution="return_and_refund")
+    await user.choose("escalate")
+    text = user.texts(await user.choose("decision_return"))
+    assert "Ship the item back by Dec 1, 2026 (in 10 days)." in text
+    d = await harness.store.focused_dispute(user.id)
+    assert d.state == "return_shipping" and d.decision == "return"
+    assert d.return_agreed_at == datetime(2026, 11, 21, 12, tzinfo=timezone.utc)
+
+
+@pytest.mark.parametrize("decision, appeal", [("decision_full", False), ("decision_partial", True),
+                                              ("decision_rejected", True)])
+async def test_an_appeal_is_offered_only_after_a_decision_against_the_buyer(user, harness, decision, appeal):
+    await opened(user)
+    await user.choose("escalate")
+    text = user.texts(await user.choose(decision))
+    assert ("appeal" in events(user)) is appeal
+    assert ("appeal until" in text) is appeal
+    d = await harness.store.focused_dispute(user.id)
+    kinds = {r.kind for r in await harness.store.list_reminders(d.id, status="pending")}
+    assert ("appeal" in kinds) is appeal
+
+
+@pytest.mark.parametrize("reason, offered", [("not_received", True), ("damaged", False)])
+async def test_goods_after_a_refund_only_when_they_had_not_arrived(user, reason, offered):
+    await opened(user, reason=reason)
+    await user.choose("seller_accepted")
+    assert ("📦 The goods came after the refund" in labels(user)) is offered
+
+
+CONTRADICTION = {"en": "By the shipping date you gave", "ru": "По дате отправки, которую вы указали",
+                 "es": "Según la fecha de envío que indicaste", "de": "Nach dem Versanddatum, das du angegeben hast"}
+
+
+@pytest.mark.parametrize("lang", LANGS)
+async def test_an_opening_day_before_the_first_possible_one_is_questioned(harness, lang):
+    user = language_user(harness, lang)
+    # Shipped Nov 14: a dispute can be opened from Nov 25, next week.
+    await to_dates(user, lang, shipped=date(2026, 11, 14), protection="40")
+    await user.choose("full")
+    await user.choose("done")
+    await user.choose("open_on_aliexpress")
+    text = plain(user.texts(await user.choose("d1")))
+    assert CONTRADICTION[lang] in text
+    assert await state(harness, user) == "opening"
+    await user.choose("reopen_question")  # "Another day": the question again
+    assert await state(harness, user) == "opening" and "d0" in [d.rsplit(":", 1)[-1] for _, d in
+                                                                user.last_with_buttons().buttons()]
+    await user.choose("d1")
+    await user.press("✅")  # "Yes, it's open"
+    d = await harness.store.focused_dispute(user.id)
+    assert d.state == "negotiating" and d.opened_at.date() == date(2026, 11, 20)
+
+
+async def test_a_typed_opening_day_is_questioned_too(user, harness):
+    await to_dates(user, "en", shipped=date(2026, 11, 14), protection="40")
+    await user.choose("full")
+    await user.choose("done")
+    await user.choose("open_on_aliexpress")
+    text = user.texts(await user.send("11/19/2026"))
+    assert "You opened it on Nov 19, 2026?" in text and "is Nov 25, 2026" in text
+    assert await state(harness, user) == "opening"
+
+
+async def test_an_opening_day_after_the_first_possible_one_is_taken_at_once(user, harness):
+    await opened(user)  # shipped Nov 1, first day Nov 12, opened today (Nov 21)
+    assert await state(harness, user) == "negotiating"
