@@ -188,7 +188,7 @@ class ReminderEngine:
                 passed = r.deadline_at <= now and r.kind in PASSED
                 template = PASSED[r.kind] if passed or r.kind not in MESSAGES else MESSAGES[r.kind]
                 text = _(template).format(when=when_text(r.deadline_at, now, tz, locale))
-            text += "\n" + _("Dispute #{id}").format(id=d.id)
+            text += "\n" + _("Dispute #{id}").format(id=d.number)
             extra = [InlineKeyboardButton(text=_("⏰ Remind me tomorrow"),
                                           callback_data=ReminderSnooze(reminder_id=r.id).pack())]
             return text, stage_keyboard(d, extra=extra)

@@ -43,6 +43,34 @@ EVENT_LABELS: dict[str, str] = {
     "chargeback": N_("🏦 I'm asking my bank for a chargeback"),
     "withdraw": N_("🗑 Cancel the dispute"),
 }
+# Each stage in the buyer's words (/disputes), never the machine's state names.
+STAGE_TITLES: dict[str, str] = {
+    "opening": N_("Opening it on AliExpress"),
+    "negotiating": N_("Waiting for the seller"),
+    "counter_offer": N_("The seller offered something else"),
+    "refused": N_("The seller refused: escalate"),
+    "return_shipping": N_("Ship the item back"),
+    "return_sent": N_("Return on its way"),
+    "escalated": N_("AliExpress is reviewing it"),
+    "refund_pending": N_("Refund on its way"),
+    "rejected": N_("Rejected by AliExpress"),
+    "refund_missing": N_("The refund hasn't arrived"),
+    "refunded": N_("Money back"),
+    "chargeback": N_("Chargeback with the bank"),
+    "withdrawn": N_("Cancelled on AliExpress"),
+}
+# What each deadline is, for /disputes and the calendar.
+DEADLINE_TITLES: dict[str, str] = {
+    "protection_end": N_("AliExpress Buyer Protection ends"),
+    "open_from": N_("You can open the AliExpress dispute"),
+    "open_until": N_("Last day “Open Dispute” may still be there"),
+    "seller_response": N_("The seller's time to answer the dispute ends"),
+    "return_shipping": N_("Ship the item back to the seller"),
+    "return_check": N_("Check that the seller confirmed your return"),
+    "appeal": N_("Last day to appeal AliExpress's decision"),
+    "survey": N_("Last day for the dispute survey"),
+    "refund_estimate": N_("The refund should have arrived"),
+}
 # Stages whose screen offers "the goods arrived after the refund" (an order not received).
 _GOODS_AFTER_REFUND = ("refund_pending", "refunded")
 

@@ -92,9 +92,12 @@ MIGRATIONS: list[str] = [
     """
     CREATE TABLE processed_updates (update_id INTEGER PRIMARY KEY, at TEXT NOT NULL);
     """,
-    # 4: a return shipped back, waiting for the seller to confirm receipt
+    # 4: a return shipped back (waiting for the seller to confirm receipt); disputes numbered per buyer
     """
     ALTER TABLE disputes ADD COLUMN returned_at TEXT;
+    ALTER TABLE disputes ADD COLUMN number INTEGER NOT NULL DEFAULT 0;
+    UPDATE disputes SET number = (SELECT COUNT(*) FROM disputes AS older
+                                  WHERE older.user_id = disputes.user_id AND older.id <= disputes.id);
     """,
 ]
 
@@ -316,11 +319,15 @@ class Storage:
             # The user's row, if missing, in the same transaction (as ensure_user:
             # an existing user's locale stays), saving ensure_user's read.
             await db.execute(_NEW_USER, (user_id, locale, now, now))
-            cursor = await db.execute("INSERT INTO disputes (user_id, state, created_at, updated_at)"
-                                      " VALUES (?, ?, ?, ?)", (user_id, initial_state, now, now))
-            await db.execute("UPDATE users SET focused_dispute_id = last_insert_rowid(), updated_at = ? WHERE id = ?",
-                             (now, user_id))
-        return Dispute(id=cursor.lastrowid, user_id=user_id, state=initial_state)
+            # The buyer's own numbering (#1, #2 …): what they see, whatever the table's ids.
+            cursor = await db.execute(
+                "INSERT INTO disputes (user_id, state, created_at, updated_at, number) VALUES (?, ?, ?, ?,"
+                " (SELECT COALESCE(MAX(number), 0) + 1 FROM disputes WHERE user_id = ?)) RETURNING id, number",
+                (user_id, initial_state, now, now, user_id))
+            dispute_id, number = await cursor.fetchone()
+            await db.execute("UPDATE users SET focused_dispute_id = ?, updated_at = ? WHERE id = ?",
+                             (dispute_id, now, user_id))
+        return Dispute(id=dispute_id, user_id=user_id, state=initial_state, number=number)
 
     async def get_dispute(self, user_id: int, dispute_id: int) -> Dispute | None:
         row = await self._read_one("SELECT * FROM disputes WHERE id = ? AND user_id = ?", (dispute_id, user_id))
@@ -509,5 +516,5 @@ def _dispute(r: aiosqlite.Row) -> Dispute:
         amount=Decimal(r["amount"]) if r["amount"] else None, refund_full=bool(r["refund_full"]),
         evidence_done=bool(r["evidence_done"]), unknown=set(json.loads(r["unknown"])),
         editing=bool(r["editing"]), decision=r["decision"], reminders_off=bool(r["reminders_off"]),
-        **{m: _from_moment(r[m]) for m in _MOMENTS},
+        number=r["number"], **{m: _from_moment(r[m]) for m in _MOMENTS},
     )

@@ -5,7 +5,6 @@ Pure functions: no I/O, no bot imports, time is always passed in (see flows.cloc
 from __future__ import annotations
 
 import functools
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
 from zoneinfo import ZoneInfo
@@ -19,7 +18,6 @@ HOLIDAY_COUNTRY = {"en": "US", "ru": "RU", "es": "ES", "de": "DE"}
 DEFAULT_TIMEZONE = {"en": "America/New_York", "ru": "Europe/Moscow", "es": "Europe/Madrid", "de": "Europe/Berlin"}
 
 PRODID = "-//dispute-guide-bot//EN"
-EVENT_LENGTH = timedelta(minutes=30)
 
 
 # --- business days -------------------------------------------------------------------------------
@@ -108,7 +106,7 @@ def next_daytime(moment: datetime, tz: ZoneInfo, start: time = time(9), end: tim
 class Deadline:
     key: str  # stable id ("protection_end", "seller_response", ...): re-imports update, not duplicate
     title: str  # already localized summary text
-    due: datetime  # aware; exported as UTC
+    day: date  # the deadline's day where the buyer is: an all-day event
     description: str = ""
 
 
@@ -118,10 +116,11 @@ def _utc(moment: datetime) -> datetime:
     return moment.astimezone(timezone.utc)
 
 
-def deadlines_ics(dispute_id: int, deadlines: list[Deadline], *,
-                  alarm_before: Sequence[timedelta] = (timedelta(days=1), timedelta(hours=2)),
-                  now: datetime) -> bytes:
-    """An .ics file with one event (plus display alarms) per deadline."""
+def deadlines_ics(dispute_id: int, deadlines: list[Deadline], *, alarm_at: time = time(10), now: datetime,
+                  sequence: int = 0) -> bytes:
+    """An .ics file with one all-day event per deadline and two display alarms: the day before and on
+    the day, at ``alarm_at`` in the calendar's own time zone. Re-sending the file with a higher
+    ``sequence`` updates the events already imported (same UID) instead of duplicating them."""
     keys = [d.key for d in deadlines]
     if len(set(keys)) != len(keys):
         raise ValueError(f"duplicate deadline keys: {keys}")  # UIDs would collide
@@ -129,22 +128,23 @@ def deadlines_ics(dispute_id: int, deadlines: list[Deadline], *,
     cal.add("prodid", PRODID)
     cal.add("version", "2.0")
     stamp = _utc(now)
+    after_midnight = timedelta(hours=alarm_at.hour, minutes=alarm_at.minute)
     for deadline in deadlines:
-        due = _utc(deadline.due)  # UTC ("...Z") avoids shipping VTIMEZONE blocks
         event = Event()
         # Stable UID per (dispute, key): importing an updated file replaces the old events.
         event.add("uid", f"dispute-{dispute_id}-{deadline.key}@dispute-guide-bot")
+        event.add("sequence", sequence)
         event.add("dtstamp", stamp)
-        event.add("dtstart", due)
-        event.add("dtend", due + EVENT_LENGTH)
+        event.add("dtstart", deadline.day)  # VALUE=DATE: a day, not the minute the file was made
+        event.add("dtend", deadline.day + timedelta(days=1))
         event.add("summary", deadline.title)
         if deadline.description:
             event.add("description", deadline.description)
-        for delta in alarm_before:
+        for trigger in (after_midnight - timedelta(days=1), after_midnight):
             alarm = Alarm()
             alarm.add("action", "DISPLAY")
             alarm.add("description", deadline.title)  # required for DISPLAY alarms (RFC 5545)
-            alarm.add("trigger", -delta)
+            alarm.add("trigger", trigger)
             event.add_component(alarm)
         cal.add_component(event)
     return cal.to_ical()

@@ -29,6 +29,8 @@ class Dispute:
     user_id: int
     state: str = "reason"
     version: int = 0
+    # The buyer's own numbering of their disputes (#1, #2 …), shown instead of the id.
+    number: int = 0
     reason: str | None = None
     received: bool | None = None
     defect: str | None = None

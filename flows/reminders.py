@@ -70,6 +70,15 @@ def _start_of_day(day: date, tz: ZoneInfo) -> datetime:
     return datetime.combine(day, time(0, 0), tzinfo=tz).astimezone(ZoneInfo("UTC"))
 
 
+def _last_full_day(moment: datetime, tz: ZoneInfo) -> datetime:
+    """A window that closes at ``moment``, as the buyer must act on it: until the end of the last
+    whole day before it, where they are. The buyer tells the bot of a ruling or an agreement after
+    it happened, so the real countdown started earlier: never show a later day (docs/rules.md)."""
+    local = moment.astimezone(tz)
+    day = local.date() if local.time() >= time(23, 59) else local.date() - timedelta(days=1)
+    return _end_of_day(day, tz)
+
+
 def deadlines(d: Dispute, policy: Policy, tz: ZoneInfo, country: str | None) -> dict[str, datetime]:
     """Every deadline of the dispute that its answers make known, in UTC."""
     result: dict[str, datetime] = {}
@@ -83,18 +92,28 @@ def deadlines(d: Dispute, policy: Policy, tz: ZoneInfo, country: str | None) -> 
     if d.window_started_at is not None:
         result["seller_response"] = d.window_started_at + timedelta(days=policy.seller_response_days)
     if d.return_agreed_at is not None:
-        result["return_shipping"] = d.return_agreed_at + timedelta(days=policy.return_shipping_days)
+        result["return_shipping"] = _last_full_day(d.return_agreed_at + timedelta(days=policy.return_shipping_days), tz)
     if d.returned_at is not None:
         result["return_check"] = d.returned_at + timedelta(days=policy.return_check_days)
     if d.decided_at is not None:
         if d.decided_against_buyer():
-            result["appeal"] = d.decided_at + timedelta(days=policy.appeal_days)
-        result["survey"] = d.decided_at + timedelta(days=policy.survey_days)
+            result["appeal"] = _last_full_day(d.decided_at + timedelta(days=policy.appeal_days), tz)
+        result["survey"] = _last_full_day(d.decided_at + timedelta(days=policy.survey_days), tz)
     if d.refund_started_at is not None:
         started = d.refund_started_at.astimezone(tz).date()
         result["refund_estimate"] = _end_of_day(
             add_business_days(started, policy.refund_business_days_max, country), tz)
     return result
+
+
+def ahead(d: Dispute, policy: Policy, tz: ZoneInfo, country: str | None, now: datetime) -> dict[str, datetime]:
+    """The deadlines that matter in the dispute's current stage (a reminder rule watches them there),
+    from today on in the buyer's zone, soonest first: for /disputes and the calendar."""
+    today = now.astimezone(tz).date()
+    watched = {rule.deadline for rule in RULES if d.state in rule.states}
+    known = deadlines(d, policy, tz, country)
+    return dict(sorted(((key, moment) for key, moment in known.items()
+                        if key in watched and moment.astimezone(tz).date() >= today), key=lambda kv: kv[1]))
 
 
 def plan(d: Dispute, policy: Policy, tz: ZoneInfo, country: str | None, now: datetime) -> list[PlannedReminder]:

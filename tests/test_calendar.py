@@ -174,18 +174,14 @@ def test_naive_datetimes_are_rejected():
 
 NOW = utc(2026, 11, 21, 10)
 DEADLINES = [
-    Deadline("seller_response", "Seller must respond", utc(2026, 11, 26, 17), "Open the dispute page."),
-    Deadline("protection_end", "Buyer protection ends", datetime(2026, 12, 20, 23, 59, tzinfo=MOSCOW)),
-    Deadline("appeal", "Appeal window closes — ¡último día!", utc(2027, 1, 11, 9)),
+    Deadline("seller_response", "Seller must respond", date(2026, 11, 26), "Order 8123456789012345"),
+    Deadline("protection_end", "Buyer protection ends", date(2026, 12, 20)),
+    Deadline("appeal", "Appeal window closes — ¡último día!", date(2027, 1, 11)),
 ]
 
 
-def is_utc(moment: datetime) -> bool:
-    return moment.utcoffset() == timedelta(0) and str(moment.tzinfo) == "UTC"
-
-
 def test_ics_round_trip():
-    data = deadlines_ics(42, DEADLINES, now=NOW)
+    data = deadlines_ics(42, DEADLINES, now=NOW, sequence=7)
     assert isinstance(data, bytes)
     cal = Calendar.from_ical(data)
     assert str(cal["PRODID"]) == "-//dispute-guide-bot//EN" and str(cal["VERSION"]) == "2.0"
@@ -193,37 +189,39 @@ def test_ics_round_trip():
     assert len(events) == 3
     uids = [str(e["UID"]) for e in events]
     assert uids == [f"dispute-42-{d.key}@dispute-guide-bot" for d in DEADLINES]
-    assert len(set(uids)) == 3
     for event, deadline in zip(events, DEADLINES):
-        start = event["DTSTART"].dt
-        assert start == deadline.due and is_utc(start)
-        assert event["DTEND"].dt - start == timedelta(minutes=30)
+        # All-day: the deadline's day, never the minute the file was made.
+        assert event["DTSTART"].dt == deadline.day and not isinstance(event["DTSTART"].dt, datetime)
+        assert event["DTEND"].dt == deadline.day + timedelta(days=1)
         assert event["DTSTAMP"].dt == NOW and is_utc(event["DTSTAMP"].dt)
+        assert int(event["SEQUENCE"]) == 7
         assert str(event["SUMMARY"]) == deadline.title
         assert str(event.get("DESCRIPTION", "")) == deadline.description
         alarms = event.walk("VALARM")
-        assert len(alarms) == 2
-        assert [a["TRIGGER"].dt for a in alarms] == [-timedelta(days=1), -timedelta(hours=2)]
+        # The day before and on the day, at 10:00 in the calendar's own zone.
+        assert [a["TRIGGER"].dt for a in alarms] == [-timedelta(hours=14), timedelta(hours=10)]
         assert all(str(a["ACTION"]) == "DISPLAY" and str(a["DESCRIPTION"]) == deadline.title for a in alarms)
 
 
-def test_ics_uses_utc_on_the_wire():
+def is_utc(moment: datetime) -> bool:
+    return moment.utcoffset() == timedelta(0) and str(moment.tzinfo) == "UTC"
+
+
+def test_ics_days_on_the_wire():
     text = deadlines_ics(7, DEADLINES[1:2], now=NOW).decode()
-    assert "DTSTART:20261220T205900Z" in text  # 23:59 MSK
+    assert "DTSTART;VALUE=DATE:20261220" in text and "DTEND;VALUE=DATE:20261221" in text
     assert "TZID" not in text and "VTIMEZONE" not in text
 
 
-def test_ics_custom_alarms_and_empty_list():
-    cal = Calendar.from_ical(deadlines_ics(1, DEADLINES[:1], alarm_before=[timedelta(minutes=15)], now=NOW))
-    (alarm,) = cal.walk("VALARM")
-    assert alarm["TRIGGER"].dt == -timedelta(minutes=15)
+def test_ics_alarm_time_and_empty_list():
+    cal = Calendar.from_ical(deadlines_ics(1, DEADLINES[:1], alarm_at=time(9, 30), now=NOW))
+    assert [a["TRIGGER"].dt for a in cal.walk("VALARM")] == [-timedelta(hours=14, minutes=30),
+                                                            timedelta(hours=9, minutes=30)]
     assert Calendar.from_ical(deadlines_ics(1, [], now=NOW)).walk("VEVENT") == []
 
 
 def test_ics_rejects_duplicate_keys_and_naive_times():
     with pytest.raises(ValueError):
         deadlines_ics(1, [DEADLINES[0], DEADLINES[0]], now=NOW)
-    with pytest.raises(ValueError):
-        deadlines_ics(1, [Deadline("survey", "Survey", datetime(2026, 12, 1))], now=NOW)
     with pytest.raises(ValueError):
         deadlines_ics(1, DEADLINES, now=datetime(2026, 11, 21))

@@ -362,10 +362,11 @@ async def test_appeal_and_survey_last_days(harness, lang):
     await opened(user, lang)
     await user.choose("escalate")
     text = plain(user.texts(await user.choose("decision_rejected")))
-    # Ruled on Nov 21: appeal within 7 days (Nov 28), survey within 15 (Dec 6).
-    assert shown(date(2026, 11, 28), lang) in text and shown(date(2026, 12, 6), lang) in text
+    # Ruled (reported) at noon UTC on Nov 21: appeal within 7 days, survey within 15. The last whole
+    # day before each window closes is Nov 27 and Dec 5 wherever the buyer is.
+    assert shown(date(2026, 11, 27), lang) in text and shown(date(2026, 12, 5), lang) in text
     assert await planned(harness, user, lang) == [
-        ("appeal", "2026-11-23 10:00"), ("appeal", "2026-11-27 10:00"), ("survey", "2026-12-03 10:00")]
+        ("appeal", "2026-11-22 10:00"), ("appeal", "2026-11-26 10:00"), ("survey", "2026-12-02 10:00")]
 
 
 @pytest.mark.parametrize("lang", LANGS)

@@ -301,9 +301,9 @@ async def test_disputes_lists_the_newest_twenty(user, harness):
         await user.send("/new")
     replies = await user.send("/disputes")
     text = user.texts(replies)
-    ids = [d.id for d in await harness.store.list_disputes(user.id)]
-    assert len(ids) == 23
-    assert f"#{ids[0]} " in text and f"#{ids[19]} " in text and f"#{ids[20]} " not in text
+    numbers = [d.number for d in await harness.store.list_disputes(user.id)]
+    assert numbers == list(range(23, 0, -1))
+    assert "<b>#23</b>" in text and "<b>#4</b>" in text and "<b>#3</b>" not in text
     assert len(replies[-1].buttons()) == 20
 
 

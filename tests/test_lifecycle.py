@@ -5,7 +5,7 @@ it forward hour by hour and lets the real reminder engine deliver.
 """
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import date, datetime, timedelta, timezone
 
 from aiogram.methods import SendDocument
 from icalendar import Calendar
@@ -182,7 +182,7 @@ async def test_return_and_refund_has_a_shipping_deadline(user, harness):
     await open_dispute(user)
     replies = await user.choose("seller_accepted")
     text = sent_texts(replies)[-1]
-    assert "Ship the item back by Dec 1, 2026 (in 10 days)." in text
+    assert "Ship the item back by Nov 30, 2026 (in 9 days)." in text
     assert "enter the tracking number in the dispute before that date" in text
     assert "If you miss this date, the money goes to the seller." in text
     pending = await reminders(harness, user, "pending")
@@ -206,7 +206,7 @@ async def test_escalation_rejection_appeal_windows(user, harness):
     await user.choose("escalate")
     replies = await user.choose("decision_rejected")
     text = sent_texts(replies)[-1]
-    assert "You can appeal until Nov 28, 2026 (in 7 days)" in text and "until Dec 6, 2026 (in 15 days)" in text
+    assert "You can appeal until Nov 27, 2026 (in 6 days)" in text and "until Dec 5, 2026 (in 14 days)" in text
     kinds = [r.kind for r in await reminders(harness, user, "pending")]
     assert kinds == ["appeal", "appeal", "survey"]
     user.replies()
@@ -290,19 +290,45 @@ async def test_timezone_moves_reminders(user, harness):
     assert "don't know the time zone" in sent_texts(replies)[-1]
 
 
-async def test_calendar_file_holds_every_deadline_in_utc(user, harness):
-    await to_summary(user, protection="40")
-    await open_dispute(user)
-    replies = await user.press("Add to calendar")
+def calendar_events(replies) -> dict:
     (doc,) = [s for s in replies if isinstance(s.method, SendDocument)]
     calendar = Calendar.from_ical(doc.method.document.data)
-    events = {str(e["SUMMARY"]): e for e in calendar.walk("VEVENT")}
-    assert set(events) == {"AliExpress Buyer Protection ends", "You can open the AliExpress dispute",
-                           "The seller's time to answer the dispute ends"}
-    seller = events["The seller's time to answer the dispute ends"]
-    assert seller.decoded("DTSTART") == datetime(2026, 11, 26, 12, tzinfo=timezone.utc)
-    assert seller.decoded("DTSTART").utcoffset().total_seconds() == 0
-    assert len(seller.walk("VALARM")) == 2
+    return {str(e["SUMMARY"]): e for e in calendar.walk("VEVENT")}
+
+
+async def test_calendar_holds_only_the_deadlines_ahead_in_this_stage_as_all_day_events(user, harness):
+    await to_summary(user, protection="40")
+    await open_dispute(user)
+    events = calendar_events(await user.press("Add to calendar"))
+    # Opened: no "you can open it" and no protection end; the seller's deadline, with the order number.
+    title = "The seller's time to answer the dispute ends · Order 8123456789012345"
+    assert list(events) == [title]
+    seller = events[title]
+    assert seller.decoded("DTSTART") == date(2026, 11, 26) and seller.decoded("DTEND") == date(2026, 11, 27)
+    assert "Dispute #1" in str(seller["DESCRIPTION"])
+    assert [a["TRIGGER"].dt for a in seller.walk("VALARM")] == [-timedelta(hours=14), timedelta(hours=10)]
+    first_uid, first_sequence = str(seller["UID"]), int(seller["SEQUENCE"])
+    # Sent again later: the same event (UID), a higher SEQUENCE, so the calendar updates it.
+    harness.clock.current += timedelta(hours=2)
+    again = calendar_events(await user.press("Add to calendar"))[title]
+    assert str(again["UID"]) == first_uid and int(again["SEQUENCE"]) > first_sequence
+    # The seller answered: their deadline is gone, the refund estimate is the one date ahead.
+    await user.choose("seller_accepted")
+    events = calendar_events(await user.press("Add to calendar"))
+    assert list(events) == ["The refund should have arrived · Order 8123456789012345"]
+
+
+async def test_calendar_after_a_rejection_has_the_appeal_and_survey_days(user, harness):
+    await to_summary(user, protection="40")
+    await open_dispute(user)
+    await user.choose("escalate")
+    harness.clock.current = datetime(2026, 11, 22, 7, 51, tzinfo=timezone.utc)  # 02:51 in New York
+    await user.choose("decision_rejected")
+    events = calendar_events(await user.press("Add to calendar"))
+    days = {title.split(" · ")[0]: e.decoded("DTSTART") for title, e in events.items()}
+    assert days == {"Last day to appeal AliExpress's decision": date(2026, 11, 28),
+                    "Last day for the dispute survey": date(2026, 12, 6)}
+    assert "T0251" not in user.harness.session.sent[-1].method.document.data.decode()
 
 
 async def test_seller_pressure_typed_during_negotiation_is_flagged_and_kept(user, harness):

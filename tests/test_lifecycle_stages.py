@@ -89,7 +89,7 @@ async def test_a_ruling_that_requires_a_return(user, harness):
     await opened(user, reason="damaged", solution="return_and_refund")
     await user.choose("escalate")
     text = user.texts(await user.choose("decision_return"))
-    assert "Ship the item back by Dec 1, 2026 (in 10 days)." in text
+    assert "Ship the item back by Nov 30, 2026 (in 9 days)." in text
     d = await harness.store.focused_dispute(user.id)
     assert d.state == "return_shipping" and d.decision == "return"
     assert d.return_agreed_at == datetime(2026, 11, 21, 12, tzinfo=timezone.utc)
@@ -152,3 +152,36 @@ async def test_a_typed_opening_day_is_questioned_too(user, harness):
 async def test_an_opening_day_after_the_first_possible_one_is_taken_at_once(user, harness):
     await opened(user)  # shipped Nov 1, first day Nov 12, opened today (Nov 21)
     assert await state(harness, user) == "negotiating"
+
+
+# --- /disputes: each dispute as the buyer knows it ----------------------------------------------------
+
+DISPUTES = {  # (reason label, stage in words, next deadline's title, its date)
+    "en": ("Item not received", "Waiting for the seller", "The seller's time to answer the dispute ends",
+           "in 5 days (Nov 26, 2026)"),
+    "ru": ("Товар не получен", "Ждём ответа продавца", "Истекает срок ответа продавца по спору",
+           "через 5 дней (26 нояб. 2026 г.)"),
+    "es": ("Artículo no recibido", "Esperando al vendedor",
+           "Termina el plazo del vendedor para responder a la disputa", "dentro de 5 días (26 nov 2026)"),
+    "de": ("Artikel nicht erhalten", "Warten auf den Verkäufer", "Antwortfrist des Verkäufers im Streitfall endet",
+           "in 5 Tagen (26.11.2026)"),
+}
+
+
+@pytest.mark.parametrize("lang", LANGS)
+async def test_disputes_lists_each_as_the_buyer_knows_it(harness, lang):
+    from flows.machine import STATES
+
+    other = harness.user(9000, language_code=lang)
+    await other.send("/new")  # another buyer's dispute takes the first id
+    user = language_user(harness, lang)
+    await opened(user, lang)
+    await user.send("/new")
+    text = plain(user.texts(await user.send("/disputes")))
+    reason, stage, deadline, when = DISPUTES[lang]
+    # Numbered per buyer, newest first: the new draft #2, then the opened dispute #1.
+    assert text.index("<b>#2</b>") < text.index("<b>#1</b> · 8123456789012345 · ")
+    assert reason in text and stage in text and f"{deadline}: {when}" in text
+    internal = [s["name"] for s in STATES if "_" in s["name"] or s["name"] == "negotiating"]
+    assert not [name for name in internal if name in text]
+    assert "#1" in [label for label, _ in user.last_with_buttons().buttons()][-1]

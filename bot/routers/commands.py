@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import json
+from datetime import datetime
+from zoneinfo import ZoneInfo
 
 from aiogram import Bot, F, Router
 from aiogram.filters import Command, CommandStart
@@ -16,8 +18,15 @@ from bot.i18n import LANGUAGE_NAMES
 from bot.keyboards import ForgetConfirm, LanguageChoice, NewDispute, OpenDispute, in_rows, keyboard
 from bot.routers.intake import ask_confirmation
 from bot.services import Services
+from bot.formatting import html
+from bot.planning import user_zone
+from bot.reminders import when_text
+from bot.stages import DEADLINE_TITLES, STAGE_TITLES
 from bot.views import step_marker, step_title
-from flows.choices import N_
+from flows.calendar import HOLIDAY_COUNTRY
+from flows.choices import N_, REASONS, option
+from flows.dispute import Dispute
+from flows.reminders import ahead
 from flows.machine import MACHINE, can_fire
 
 
@@ -47,7 +56,7 @@ async def on_start(message: Message, svc: Services) -> None:
     rows = [[InlineKeyboardButton(text=_("🚀 Start a dispute"), callback_data=NewDispute().pack())]]
     d = await svc.store.focused_dispute(message.from_user.id)
     if d is not None and d.state != "cancelled":
-        rows.append([InlineKeyboardButton(text=_("▶️ Continue dispute #{id}").format(id=d.id),
+        rows.append([InlineKeyboardButton(text=_("▶️ Continue dispute #{id}").format(id=d.number),
                                           callback_data=OpenDispute(dispute_id=d.id).pack())])
     await message.answer(
         _("👋 I help you get your money back when an AliExpress order goes wrong.\n"
@@ -70,21 +79,38 @@ async def on_new_button(callback: CallbackQuery, bot: Bot, svc: Services, locale
     await start_new(bot, callback.from_user.id, svc, locale)
 
 
-async def on_disputes(message: Message, svc: Services) -> None:
+async def on_disputes(message: Message, svc: Services, locale: str) -> None:
     disputes = await svc.store.list_disputes(message.from_user.id, exclude_states=("cancelled",),
                                             limit=DISPUTES_SHOWN)
     if not disputes:
         await message.answer(_("You have no disputes yet. Send /new to start one."))
         return
-    buttons = []
-    lines = [_("<b>Your disputes</b>")]
+    tz = await user_zone(svc, message.from_user.id, locale)
+    now = svc.clock.now()
+    lines, buttons = [_("<b>Your disputes</b>")], []
     for d in disputes:
-        marker = step_marker(d)
-        where = f"{marker}: {step_title(d.state)}" if marker else step_title(d.state)
-        lines.append(_("#{id} · {where}").format(id=d.id, where=where))
-        buttons.append(InlineKeyboardButton(text=_("▶️ Open #{id}").format(id=d.id),
+        lines += ["", dispute_line(d, svc, tz, now, locale)]
+        buttons.append(InlineKeyboardButton(text=_("▶️ Open #{id}").format(id=d.number),
                                             callback_data=OpenDispute(dispute_id=d.id).pack()))
     await message.answer("\n".join(lines), reply_markup=keyboard(*in_rows(buttons, 2)))
+
+
+def dispute_line(d: Dispute, svc: Services, tz: ZoneInfo, now: datetime, locale: str) -> str:
+    """A dispute as the buyer knows it: number, order, problem, where it is, the next date that matters."""
+    reason = option(REASONS, d.reason)
+    head = " · ".join([f"<b>#{d.number}</b>", *([html(d.order_number)] if d.order_number else []),
+                       *([_(reason.label)] if reason else [])])
+    if d.state in STAGE_TITLES:
+        where = _(STAGE_TITLES[d.state])
+    else:
+        marker = step_marker(d)
+        where = f"{marker}: {step_title(d.state)}" if marker else step_title(d.state)
+    upcoming = ahead(d, svc.policy, tz, HOLIDAY_COUNTRY.get(locale), now)
+    if upcoming:
+        key, moment = next(iter(upcoming.items()))
+        where += "\n" + _("⏰ {what}: {when}").format(what=_(DEADLINE_TITLES[key]),
+                                                      when=when_text(moment, now, tz, locale))
+    return f"{head}\n{where}"
 
 
 async def on_open(callback: CallbackQuery, callback_data: OpenDispute, bot: Bot, svc: Services,

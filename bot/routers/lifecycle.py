@@ -15,19 +15,10 @@ from bot.formatting import html
 from bot.keyboards import ReminderSnooze, StageAction, in_rows, keyboard
 from bot.planning import reminder_plan, user_zone, zone
 from bot.services import Services
+from bot.stages import DEADLINE_TITLES
 from flows.calendar import HOLIDAY_COUNTRY, Deadline, deadlines_ics, next_daytime
-from flows.choices import N_
-from flows.reminders import deadlines
+from flows.reminders import ahead
 
-DEADLINE_TITLES = {
-    "protection_end": N_("AliExpress Buyer Protection ends"),
-    "open_from": N_("You can open the AliExpress dispute"),
-    "seller_response": N_("The seller's time to answer the dispute ends"),
-    "return_shipping": N_("Ship the item back to the seller"),
-    "appeal": N_("Last day to appeal AliExpress's decision"),
-    "survey": N_("Last day for the dispute survey"),
-    "refund_estimate": N_("The refund should have arrived"),
-}
 # Buttons for /timezone, per language: the zones most of its buyers live in.
 ZONES = {
     "en": ("America/New_York", "America/Chicago", "America/Denver", "America/Los_Angeles", "Europe/London"),
@@ -65,17 +56,24 @@ async def on_stage_action(callback: CallbackQuery, callback_data: StageAction, b
 
 
 async def send_calendar(bot: Bot, chat_id: int, d, svc: Services, locale: str) -> None:
+    """The deadlines still ahead that matter in the dispute's stage, as all-day events; sent again,
+    the file updates the same events (stable UIDs, a higher SEQUENCE)."""
     tz = await user_zone(svc, d.user_id, locale)
-    known = deadlines(d, svc.policy, tz, HOLIDAY_COUNTRY.get(locale))
-    items = [Deadline(key, _(DEADLINE_TITLES[key]), moment, _("Dispute #{id}").format(id=d.id))
-             for key, moment in sorted(known.items(), key=lambda kv: kv[1]) if key in DEADLINE_TITLES]
+    now = svc.clock.now()
+    upcoming = ahead(d, svc.policy, tz, HOLIDAY_COUNTRY.get(locale), now)
+    order = (_("Order {number}").format(number=d.order_number) if d.order_number
+             else _("Order number unknown"))
+    description = f"{order} · " + _("Dispute #{id}").format(id=d.number)
+    items = [Deadline(key, f"{_(DEADLINE_TITLES[key])} · {order}", moment.astimezone(tz).date(), description)
+             for key, moment in upcoming.items()]
     if not items:
-        await bot.send_message(chat_id, _("No dates yet: tell me the shipping date or the Buyer Protection timer."))
+        await bot.send_message(chat_id, _("No dates ahead for this dispute right now."))
         return
-    ics = deadlines_ics(d.id, items, now=svc.clock.now())
-    await bot.send_document(chat_id, BufferedInputFile(ics, filename=f"dispute-{d.id}.ics"),
+    ics = deadlines_ics(d.id, items, alarm_at=svc.policy.reminder_time, now=now,
+                        sequence=int(now.timestamp()) // 60)
+    await bot.send_document(chat_id, BufferedInputFile(ics, filename=f"dispute-{d.number}.ics"),
                             caption=_("📅 Every deadline of dispute #{id}, with alarms. Open the file to add it "
-                                      "to your calendar.").format(id=d.id))
+                                      "to your calendar.").format(id=d.number))
 
 
 async def on_snooze(callback: CallbackQuery, callback_data: ReminderSnooze, svc: Services, locale: str) -> None:
