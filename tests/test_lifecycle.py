@@ -283,7 +283,7 @@ async def test_quiet_hours_hold_a_reminder_until_morning(user, harness):
 async def test_timezone_moves_reminders(user, harness):
     await to_summary(user, protection="10")
     replies = await user.send("/timezone Europe/Moscow")
-    assert "Time zone set: Europe/Moscow" in sent_texts(replies)[-1]
+    assert "Time zone set: Moscow (Europe/Moscow)" in sent_texts(replies)[-1]
     first = (await reminders(harness, user, "pending"))[0]
     assert first.due_at.isoformat() == "2026-11-24T07:00:00+00:00"  # 10:00 in Moscow
     replies = await user.send("/timezone Mars/Olympus")

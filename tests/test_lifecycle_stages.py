@@ -185,3 +185,56 @@ async def test_disputes_lists_each_as_the_buyer_knows_it(harness, lang):
     internal = [s["name"] for s in STATES if "_" in s["name"] or s["name"] == "negotiating"]
     assert not [name for name in internal if name in text]
     assert "#1" in [label for label, _ in user.last_with_buttons().buttons()][-1]
+
+
+# --- /timezone and /language -------------------------------------------------------------------------
+
+ZONE_SET = {"en": "Time zone set: Berlin (Europe/Berlin)", "ru": "Часовой пояс: Берлин (Europe/Berlin)",
+            "es": "Zona horaria: Berlín (Europe/Berlin)", "de": "Zeitzone: Berlin (Europe/Berlin)"}
+
+
+@pytest.mark.parametrize("lang", LANGS)
+@pytest.mark.parametrize("typed", ["europe/berlin", "EUROPE/BERLIN", "Berlin"])
+async def test_timezone_accepts_any_case_and_shows_the_city_in_the_buyers_language(harness, lang, typed):
+    user = language_user(harness, lang)
+    await user.send("/start")
+    text = plain(user.texts(await user.send(f"/timezone {typed}")))
+    assert ZONE_SET[lang].split(":")[1].strip() in text
+    assert (await harness.store.get_user(user.id)).timezone == "Europe/Berlin"
+
+
+async def test_timezone_buttons_are_cities_in_the_buyers_language(harness):
+    user = language_user(harness, "ru")
+    await user.send("/start")
+    await user.send("/timezone")
+    assert "Москва" in labels(user) and "Екатеринбург" in labels(user)
+    replies = await user.send("/timezone москва")
+    assert "Москва (Europe/Moscow)" in user.texts(replies)
+    replies = await user.send("/timezone Mars/Olympus")
+    assert (await harness.store.get_user(user.id)).timezone == "Europe/Moscow"
+
+
+QUESTION = {"en": "What is the order number?", "ru": "Какой номер заказа?", "es": "¿Cuál es el número de pedido?",
+            "de": "Wie lautet die Bestellnummer?"}
+
+
+@pytest.mark.parametrize("lang", [lang for lang in LANGS if lang != "en"])
+async def test_language_switch_shows_the_current_question_again_in_the_new_language(harness, lang):
+    user = language_user(harness, "en")
+    await user.send("/start")
+    await user.choose("new")
+    await user.choose("not_received")
+    await user.send("/language")
+    replies = await user.choose(lang)
+    text = plain(user.texts(replies))
+    assert QUESTION[lang].split("?")[0] in text and QUESTION["en"] not in text
+    assert (await harness.store.focused_dispute(user.id)).state == "order_number"
+
+
+async def test_a_typed_seller_answer_is_kept_and_the_stage_buttons_come_with_it(user, harness):
+    await opened(user)
+    replies = await user.send("the seller refused")
+    assert "Note saved" in user.texts(replies) and "tap it below" in user.texts(replies)
+    assert "seller_refused" in events(user)
+    await user.choose("seller_refused")
+    assert await state(harness, user) == "refused"

@@ -148,12 +148,19 @@ async def on_language(message: Message) -> None:
     await message.answer(_("Choose your language:"), reply_markup=keyboard(*in_rows(buttons, 2)))
 
 
-async def on_language_choice(callback: CallbackQuery, callback_data: LanguageChoice, svc: Services,
+async def on_language_choice(callback: CallbackQuery, callback_data: LanguageChoice, bot: Bot, svc: Services,
                              i18n: I18n) -> None:
-    await svc.store.set_locale(callback.from_user.id, callback_data.code)
-    i18n.current_locale = callback_data.code  # answer in the new language at once
+    locale = callback_data.code
+    await svc.store.set_locale(callback.from_user.id, locale)
+    i18n.current_locale = locale  # answer in the new language at once
     await callback.answer()
-    await callback.message.answer(_("Language set: {name}.").format(name=LANGUAGE_NAMES[callback_data.code]))
+    note = _("Language set: {name}.").format(name=LANGUAGE_NAMES[locale])
+    d = await svc.store.focused_dispute(callback.from_user.id)
+    if d is None or d.state == "cancelled":
+        await callback.message.answer(note)
+        return
+    # Where the buyer was, asked again in the new language.
+    await show(bot, callback.from_user.id, d, svc, locale, hint=note)
 
 
 async def on_privacy(message: Message) -> None:

@@ -19,6 +19,7 @@ from bot.guard import guard_warning
 from bot.planning import user_zone
 from bot.formatting import fmt_date, html
 from bot.services import Services
+from bot.stages import stage_keyboard
 from bot.views import evidence_count
 from flows.clock import today
 from flows.dispute import BUTTON_STEPS, Dispute
@@ -267,7 +268,13 @@ async def save_note(message: Message, d: Dispute, svc: Services, locale: str) ->
     item = EvidenceItem(kind=EvidenceKind.NOTE, text=message.text)
     warning = guard_warning(item, margin_days=svc.policy.protection_margin_days)
     count = await svc.store.add_evidence(d, item)
-    await message.answer(_join(warning, _("📝 Note saved.") + " " + evidence_count(count)))
+    saved = _("📝 Note saved.") + " " + evidence_count(count)
+    if d.state in LIFECYCLE:
+        # "The seller refused" typed as a note: the stage's buttons are where that is told.
+        saved += "\n" + _("If something happened in the dispute, tap it below.")
+        await message.answer(_join(warning, saved), reply_markup=stage_keyboard(d))
+        return
+    await message.answer(_join(warning, saved))
 
 
 def _join(first: str | None, second: str) -> str:

@@ -1,17 +1,22 @@
 """Stage buttons that aren't machine events: calendar, reminders, information; /timezone."""
 from __future__ import annotations
 
+import functools
+from contextlib import suppress
 from datetime import datetime, timedelta
+from zoneinfo import available_timezones
 
 from aiogram import Bot, F, Router
 from aiogram.filters import Command, CommandObject
 from aiogram.types import BufferedInputFile, CallbackQuery, InlineKeyboardButton, Message
 from aiogram.utils.i18n import gettext as _
+from babel.dates import get_timezone_location
 
 from bot import hints
 from bot.conversation import show
 from bot.filters import PRIVATE, Inline
 from bot.formatting import html
+from bot.i18n import babel_locale
 from bot.keyboards import ReminderSnooze, StageAction, in_rows, keyboard
 from bot.planning import reminder_plan, user_zone, zone
 from bot.services import Services
@@ -96,12 +101,46 @@ async def on_timezone(message: Message, command: CommandObject, bot: Bot, svc: S
         await set_timezone(message.from_user.id, command.args.strip(), bot, svc, locale)
         return
     current = await user_zone(svc, message.from_user.id, locale)
-    buttons = [InlineKeyboardButton(text=name.split("/")[-1].replace("_", " "), callback_data=f"tz:{name}")
+    buttons = [InlineKeyboardButton(text=city_name(name, locale), callback_data=f"tz:{name}")
                for name in ZONES.get(locale, ZONES["en"])]
     await message.answer(_("Your time zone: <b>{zone}</b>. Reminders come between {start} and {end} there.\n"
                            "Pick another, or send /timezone followed by its name, like /timezone Europe/Paris.").format(
-        zone=current.key, start=svc.policy.daytime_start.strftime("%H:%M"),
+        zone=zone_label(current.key, locale), start=svc.policy.daytime_start.strftime("%H:%M"),
         end=svc.policy.daytime_end.strftime("%H:%M")), reply_markup=keyboard(*in_rows(buttons, 2)))
+
+
+def city_name(key: str, locale: str) -> str:
+    """The zone's city in the buyer's language (CLDR, via Babel): "Москва", "Nueva York"."""
+    with suppress(LookupError, ValueError):
+        city = get_timezone_location(key, locale=babel_locale(locale), return_city=True)
+        if city and "/" not in city:
+            return city
+    return key.rsplit("/", 1)[-1].replace("_", " ")
+
+
+def zone_label(key: str, locale: str) -> str:
+    city = city_name(key, locale)
+    return key if city == key else f"{city} ({key})"
+
+
+@functools.cache
+def _zone_names() -> dict[str, str]:
+    """Every zone by its name and by its city, written any case: "europe/berlin", "berlin", "new york"."""
+    names: dict[str, str] = {}
+    cities: dict[str, set[str]] = {}
+    for key in available_timezones():
+        names[key.casefold()] = key
+        cities.setdefault(key.rsplit("/", 1)[-1].replace("_", " ").casefold(), set()).add(key)
+    # A city in one zone only: "Berlin" is Europe/Berlin, but no guess between namesakes.
+    names.update({city: keys.pop() for city, keys in cities.items() if len(keys) == 1 and city not in names})
+    return names
+
+
+def find_zone(typed: str, locale: str = "en") -> str | None:
+    text = " ".join(typed.replace("_", " ").split()).casefold()
+    # The offered zones by their city in the buyer's language too: "москва", "viena".
+    local = {city_name(key, locale).casefold(): key for keys in ZONES.values() for key in keys}
+    return _zone_names().get(text) or _zone_names().get(text.replace(" ", "_")) or local.get(text)
 
 
 async def on_timezone_button(callback: CallbackQuery, bot: Bot, svc: Services, locale: str) -> None:
@@ -110,18 +149,19 @@ async def on_timezone_button(callback: CallbackQuery, bot: Bot, svc: Services, l
 
 
 async def set_timezone(user_id: int, name: str, bot: Bot, svc: Services, locale: str) -> None:
-    tz = zone(name, "")
-    if tz.key != name:
+    key = find_zone(name[:64], locale)
+    if key is None:
         await bot.send_message(user_id, _("⚠️ I don't know the time zone “{name}”. Try a name like Europe/Berlin or "
                                           "America/New_York.").format(name=html(name[:64])))
         return
+    tz = zone(key, "")
     await svc.store.set_timezone(user_id, tz.key)
     # Quiet hours moved: every active dispute's reminders are planned again.
     now = svc.clock.now()
     for d in await svc.store.list_disputes(user_id):
         await svc.store.save_dispute(d, plan=reminder_plan(d, svc, tz, locale, now))
     svc.reminders_changed.set()
-    await bot.send_message(user_id, _("🕘 Time zone set: {zone}.").format(zone=tz.key))
+    await bot.send_message(user_id, _("🕘 Time zone set: {zone}.").format(zone=zone_label(tz.key, locale)))
 
 
 def create_router() -> Router:
