@@ -172,6 +172,9 @@ class Storage:
         await db.execute("PRAGMA busy_timeout=5000")
         await db.execute("PRAGMA foreign_keys=ON")
         await db.execute("PRAGMA synchronous=NORMAL")
+        # Deleted rows are overwritten with zeros, not just unlinked: /forget must
+        # leave no readable copy in the database file's free pages.
+        await db.execute("PRAGMA secure_delete=ON")
         storage = cls(db)
         await storage._migrate()
         return storage
@@ -302,7 +305,12 @@ class Storage:
         # One statement, so no BEGIN/COMMIT round trips: the user's disputes go
         # with the user, their evidence and reminders with the disputes
         # (ON DELETE CASCADE, foreign_keys=ON), all in this one statement.
-        await self._write("DELETE FROM users WHERE id = ?", (user_id,))
+        async with self._lock:
+            await self._db.execute("DELETE FROM users WHERE id = ?", (user_id,))
+            # The WAL still holds the pages as they were before the delete; copy the
+            # zeroed pages into the database and cut the WAL to zero bytes, so no
+            # readable copy of the buyer's answers is left on disk.
+            await self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
 
     # --- disputes ------------------------------------------------------------
     async def create_dispute(self, user_id: int, initial_state: str, locale: str | None = None) -> Dispute:
