@@ -13,7 +13,10 @@ from aiogram.enums import ParseMode
 from aiogram.fsm.storage.base import BaseEventIsolation
 from aiogram.types import BotCommandScopeDefault
 
-from bot.config import LOCALES, Config
+from aiogram.exceptions import TelegramNetworkError, TelegramUnauthorizedError
+
+from bot.config import LOCALES, Config, FatalError
+from bot.instance import AnotherInstance, ConflictWatch, InstanceLock
 from bot.i18n import UserLocaleMiddleware, make_i18n, telegram_locale
 from bot.isolation import SparseMemoryStorage, UserLocks
 from bot.middlewares import FloodControl, InFlight, OncePerUpdate, SpinnerIsCosmetic
@@ -21,7 +24,7 @@ from bot.reminders import ReminderEngine
 from bot.sender import RateLimitedSender
 from bot.routers import admin, commands, evidence, fallback, intake, lifecycle
 from bot.services import Services
-from bot.storage import Storage
+from bot.storage import Storage, sqlite_path
 from flows.choices import N_
 from flows.clock import Clock, SystemClock
 
@@ -102,12 +105,34 @@ async def set_profile(bot: Bot, svc: Services) -> None:
 
 
 async def run(config: Config, clock: Clock | None = None) -> None:
-    store = await Storage.open(config.database.url)
+    """Runs until SIGTERM; FatalError (one line for the operator) when it can't."""
+    # Before anything else: a second instance must not touch the database or the Bot API.
+    lock = InstanceLock(sqlite_path(config.database.url))
+    try:
+        lock.acquire()
+    except OSError as e:
+        raise FatalError(f"can't create the lock file {lock.path} (is the database directory writable?): "
+                         f"{e.strerror}") from None
+    try:
+        await _run(config, clock)
+    finally:
+        lock.release()
+
+
+async def _run(config: Config, clock: Clock | None) -> None:
+    store = await Storage.open(config.database.url, busy_timeout=config.database.busy_timeout_seconds)
     svc = Services(config=config, store=store, clock=clock or SystemClock(),
                    i18n=make_i18n(config.bot.default_locale))
     bot = create_bot(config)
     dp = create_dispatcher(svc)
     engine = create_engine(svc, bot)
+
+    def conflict() -> None:
+        log.error("another instance is polling with this token: stopping")
+        asyncio.get_running_loop().create_task(dp.stop_polling())
+
+    watch = ConflictWatch(conflict)
+    bot.session.middleware(watch)
 
     async def start_engine() -> None:
         dp["reminder_task"] = asyncio.create_task(engine.run(), name="reminders")
@@ -123,13 +148,27 @@ async def run(config: Config, clock: Clock | None = None) -> None:
 
     dp.startup.register(start_engine)
     dp.shutdown.register(stop_engine)
+    api = config.bot.api_url or "https://api.telegram.org"
+    started = False
     try:
-        me = await bot.get_me()
+        try:
+            me = await bot.get_me()
+        except TelegramUnauthorizedError:
+            raise FatalError(f"the Bot API at {api} rejected BOT_TOKEN (401 Unauthorized): "
+                             "copy it again from @BotFather") from None
+        except TelegramNetworkError as e:
+            raise FatalError(f"can't reach the Bot API at {api}: {e.message}") from None
         await set_profile(bot, svc)
         log.info("started as @%s", me.username)
+        started = True
         # aiogram stops polling on SIGTERM/SIGINT and waits for running handlers.
         await dp.start_polling(bot, polling_timeout=config.bot.polling_timeout,
                                handle_signals=True, close_bot_session=True)
+        if watch.tripped:
+            raise AnotherInstance("another instance of the bot is polling with this token "
+                                  "(Telegram answered 409 Conflict): stop it, or use another token")
     finally:
+        await bot.session.close()
         await store.close()
-        log.info("stopped")
+        if started:
+            log.info("stopped")

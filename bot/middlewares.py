@@ -14,6 +14,8 @@ from aiogram.exceptions import TelegramAPIError
 from aiogram.methods import AnswerCallbackQuery
 from aiogram.types import TelegramObject
 
+from bot.storage import is_unavailable
+
 
 class InFlight(BaseMiddleware):
     """Counts updates being handled, so shutdown can let them finish.
@@ -47,15 +49,37 @@ class InFlight(BaseMiddleware):
 
 
 class OncePerUpdate(BaseMiddleware):
-    """Handles each update_id once: Telegram redelivers after a crash or a slow answer."""
+    """Handles each update_id once: Telegram redelivers after a crash or a slow answer.
 
-    def __init__(self, store) -> None:
+    When the database can't record the id (locked by another program, disk full)
+    the update is handled anyway: /disputes and /help only read, and a write the
+    handler tries fails on its own and tells the buyer. Nor does it wait longer
+    than ``patience`` seconds for the record: the write finishes in the background.
+    """
+
+    def __init__(self, store, *, patience: float = 1.0) -> None:
         self.store = store
+        self.patience = patience
 
     async def __call__(self, handler, event, data):
-        if not await self.store.first_delivery(event.update_id):
+        record = asyncio.ensure_future(self.store.first_delivery(event.update_id))
+        try:
+            first = await asyncio.wait_for(asyncio.shield(record), self.patience)
+        except TimeoutError:
+            record.add_done_callback(_quietly)
+            first = True
+        except Exception as e:  # noqa: BLE001
+            if not is_unavailable(e):
+                raise
+            first = True
+        if not first:
             return None
         return await handler(event, data)
+
+
+def _quietly(task: asyncio.Future) -> None:
+    if not task.cancelled() and task.exception() is not None:
+        logging.getLogger(__name__).warning("update not recorded: %s", task.exception())
 
 
 class FloodControl(BaseMiddleware):

@@ -7,8 +7,11 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
+import sqlite3
+import time
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
@@ -17,6 +20,7 @@ from urllib.parse import urlparse
 
 import aiosqlite
 
+from bot.config import FatalError
 from flows.dispute import Dispute
 from flows.evidence import EvidenceItem, EvidenceKind
 from flows.reminders import PlannedReminder
@@ -126,6 +130,31 @@ class ReminderRecord:
     attempts: int
 
 
+log = logging.getLogger(__name__)
+
+# SQLite results that mean "the database can't take writes right now" (locked by
+# another program, disk full, I/O error, read-only): the buyer is told their input
+# was not saved, and reads go on.
+UNAVAILABLE = ("SQLITE_BUSY", "SQLITE_LOCKED", "SQLITE_FULL", "SQLITE_IOERR", "SQLITE_READONLY",
+               "SQLITE_CANTOPEN", "SQLITE_PROTOCOL")
+
+
+class StorageError(FatalError):
+    """The database can't be opened at start; worded for the operator."""
+
+
+class Unavailable(Exception):
+    """A write refused at once: the previous one found the database locked or full moments ago."""
+
+
+def is_unavailable(error: BaseException) -> bool:
+    """Whether ``error`` means the database can't store anything right now."""
+    if isinstance(error, Unavailable):
+        return True
+    name = getattr(error, "sqlite_errorname", "") or ""
+    return isinstance(error, sqlite3.Error) and name.startswith(UNAVAILABLE)
+
+
 def sqlite_path(database_url: str) -> Path:
     """``sqlite:///data/x.db`` is relative to the working directory, ``sqlite:////abs/x.db`` absolute."""
     parsed = urlparse(database_url)
@@ -156,31 +185,83 @@ def _iso(value: date | Decimal | None) -> str | None:
 
 
 class Storage:
-    def __init__(self, db: aiosqlite.Connection) -> None:
+    def __init__(self, db: aiosqlite.Connection, reader: aiosqlite.Connection | None = None,
+                 *, busy_timeout: float = 5.0) -> None:
         self._db = db
+        # Reads go through their own read-only connection (its own thread): a write
+        # waiting out another program's lock, or failing on a full disk, must not
+        # hold up /disputes, /help or anyone's next question. WAL lets readers
+        # run beside a writer.
+        self._rdb = reader or db
         # One connection serves every user's handlers: without this lock one
         # coroutine's statements could land inside another's open transaction.
         self._lock = asyncio.Lock()
+        # After a write found the database locked or full, writes fail at once for
+        # as long as one busy wait lasts, instead of queueing a busy wait each.
+        self._busy_timeout = busy_timeout
+        self._unavailable_until = float("-inf")
 
     @classmethod
-    async def open(cls, database_url: str) -> "Storage":
+    async def open(cls, database_url: str, *, busy_timeout: float = 5.0) -> "Storage":
+        """Opens (creating if needed) and migrates the database; StorageError, with the
+        connections closed again, when it can't be used."""
         path = sqlite_path(database_url)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        db = await aiosqlite.connect(path, isolation_level=None)  # explicit BEGIN/COMMIT below
-        db.row_factory = aiosqlite.Row
-        await db.execute("PRAGMA journal_mode=WAL")
-        await db.execute("PRAGMA busy_timeout=5000")
-        await db.execute("PRAGMA foreign_keys=ON")
-        await db.execute("PRAGMA synchronous=NORMAL")
-        # Deleted rows are overwritten with zeros, not just unlinked: /forget must
-        # leave no readable copy in the database file's free pages.
-        await db.execute("PRAGMA secure_delete=ON")
-        storage = cls(db)
-        await storage._migrate()
-        return storage
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as e:
+            raise StorageError(f"can't create the database directory {path.parent}: {e.strerror}") from None
+        db = reader = None
+        try:
+            db = await aiosqlite.connect(path, isolation_level=None)  # explicit BEGIN/COMMIT below
+            db.row_factory = aiosqlite.Row
+            await db.execute("PRAGMA journal_mode=WAL")
+            await db.execute(f"PRAGMA busy_timeout={int(busy_timeout * 1000)}")
+            await db.execute("PRAGMA foreign_keys=ON")
+            await db.execute("PRAGMA synchronous=NORMAL")
+            # Deleted rows are overwritten with zeros, not just unlinked: /forget must
+            # leave no readable copy in the database file's free pages.
+            await db.execute("PRAGMA secure_delete=ON")
+            storage = cls(db, busy_timeout=busy_timeout)
+            await storage._migrate()
+            # A read-only file opens without complaint and migrates nothing when it is
+            # up to date: one real write proves the bot can save answers.
+            await db.execute("BEGIN IMMEDIATE")
+            await db.execute("DELETE FROM processed_updates WHERE update_id < 0")
+            await db.execute("COMMIT")
+            reader = await aiosqlite.connect(f"{path.absolute().as_uri()}?mode=ro", uri=True,
+                                             isolation_level=None)
+            reader.row_factory = aiosqlite.Row
+            await reader.execute(f"PRAGMA busy_timeout={int(busy_timeout * 1000)}")
+            storage._rdb = reader
+            return storage
+        except (sqlite3.Error, OSError) as e:
+            # Without closing, aiosqlite's thread keeps the process alive forever.
+            for conn in (reader, db):
+                if conn is not None:
+                    try:
+                        await conn.close()
+                    except Exception:  # already broken: the thread is stopped anyway
+                        pass
+            raise StorageError(f"can't use the database {path}: {_describe(e)}") from None
 
     async def close(self) -> None:
+        if self._rdb is not self._db:
+            await self._rdb.close()
         await self._db.close()
+
+    def _check_available(self) -> None:
+        if time.monotonic() < self._unavailable_until:
+            raise Unavailable("the database could not take writes moments ago")
+
+    def _failed(self, error: BaseException) -> None:
+        if is_unavailable(error):
+            self._unavailable_until = time.monotonic() + self._busy_timeout
+            log.warning("database write failed: %s", _describe(error))
+
+    @property
+    def writable(self) -> bool:
+        """False just after a write found the database locked or full."""
+        return time.monotonic() >= self._unavailable_until
 
     async def _migrate(self) -> None:
         await self._db.execute(
@@ -206,12 +287,20 @@ class Storage:
     async def _transaction(self) -> AsyncIterator[aiosqlite.Connection]:
         """One write transaction: all or nothing."""
         async with self._lock:
-            await self._db.execute("BEGIN IMMEDIATE")
+            self._check_available()
+            try:
+                await self._db.execute("BEGIN IMMEDIATE")
+            except sqlite3.Error as e:
+                self._failed(e)
+                raise
             try:
                 yield self._db
                 await self._db.execute("COMMIT")
-            except BaseException:
-                await self._db.execute("ROLLBACK")
+            except BaseException as e:
+                self._failed(e)
+                # A full disk can end the transaction itself; ROLLBACK then has nothing to undo.
+                with suppress(sqlite3.Error):
+                    await self._db.execute("ROLLBACK")
                 raise
 
     # Every ``await`` on aiosqlite is a round trip to its SQLite thread, so:
@@ -223,16 +312,26 @@ class Storage:
     async def _write(self, sql: str, params: tuple = ()) -> aiosqlite.Cursor:
         """One write statement, atomic on its own."""
         async with self._lock:
-            return await self._db.execute(sql, params)
+            self._check_available()
+            try:
+                return await self._db.execute(sql, params)
+            except sqlite3.Error as e:
+                self._failed(e)
+                raise
 
     async def _write_returning(self, sql: str, params: tuple = ()) -> list[aiosqlite.Row]:
         """One write statement with RETURNING: its rows, fetched in the same hop (which
         also steps it to the end, so the autocommit transaction is over on return)."""
         async with self._lock:
-            return list(await self._db.execute_fetchall(sql, params))
+            self._check_available()
+            try:
+                return list(await self._db.execute_fetchall(sql, params))
+            except sqlite3.Error as e:
+                self._failed(e)
+                raise
 
     async def _read_one(self, sql: str, params: tuple = ()) -> aiosqlite.Row | None:
-        rows = await self._db.execute_fetchall(sql, params)
+        rows = await self._rdb.execute_fetchall(sql, params)
         return rows[0] if rows else None
 
     # --- updates -------------------------------------------------------------
@@ -295,7 +394,7 @@ class Storage:
         """Counts only, no personal data: disputes by stage, reminders by status."""
         result: dict[str, dict[str, int]] = {"disputes": {}, "reminders": {}}
         # Both tables in one statement: one round trip to the SQLite thread.
-        for table, key, n in await self._db.execute_fetchall(
+        for table, key, n in await self._rdb.execute_fetchall(
                 "SELECT 'disputes', state, COUNT(*) FROM disputes GROUP BY state"
                 " UNION ALL SELECT 'reminders', status, COUNT(*) FROM reminders GROUP BY status"):
             result[table][key] = n
@@ -306,7 +405,12 @@ class Storage:
         # with the user, their evidence and reminders with the disputes
         # (ON DELETE CASCADE, foreign_keys=ON), all in this one statement.
         async with self._lock:
-            await self._db.execute("DELETE FROM users WHERE id = ?", (user_id,))
+            self._check_available()
+            try:
+                await self._db.execute("DELETE FROM users WHERE id = ?", (user_id,))
+            except sqlite3.Error as e:
+                self._failed(e)
+                raise
             # The WAL still holds the pages as they were before the delete; copy the
             # zeroed pages into the database and cut the WAL to zero bytes, so no
             # readable copy of the buyer's answers is left on disk.
@@ -339,7 +443,7 @@ class Storage:
                             limit: int = -1) -> list[Dispute]:
         """Newest first; ``limit`` of them (-1: all)."""
         marks = ",".join("?" * len(exclude_states)) or "''"
-        rows = await self._db.execute_fetchall(
+        rows = await self._rdb.execute_fetchall(
             f"SELECT * FROM disputes WHERE user_id = ? AND state NOT IN ({marks}) ORDER BY id DESC LIMIT ?",
             (user_id, *exclude_states, limit))
         return [_dispute(r) for r in rows]
@@ -434,7 +538,7 @@ class Storage:
         sql, params = "SELECT * FROM reminders WHERE dispute_id = ?", (dispute_id,)
         if status:
             sql, params = sql + " AND status = ?", (*params, status)
-        return [_reminder(r) for r in await self._db.execute_fetchall(sql + " ORDER BY due_at, id", params)]
+        return [_reminder(r) for r in await self._rdb.execute_fetchall(sql + " ORDER BY due_at, id", params)]
 
     async def load_dispute(self, dispute_id: int) -> Dispute | None:
         """For the reminder engine, which acts for whoever owns the dispute."""
@@ -470,7 +574,7 @@ class Storage:
         return n
 
     async def list_evidence(self, dispute: Dispute) -> list[EvidenceItem]:
-        rows = await self._db.execute_fetchall(
+        rows = await self._rdb.execute_fetchall(
             "SELECT e.* FROM evidence e JOIN disputes d ON d.id = e.dispute_id"
             " WHERE d.id = ? AND d.user_id = ? ORDER BY e.id", (dispute.id, dispute.user_id))
         return [EvidenceItem(
@@ -479,6 +583,11 @@ class Storage:
             media_group_id=r["media_group_id"], text=r["text"], origin_name=r["origin_name"],
             origin_date=datetime.fromisoformat(r["origin_date"]) if r["origin_date"] else None,
             flags=set(json.loads(r["flags"])), id=r["id"]) for r in rows]
+
+
+def _describe(error: BaseException) -> str:
+    """A database error in a few words: "database is locked", "disk I/O error"."""
+    return str(error) or type(error).__name__
 
 
 def _reminder(r: aiosqlite.Row) -> ReminderRecord:
