@@ -8,6 +8,7 @@ getUpdates interrupted; ``ConflictWatch`` stops polling on it.
 """
 from __future__ import annotations
 
+import asyncio
 import fcntl
 import logging
 import os
@@ -80,6 +81,11 @@ class ConflictWatch(BaseRequestMiddleware):
     async def __call__(self, make_request, bot, method):
         if not isinstance(method, GetUpdates):
             return await make_request(bot, method)
+        if self.tripped:
+            # Stopping: another getUpdates now would end the other instance's, and it
+            # would stop too. Polling is cancelled while this waits.
+            await asyncio.sleep(3600)
+            return []
         try:
             return await make_request(bot, method)
         except TelegramConflictError:

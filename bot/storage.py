@@ -212,7 +212,7 @@ class Storage:
             raise StorageError(f"can't create the database directory {path.parent}: {e.strerror}") from None
         db = reader = None
         try:
-            db = await aiosqlite.connect(path, isolation_level=None)  # explicit BEGIN/COMMIT below
+            db = await _connect(path, isolation_level=None)  # explicit BEGIN/COMMIT below
             db.row_factory = aiosqlite.Row
             await db.execute("PRAGMA journal_mode=WAL")
             await db.execute(f"PRAGMA busy_timeout={int(busy_timeout * 1000)}")
@@ -228,8 +228,7 @@ class Storage:
             await db.execute("BEGIN IMMEDIATE")
             await db.execute("DELETE FROM processed_updates WHERE update_id < 0")
             await db.execute("COMMIT")
-            reader = await aiosqlite.connect(f"{path.absolute().as_uri()}?mode=ro", uri=True,
-                                             isolation_level=None)
+            reader = await _connect(f"{path.absolute().as_uri()}?mode=ro", uri=True, isolation_level=None)
             reader.row_factory = aiosqlite.Row
             await reader.execute(f"PRAGMA busy_timeout={int(busy_timeout * 1000)}")
             storage._rdb = reader
@@ -583,6 +582,19 @@ class Storage:
             media_group_id=r["media_group_id"], text=r["text"], origin_name=r["origin_name"],
             origin_date=datetime.fromisoformat(r["origin_date"]) if r["origin_date"] else None,
             flags=set(json.loads(r["flags"])), id=r["id"]) for r in rows]
+
+
+async def _connect(database: Path | str, **kwargs) -> aiosqlite.Connection:
+    """aiosqlite.connect, but a failed open also waits for aiosqlite's thread to stop:
+    otherwise it outlives the event loop and dies with a traceback on the way out."""
+    conn = aiosqlite.connect(database, **kwargs)
+    try:
+        return await conn
+    except BaseException:
+        thread = getattr(conn, "_thread", None)
+        if thread is not None and thread.is_alive():
+            await asyncio.to_thread(thread.join, 5)
+        raise
 
 
 def _describe(error: BaseException) -> str:

@@ -23,6 +23,7 @@ OK_TRUE = {"deleteWebhook", "setMyCommands", "deleteMyCommands", "setMyDescripti
            "editMessageReplyMarkup", "setChatMenuButton", "sendChatAction"}
 INT_KEYS = {"chat_id", "from_chat_id", "message_id", "user_id", "offset", "limit", "timeout",
             "reply_to_message_id", "message_thread_id", "cache_time"}
+CONFLICT = "Conflict: terminated by other getUpdates request; make sure that only one bot instance is running"
 TEXT_KEYS = {"text", "caption", "description", "short_description", "name"}  # never JSON-decoded
 
 
@@ -77,6 +78,7 @@ class FakeBotAPI:
         self._failures: dict[str, deque[APIError]] = defaultdict(deque)
         self._blocked: set[int] = set()
         self._new_update = asyncio.Event()
+        self._polls = 0                           # getUpdates calls so far (the newest wins)
         self._mark = 0                            # wait_for() looks at requests from here on
         self._runner: web.AppRunner | None = None
         self._stopped = False
@@ -248,6 +250,11 @@ class FakeBotAPI:
         return {k: _decode(k, v) for k, v in params.items()}
 
     async def _get_updates(self, params: dict) -> list[dict]:
+        # Like Telegram: a getUpdates ends an older one still waiting with 409 Conflict
+        # (two bot instances with one token). One instance polls one call at a time.
+        self._polls += 1
+        poll = self._polls
+        self._wake_pollers()
         offset, limit = params.get("offset") or 0, min(params.get("limit") or 100, 100)
         if offset < 0 and self.updates:  # -N: only the last N updates
             offset = self.updates[max(0, len(self.updates) + offset)]["update_id"]
@@ -263,6 +270,8 @@ class FakeBotAPI:
                 await asyncio.wait_for(event.wait(), deadline - time.monotonic())
             except TimeoutError:
                 break
+            if poll != self._polls:
+                raise APIError(409, CONFLICT)
         return list(itertools.islice(self.updates, limit))
 
     def _wake_pollers(self) -> None:
