@@ -196,8 +196,8 @@ class Storage:
         # One connection serves every user's handlers: without this lock one
         # coroutine's statements could land inside another's open transaction.
         self._lock = asyncio.Lock()
-        # After a write found the database locked or full, writes fail at once for
-        # as long as one busy wait lasts, instead of queueing a busy wait each.
+        # After a write found the database locked or full, writes fail without trying
+        # for as long as one busy wait lasts, instead of queueing a busy wait each.
         self._busy_timeout = busy_timeout
         self._unavailable_until = float("-inf")
 
@@ -248,8 +248,14 @@ class Storage:
             await self._rdb.close()
         await self._db.close()
 
-    def _check_available(self) -> None:
-        if time.monotonic() < self._unavailable_until:
+    async def _refuse_while_unavailable(self) -> None:
+        """Within a busy timeout of a write that found the database locked or full, a
+        write fails without trying, once that time is up: as late as a busy wait of
+        its own would, but all of them together, not one busy wait after another
+        (and a retry loop such as the reminder engine's can't spin)."""
+        wait = self._unavailable_until - time.monotonic()
+        if wait > 0:
+            await asyncio.sleep(wait)
             raise Unavailable("the database could not take writes moments ago")
 
     def _failed(self, error: BaseException) -> None:
@@ -285,8 +291,8 @@ class Storage:
     @asynccontextmanager
     async def _transaction(self) -> AsyncIterator[aiosqlite.Connection]:
         """One write transaction: all or nothing."""
+        await self._refuse_while_unavailable()
         async with self._lock:
-            self._check_available()
             try:
                 await self._db.execute("BEGIN IMMEDIATE")
             except sqlite3.Error as e:
@@ -310,8 +316,8 @@ class Storage:
     # another coroutine's open transaction.
     async def _write(self, sql: str, params: tuple = ()) -> aiosqlite.Cursor:
         """One write statement, atomic on its own."""
+        await self._refuse_while_unavailable()
         async with self._lock:
-            self._check_available()
             try:
                 return await self._db.execute(sql, params)
             except sqlite3.Error as e:
@@ -321,8 +327,8 @@ class Storage:
     async def _write_returning(self, sql: str, params: tuple = ()) -> list[aiosqlite.Row]:
         """One write statement with RETURNING: its rows, fetched in the same hop (which
         also steps it to the end, so the autocommit transaction is over on return)."""
+        await self._refuse_while_unavailable()
         async with self._lock:
-            self._check_available()
             try:
                 return list(await self._db.execute_fetchall(sql, params))
             except sqlite3.Error as e:
@@ -403,8 +409,8 @@ class Storage:
         # One statement, so no BEGIN/COMMIT round trips: the user's disputes go
         # with the user, their evidence and reminders with the disputes
         # (ON DELETE CASCADE, foreign_keys=ON), all in this one statement.
+        await self._refuse_while_unavailable()
         async with self._lock:
-            self._check_available()
             try:
                 await self._db.execute("DELETE FROM users WHERE id = ?", (user_id,))
             except sqlite3.Error as e:

@@ -153,3 +153,45 @@ async def test_a_bug_still_gets_the_generic_apology(h: BotHarness, monkeypatch) 
     text = ChatUser.texts(await user.send(ORDER))
     assert "Your answers are saved" in text and NOT_SAVED["en"] not in text
     assert stored(h.db_path, user.id) == [("order_total", ORDER)]
+
+
+async def test_reminder_engine_neither_spins_nor_dies_while_locked(h: BotHarness, monkeypatch) -> None:
+    """The engine retries at once after a failed tick when a reminder is overdue: while
+    writes are refused it must wait, not spin, and it must deliver again afterwards."""
+    from datetime import datetime, timezone
+    store = h.store
+    overdue = datetime(2000, 1, 1, tzinfo=timezone.utc)
+    monkeypatch.setattr(store, "next_reminder_at", lambda: _value(overdue))
+    attempts, failures = [], []
+    real_claim = store.claim_reminders
+
+    async def claim(*args, **kwargs):
+        attempts.append(time.monotonic())
+        try:
+            return await real_claim(*args, **kwargs)
+        except Exception as e:
+            failures.append(type(e).__name__)
+            raise
+
+    monkeypatch.setattr(store, "claim_reminders", claim)
+    other = holding_write_lock(h.db_path)
+    task = asyncio.create_task(h.engine.run())
+    try:
+        await asyncio.sleep(1.5)
+        locked_attempts, locked_failures = len(attempts), list(failures)
+        # One real busy wait, then refusals that wait out the same time: a handful, not thousands.
+        assert 2 <= locked_attempts <= 1.5 / BUSY + 2, locked_attempts
+        assert set(locked_failures) == {"OperationalError", "Unavailable"}
+        assert len(locked_failures) >= locked_attempts - 1  # the last one may still be waiting
+    finally:
+        other.execute("ROLLBACK")
+        other.close()
+    await asyncio.sleep(2 * BUSY + 0.2)
+    h.engine.stop()
+    h.svc.reminders_changed.set()
+    await asyncio.wait_for(task, 5)
+    assert len(attempts) > len(failures)  # claims succeed again without a restart
+
+
+async def _value(v):
+    return v
