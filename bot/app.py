@@ -21,6 +21,7 @@ from bot.i18n import UserLocaleMiddleware, make_i18n, telegram_locale
 from bot.isolation import SparseMemoryStorage, UserLocks
 from bot.middlewares import FloodControl, InFlight, OncePerUpdate, SpinnerIsCosmetic
 from bot.reminders import ReminderEngine
+from bot.resume import resume_cut_off
 from bot.sender import RateLimitedSender
 from bot.routers import admin, commands, evidence, fallback, intake, lifecycle
 from bot.services import Services
@@ -48,7 +49,8 @@ def create_dispatcher(svc: Services, *, isolation: BaseEventIsolation | None = N
     dp = Dispatcher(storage=SparseMemoryStorage(), events_isolation=isolation or UserLocks(), svc=svc)
     in_flight = InFlight()
     dp.update.outer_middleware(in_flight)
-    dp.update.outer_middleware(OncePerUpdate(svc.store))
+    once = OncePerUpdate(svc.store)
+    dp.update.outer_middleware(once)
     b = svc.config.bot
 
     async def slow_down(data: dict, user_id: int) -> None:
@@ -69,6 +71,7 @@ def create_dispatcher(svc: Services, *, isolation: BaseEventIsolation | None = N
         if not await in_flight.wait_idle(SHUTDOWN_GRACE_SECONDS):
             log.warning("stopping with updates still in flight")
         await svc.albums.drain()
+        await once.drain(SHUTDOWN_GRACE_SECONDS)
 
     dp.shutdown.register(on_shutdown)
     # Evidence before intake: a forwarded text is evidence, not a typed answer.
@@ -161,6 +164,7 @@ async def _run(config: Config, clock: Clock | None) -> None:
         await set_profile(bot, svc)
         log.info("started as @%s", me.username)
         started = True
+        await resume_cut_off(bot, svc)
         # aiogram stops polling on SIGTERM/SIGINT and waits for running handlers.
         await dp.start_polling(bot, polling_timeout=config.bot.polling_timeout,
                                handle_signals=True, close_bot_session=True)

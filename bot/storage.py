@@ -96,6 +96,13 @@ MIGRATIONS: list[str] = [
     """
     CREATE TABLE processed_updates (update_id INTEGER PRIMARY KEY, at TEXT NOT NULL);
     """,
+    # 4: updates still being handled (done = 0), and their chat: after a crash, those
+    # chats get their current question again
+    """
+    ALTER TABLE processed_updates ADD COLUMN chat_id INTEGER;
+    ALTER TABLE processed_updates ADD COLUMN done INTEGER NOT NULL DEFAULT 1;
+    CREATE INDEX processed_updates_in_flight ON processed_updates(update_id) WHERE done = 0;
+    """,
 ]
 
 _ANSWER_COLUMNS = ("state", "version", "reason", "received", "defect", "solution", "order_number",
@@ -340,14 +347,28 @@ class Storage:
         return rows[0] if rows else None
 
     # --- updates -------------------------------------------------------------
-    async def first_delivery(self, update_id: int, *, keep: int = 100_000) -> bool:
-        """Records the update; False when it was handled before. Keeps the newest ``keep`` ids."""
+    async def first_delivery(self, update_id: int, *, chat_id: int | None = None, keep: int = 100_000) -> bool:
+        """Records the update; False when it was handled before. Keeps the newest ``keep`` ids.
+
+        With ``chat_id`` it is recorded as in flight until update_done(): if the process
+        dies first, cut_off() names the chat after the restart."""
         cursor = await self._write(
-            "INSERT OR IGNORE INTO processed_updates (update_id, at) VALUES (?, ?)", (update_id, _now()))
+            "INSERT OR IGNORE INTO processed_updates (update_id, at, chat_id, done) VALUES (?, ?, ?, ?)",
+            (update_id, _now(), chat_id, int(chat_id is None)))
         first = cursor.rowcount == 1
         if first and update_id % 1000 == 0:
             await self._write("DELETE FROM processed_updates WHERE update_id < ?", (update_id - keep,))
         return first
+
+    async def update_done(self, update_id: int) -> None:
+        """The update's handling is over (answered, or failed and told)."""
+        await self._write("UPDATE processed_updates SET done = 1 WHERE update_id = ? AND done = 0", (update_id,))
+
+    async def cut_off(self) -> list[tuple[int, int]]:
+        """(update_id, chat_id) of updates a previous process started and never finished."""
+        rows = await self._rdb.execute_fetchall(
+            "SELECT update_id, chat_id FROM processed_updates WHERE done = 0 ORDER BY update_id")
+        return [(r["update_id"], r["chat_id"]) for r in rows]
 
     # --- users ---------------------------------------------------------------
     async def get_user(self, user_id: int) -> UserRecord | None:

@@ -77,6 +77,7 @@ class FakeBotAPI:
         self._message_ids: dict[Any, itertools.count] = defaultdict(lambda: itertools.count(1))
         self._failures: dict[str, deque[APIError]] = defaultdict(deque)
         self._blocked: set[int] = set()
+        self._delays: dict[str, deque[float]] = defaultdict(deque)
         self._new_update = asyncio.Event()
         self._polls = 0                           # getUpdates calls so far (the newest wins)
         self._mark = 0                            # wait_for() looks at requests from here on
@@ -197,6 +198,10 @@ class FakeBotAPI:
         for _ in range(times):
             self._failures[method].append(APIError(status, description, retry_after))
 
+    def delay_next(self, method: str, seconds: float) -> None:
+        """The next call of ``method`` is answered only after ``seconds`` (a slow network)."""
+        self._delays[method].append(seconds)
+
     def block_user(self, chat_id: int) -> None:
         self._blocked.add(chat_id)
 
@@ -208,6 +213,8 @@ class FakeBotAPI:
         params = await self._parse(request)
         rec = Request(method, params, time.monotonic())
         self.requests.append(rec)
+        if self._delays[method]:
+            await asyncio.sleep(self._delays[method].popleft())
         try:
             if self._failures[method]:
                 raise self._failures[method].popleft()
