@@ -304,3 +304,66 @@ async def test_locked_database_at_run_time_through_the_process(fake: FakeBotAPI,
         await bot.kill()
     with contextlib.closing(sqlite3.connect(db_path)) as conn:
         assert conn.execute("SELECT state FROM disputes WHERE user_id = ?", (USER,)).fetchall() == [("reason",)]
+
+
+# ------------------------------------------------------------------ 6. a full disk at run time
+def can_mount_tmpfs() -> bool:
+    try:
+        return subprocess.run(["unshare", "-Urm", "sh", "-c", "mount -t tmpfs -o size=64k tmpfs /mnt"],
+                              capture_output=True, timeout=10).returncode == 0
+    except (OSError, subprocess.SubprocessError):
+        return False
+
+
+async def test_full_disk_at_run_time_through_the_process(fake: FakeBotAPI, env, tmp_path):
+    """The database on its own 2 MB file system (a tmpfs in a private mount namespace), filled up
+    while the bot runs, then freed again."""
+    if not can_mount_tmpfs():
+        pytest.skip("no unprivileged mount namespaces here: can't give the bot a small disk")
+    import sys
+    from tests.processes import REPO
+    data = tmp_path / "small-disk"
+    data.mkdir()
+    env["DATABASE_URL"] = f"sqlite:///{data}/bot.db"
+    proc = await asyncio.create_subprocess_exec(
+        "unshare", "-Urm", "sh", "-c", f'mount -t tmpfs -o size=2m tmpfs "{data}" && exec "{sys.executable}" -m bot',
+        cwd=REPO, env=env, stdin=asyncio.subprocess.DEVNULL,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+    bot = BotProcess(proc, fake)
+    disk = Path(f"/proc/{proc.pid}/root{data}")  # the bot's view of its small disk
+    try:
+        await bot.expect("getUpdates", since=0, what="polling")
+        fake.user_message(USER, "/start")
+        welcome = await bot.expect(sent_to(USER, button="Start a dispute"), what="the welcome")
+        fake.user_callback(USER, button_data(welcome.params, "Start a dispute"), message_id_of(fake, welcome.params))
+        await bot.expect(sent_to(USER, text="What went wrong"), what="the reason question")
+
+        with open(disk / "filler", "wb", buffering=0) as f:  # the disk fills up
+            with contextlib.suppress(OSError):
+                while True:
+                    f.write(b"\0" * 4096)
+        note = "Seller: no refund, ever. " + "z" * 3000
+        fake.user_message(USER, note, forward_origin={"type": "hidden_user", "sender_user_name": "Best Store",
+                                                      "date": int(time.time())})
+        told = await bot.expect(sent_to(USER, text=NOT_SAVED), what="the not-saved message")
+        assert told.status == 200
+        assert "database or disk is full" in bot.stderr, bot.describe()  # SQLite's own SQLITE_FULL
+        start = time.monotonic()
+        fake.user_message(USER, "/help")
+        await bot.expect(sent_to(USER, text="How it works"), what="/help on a full disk", timeout=3)
+        assert time.monotonic() - start < 1.5
+
+        (disk / "filler").unlink()  # space freed
+        await asyncio.sleep(1.2)
+        fake.user_message(USER, note, forward_origin={"type": "hidden_user", "sender_user_name": "Best Store",
+                                                      "date": int(time.time())})
+        await bot.expect(sent_to(USER, text="Message from Best Store"), what="the note saved after recovery")
+        copy = tmp_path / "copy.db"  # what is on the small disk now (the files, read from outside)
+        copy.write_bytes((disk / "bot.db").read_bytes())
+        copy.with_name("copy.db-wal").write_bytes((disk / "bot.db-wal").read_bytes())
+        with contextlib.closing(sqlite3.connect(copy)) as conn:
+            assert conn.execute("SELECT text FROM evidence").fetchall() == [(note,)]
+        assert not [p for p in fake.sent_messages(USER) if "Message from" in p.get("text", "")][:-1]
+        assert await bot.terminate() == 0, bot.describe()
+    finally:
+        await bot.kill()
