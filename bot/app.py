@@ -11,9 +11,8 @@ from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.enums import ParseMode
 from aiogram.fsm.storage.base import BaseEventIsolation
-from aiogram.types import BotCommandScopeDefault
-
 from aiogram.exceptions import TelegramNetworkError, TelegramUnauthorizedError
+from aiogram.types import BotCommandScopeDefault
 
 from bot.config import LOCALES, Config, FatalError
 from bot.instance import AnotherInstance, ConflictWatch, InstanceLock
@@ -164,7 +163,10 @@ async def _run(config: Config, clock: Clock | None) -> None:
         await set_profile(bot, svc)
         log.info("started as @%s", me.username)
         started = True
-        await resume_cut_off(bot, svc)
+        try:
+            await resume_cut_off(bot, svc)
+        except Exception as e:  # noqa: BLE001 - a courtesy: it must not keep the bot from starting
+            log.warning("could not resume the chats cut off by the last stop: %s", type(e).__name__)
         # aiogram stops polling on SIGTERM/SIGINT and waits for running handlers.
         await dp.start_polling(bot, polling_timeout=config.bot.polling_timeout,
                                handle_signals=True, close_bot_session=True)

@@ -184,9 +184,10 @@ def _to_rgb(im: Image.Image) -> Image.Image:
 
 
 def _draft_target(size: tuple[int, int]) -> tuple[int, int]:
-    """The size to ask draft() for. It picks the smallest 1/2, 1/4, 1/8 scale at least
-    this big, which can be up to 4 times the pixels: past MAX_DECODE_PIXELS, ask for a
-    quarter of it, so what is decoded stays within it."""
+    """The size to ask draft() for. It decodes at the strongest reduction (1/2, 1/4, 1/8)
+    that still gives at least this size, which can hold up to 4 times its pixels: for an
+    image over MAX_DECODE_PIXELS, ask for at most a quarter of that, so what is decoded
+    stays within it."""
     w, h = _fit(size, WORK_LONG_SIDE)
     if size[0] * size[1] > MAX_DECODE_PIXELS and w * h > MAX_DECODE_PIXELS // 4:
         scale = (MAX_DECODE_PIXELS // 4 / (w * h)) ** 0.5
