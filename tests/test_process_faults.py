@@ -84,9 +84,11 @@ async def test_garbage_database_file_one_line_no_hang_and_the_file_is_kept(fake:
 
 
 async def test_garbage_with_an_sqlite_header(fake: FakeBotAPI, env, db_path):
-    db_path.write_bytes(b"SQLite format 3\0" + b"\xff" * 4000)
+    broken = b"SQLite format 3\0" + b"\xff" * 4000
+    db_path.write_bytes(broken)
     line = one_error_line(await run_to_exit(env, fake))
     assert f"can't use the database {db_path}: " in line, line
+    assert db_path.read_bytes() == broken and fake.requests == []
 
 
 async def test_fresh_read_only_directory(fake: FakeBotAPI, env, tmp_path):
@@ -132,12 +134,15 @@ async def test_read_only_database_file(fake: FakeBotAPI, env, db_path):
     line = one_error_line(bot)
     assert f"can't use the database {db_path}" in line and "readonly" in line, line
     assert fake.requests == []
+    with contextlib.closing(sqlite3.connect(db_path)) as conn:
+        assert conn.execute("SELECT user_id, state FROM disputes").fetchall() == [(USER, "reason")]
 
 
 async def test_database_path_is_a_directory(fake: FakeBotAPI, env, db_path):
     db_path.mkdir()
     line = one_error_line(await run_to_exit(env, fake))
     assert f"can't use the database {db_path}" in line, line
+    assert list(db_path.iterdir()) == [] and fake.requests == []
 
 
 # ------------------------------------------------------------------ 8. the token never printed
