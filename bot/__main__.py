@@ -5,8 +5,8 @@ import asyncio
 import gc
 import sys
 
-from bot.config import ConfigError, load_config
-from bot.logs import setup_logging
+from bot.config import ConfigError, FatalError, load_config
+from bot.logs import redactor, setup_logging
 
 
 def main() -> int:
@@ -27,10 +27,17 @@ def main() -> int:
         gc.enable()
     gc.freeze()
 
+    clean = redactor(config.bot.token)
     try:
         asyncio.run(run(config))
     except KeyboardInterrupt:
         pass
+    except FatalError as e:
+        print(f"error: {clean(str(e))}", file=sys.stderr)
+        return 1
+    except Exception as e:  # noqa: BLE001 - one line, never a traceback quoting the token
+        print(f"error: {type(e).__name__}: {clean(str(e))}", file=sys.stderr)
+        return 1
     return 0
 
 

@@ -11,17 +11,20 @@ from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.enums import ParseMode
 from aiogram.fsm.storage.base import BaseEventIsolation
+from aiogram.exceptions import TelegramNetworkError, TelegramUnauthorizedError
 from aiogram.types import BotCommandScopeDefault
 
-from bot.config import LOCALES, Config
+from bot.config import LOCALES, Config, FatalError
+from bot.instance import AnotherInstance, ConflictWatch, InstanceLock
 from bot.i18n import UserLocaleMiddleware, make_i18n, telegram_locale
 from bot.isolation import SparseMemoryStorage, UserLocks
 from bot.middlewares import FloodControl, InFlight, OncePerUpdate, SpinnerIsCosmetic
 from bot.reminders import ReminderEngine
+from bot.resume import resume_cut_off
 from bot.sender import RateLimitedSender
 from bot.routers import admin, commands, evidence, fallback, intake, lifecycle
 from bot.services import Services
-from bot.storage import Storage
+from bot.storage import Storage, sqlite_path
 from flows.choices import N_
 from flows.clock import Clock, SystemClock
 
@@ -45,7 +48,8 @@ def create_dispatcher(svc: Services, *, isolation: BaseEventIsolation | None = N
     dp = Dispatcher(storage=SparseMemoryStorage(), events_isolation=isolation or UserLocks(), svc=svc)
     in_flight = InFlight()
     dp.update.outer_middleware(in_flight)
-    dp.update.outer_middleware(OncePerUpdate(svc.store))
+    once = OncePerUpdate(svc.store)
+    dp.update.outer_middleware(once)
     b = svc.config.bot
 
     async def slow_down(data: dict, user_id: int) -> None:
@@ -66,6 +70,7 @@ def create_dispatcher(svc: Services, *, isolation: BaseEventIsolation | None = N
         if not await in_flight.wait_idle(SHUTDOWN_GRACE_SECONDS):
             log.warning("stopping with updates still in flight")
         await svc.albums.drain()
+        await once.drain(SHUTDOWN_GRACE_SECONDS)
 
     dp.shutdown.register(on_shutdown)
     # Evidence before intake: a forwarded text is evidence, not a typed answer.
@@ -102,12 +107,34 @@ async def set_profile(bot: Bot, svc: Services) -> None:
 
 
 async def run(config: Config, clock: Clock | None = None) -> None:
-    store = await Storage.open(config.database.url)
+    """Runs until SIGTERM; FatalError (one line for the operator) when it can't."""
+    # Before anything else: a second instance must not touch the database or the Bot API.
+    lock = InstanceLock(sqlite_path(config.database.url))
+    try:
+        lock.acquire()
+    except OSError as e:
+        raise FatalError(f"can't create the lock file {lock.path} (is the database directory writable?): "
+                         f"{e.strerror}") from None
+    try:
+        await _run(config, clock)
+    finally:
+        lock.release()
+
+
+async def _run(config: Config, clock: Clock | None) -> None:
+    store = await Storage.open(config.database.url, busy_timeout=config.database.busy_timeout_seconds)
     svc = Services(config=config, store=store, clock=clock or SystemClock(),
                    i18n=make_i18n(config.bot.default_locale))
     bot = create_bot(config)
     dp = create_dispatcher(svc)
     engine = create_engine(svc, bot)
+
+    def conflict() -> None:
+        log.error("another instance is polling with this token: stopping")
+        asyncio.get_running_loop().create_task(dp.stop_polling())
+
+    watch = ConflictWatch(conflict)
+    bot.session.middleware(watch)
 
     async def start_engine() -> None:
         dp["reminder_task"] = asyncio.create_task(engine.run(), name="reminders")
@@ -123,13 +150,31 @@ async def run(config: Config, clock: Clock | None = None) -> None:
 
     dp.startup.register(start_engine)
     dp.shutdown.register(stop_engine)
+    api = config.bot.api_url or "https://api.telegram.org"
+    started = False
     try:
-        me = await bot.get_me()
+        try:
+            me = await bot.get_me()
+        except TelegramUnauthorizedError:
+            raise FatalError(f"the Bot API at {api} rejected BOT_TOKEN (401 Unauthorized): "
+                             "copy it again from @BotFather") from None
+        except TelegramNetworkError as e:
+            raise FatalError(f"can't reach the Bot API at {api}: {e.message}") from None
         await set_profile(bot, svc)
         log.info("started as @%s", me.username)
+        started = True
+        try:
+            await resume_cut_off(bot, svc)
+        except Exception as e:  # noqa: BLE001 - a courtesy: it must not keep the bot from starting
+            log.warning("could not resume the chats cut off by the last stop: %s", type(e).__name__)
         # aiogram stops polling on SIGTERM/SIGINT and waits for running handlers.
         await dp.start_polling(bot, polling_timeout=config.bot.polling_timeout,
                                handle_signals=True, close_bot_session=True)
+        if watch.tripped:
+            raise AnotherInstance("another instance of the bot is polling with this token "
+                                  "(Telegram answered 409 Conflict): stop it, or use another token")
     finally:
+        await bot.session.close()
         await store.close()
-        log.info("stopped")
+        if started:
+            log.info("stopped")

@@ -9,6 +9,7 @@ import os
 import re
 import tomllib
 from pathlib import Path
+from urllib.parse import urlparse
 
 from pydantic import BaseModel, Field, ValidationError, field_validator
 
@@ -17,7 +18,13 @@ from flows.policy import Policy
 LOCALES = ("en", "ru", "es", "de")
 
 
-class ConfigError(Exception):
+class FatalError(Exception):
+    """Something the bot can't run with (the database, another instance, the Bot API
+    refusing the token), worded for the operator: ``python -m bot`` prints it as one
+    line and exits non-zero."""
+
+
+class ConfigError(FatalError):
     """A configuration problem, worded for the operator."""
 
 
@@ -41,6 +48,25 @@ class BotSection(BaseModel):
     @classmethod
     def _empty_is_none(cls, value: str | None) -> str | None:
         return value.rstrip("/") or None if value else None
+
+    @field_validator("api_url")
+    @classmethod
+    def _http_url(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        # Checked here: aiohttp would fail on the first request with the URL, token
+        # included, in its message.
+        try:
+            parsed = urlparse(value)
+            parsed.port  # noqa: B018 - raises ValueError for a port out of range or not a number
+        except ValueError:
+            raise ValueError("is not a valid URL: it must look like http://127.0.0.1:8081, "
+                             "with a port from 1 to 65535") from None
+        if parsed.scheme not in ("http", "https") or not parsed.hostname or parsed.query or parsed.fragment:
+            raise ValueError("must look like http://127.0.0.1:8081 (http or https, a host, an optional port)")
+        if parsed.port == 0:
+            raise ValueError("has a bad port (it must be a number from 1 to 65535)")
+        return value
 
     @field_validator("default_locale")
     @classmethod
@@ -66,6 +92,9 @@ class RemindersSection(BaseModel):
 
 class DatabaseSection(BaseModel):
     url: str = "sqlite:///data/disputes.db"
+    # How long a write waits for another program's lock before the buyer is told
+    # it wasn't saved (and to try again in a minute).
+    busy_timeout_seconds: float = Field(5.0, gt=0, le=60)
 
 
 class Config(BaseModel):

@@ -41,6 +41,12 @@ def input_hint(code: str, params: dict, *, locale: str, today: date, currency: s
     return _("⚠️ I couldn't read that. Please try again.")
 
 
+def not_saved() -> str:
+    """The database refused a write (locked, disk full): nothing was saved, and the buyer must know."""
+    return _("⚠️ I couldn't save that just now, so nothing changed. Please try again in a minute. "
+             "/disputes and /help still work.")
+
+
 def use_buttons() -> str:
     return _("👆 Please tap one of the buttons below.")
 

@@ -5,44 +5,52 @@ older message (or a double tap) no longer matches and changes nothing.
 """
 from __future__ import annotations
 
+from typing import Annotated
+
 from aiogram.filters.callback_data import CallbackData
+from pydantic import Field
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 from aiogram.utils.i18n import gettext as _
 
 from flows.dispute import Dispute
 
+# Ids and versions as SQLite stores them (signed 64-bit, never negative here). A forged
+# button with a bigger number fails to unpack, like any malformed data, and gets the
+# "outdated button" answer instead of an OverflowError at the database.
+RowInt = Annotated[int, Field(ge=0, le=2**63 - 1)]
+
 
 class StepAnswer(CallbackData, prefix="ans"):
     """A button answer to the dispute's current step."""
-    dispute_id: int
-    version: int
+    dispute_id: RowInt
+    version: RowInt
     step: str
     value: str
 
 
 class StepNav(CallbackData, prefix="nav"):
     """Back, Cancel and "change this answer" (edit_<step>)."""
-    dispute_id: int
-    version: int
+    dispute_id: RowInt
+    version: RowInt
     action: str
 
 
 class Confirm(CallbackData, prefix="cf"):
     """Yes/No for events that can't be undone (cancel the draft, withdraw the dispute)."""
-    dispute_id: int
-    version: int
+    dispute_id: RowInt
+    version: RowInt
     event: str
     confirm: bool
 
 
 class StageAction(CallbackData, prefix="act"):
     """Stage buttons that aren't machine events: calendar, reminders on/off, information."""
-    dispute_id: int
+    dispute_id: RowInt
     action: str
 
 
 class ReminderSnooze(CallbackData, prefix="snz"):
-    reminder_id: int
+    reminder_id: RowInt
 
 
 class OpenedOn(CallbackData, prefix="opened"):
@@ -53,7 +61,7 @@ class OpenedOn(CallbackData, prefix="opened"):
 
 
 class OpenDispute(CallbackData, prefix="open"):
-    dispute_id: int
+    dispute_id: RowInt
 
 
 class NewDispute(CallbackData, prefix="new"):

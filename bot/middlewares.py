@@ -14,6 +14,8 @@ from aiogram.exceptions import TelegramAPIError
 from aiogram.methods import AnswerCallbackQuery
 from aiogram.types import TelegramObject
 
+from bot.storage import is_unavailable
+
 
 class InFlight(BaseMiddleware):
     """Counts updates being handled, so shutdown can let them finish.
@@ -47,15 +49,66 @@ class InFlight(BaseMiddleware):
 
 
 class OncePerUpdate(BaseMiddleware):
-    """Handles each update_id once: Telegram redelivers after a crash or a slow answer."""
+    """Handles each update_id once: Telegram redelivers after a crash or a slow answer.
 
-    def __init__(self, store) -> None:
+    When the database can't record the id (locked by another program, disk full)
+    the update is handled anyway: /disputes and /help only read, and a write the
+    handler tries fails on its own and tells the buyer. Nor does it wait longer
+    than ``patience`` seconds for the record: the write finishes in the background.
+    """
+
+    def __init__(self, store, *, patience: float = 1.0) -> None:
         self.store = store
+        self.patience = patience
+        self._marking: set[asyncio.Future] = set()
 
     async def __call__(self, handler, event, data):
-        if not await self.store.first_delivery(event.update_id):
+        # A private chat's update stays "in flight" until its handling is over: a process
+        # killed meanwhile has Telegram's offset confirmed already, so after the restart
+        # bot.resume shows that chat its current question again instead of silence.
+        chat = data.get("event_chat")
+        chat_id = chat.id if chat is not None and chat.type == "private" else None
+        record = asyncio.ensure_future(self.store.first_delivery(event.update_id, chat_id=chat_id))
+        try:
+            first = await asyncio.wait_for(asyncio.shield(record), self.patience)
+        except TimeoutError:
+            record.add_done_callback(_quietly)
+            first = True
+        except Exception as e:  # noqa: BLE001
+            if not is_unavailable(e):
+                raise
+            first = True
+        if not first:
             return None
-        return await handler(event, data)
+        try:
+            result = await handler(event, data)
+        except asyncio.CancelledError:
+            raise  # not over: still in flight for the next start
+        except BaseException:
+            await self._done(event.update_id, chat_id)
+            raise
+        await self._done(event.update_id, chat_id)
+        return result
+
+    async def _done(self, update_id: int, chat_id: int | None) -> None:
+        # In the background: the buyer's next update must not wait for it when the
+        # database is locked. Should it never land, a restart re-shows the question.
+        if chat_id is None:
+            return
+        task = asyncio.ensure_future(self.store.update_done(update_id))
+        self._marking.add(task)
+        task.add_done_callback(self._marking.discard)
+        task.add_done_callback(_quietly)
+
+    async def drain(self, timeout: float) -> None:
+        """Waits for the "done" marks still being written (at shutdown)."""
+        if self._marking:
+            await asyncio.wait(set(self._marking), timeout=timeout)
+
+
+def _quietly(task: asyncio.Future) -> None:
+    if not task.cancelled() and task.exception() is not None:
+        logging.getLogger(__name__).warning("update not recorded (in flight or done): %s", task.exception())
 
 
 class FloodControl(BaseMiddleware):

@@ -7,8 +7,11 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
+import sqlite3
+import time
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
@@ -17,6 +20,7 @@ from urllib.parse import urlparse
 
 import aiosqlite
 
+from bot.config import FatalError
 from flows.dispute import Dispute
 from flows.evidence import EvidenceItem, EvidenceKind
 from flows.reminders import PlannedReminder
@@ -99,6 +103,13 @@ MIGRATIONS: list[str] = [
     UPDATE disputes SET number = (SELECT COUNT(*) FROM disputes AS older
                                   WHERE older.user_id = disputes.user_id AND older.id <= disputes.id);
     """,
+    # 5: updates still being handled (done = 0), and their chat: after a crash, those
+    # chats get their current question again
+    """
+    ALTER TABLE processed_updates ADD COLUMN chat_id INTEGER;
+    ALTER TABLE processed_updates ADD COLUMN done INTEGER NOT NULL DEFAULT 1;
+    CREATE INDEX processed_updates_in_flight ON processed_updates(update_id) WHERE done = 0;
+    """,
 ]
 
 _ANSWER_COLUMNS = ("state", "version", "reason", "received", "defect", "solution", "order_number",
@@ -134,6 +145,31 @@ class ReminderRecord:
     attempts: int
 
 
+log = logging.getLogger(__name__)
+
+# SQLite results that mean "the database can't take writes right now" (locked by
+# another program, disk full, I/O error, read-only): the buyer is told their input
+# was not saved, and reads go on.
+UNAVAILABLE = ("SQLITE_BUSY", "SQLITE_LOCKED", "SQLITE_FULL", "SQLITE_IOERR", "SQLITE_READONLY",
+               "SQLITE_CANTOPEN", "SQLITE_PROTOCOL")
+
+
+class StorageError(FatalError):
+    """The database can't be opened at start; worded for the operator."""
+
+
+class Unavailable(Exception):
+    """A write refused at once: the previous one found the database locked or full moments ago."""
+
+
+def is_unavailable(error: BaseException) -> bool:
+    """Whether ``error`` means the database can't store anything right now."""
+    if isinstance(error, Unavailable):
+        return True
+    name = getattr(error, "sqlite_errorname", "") or ""
+    return isinstance(error, sqlite3.Error) and name.startswith(UNAVAILABLE)
+
+
 def sqlite_path(database_url: str) -> Path:
     """``sqlite:///data/x.db`` is relative to the working directory, ``sqlite:////abs/x.db`` absolute."""
     parsed = urlparse(database_url)
@@ -164,28 +200,88 @@ def _iso(value: date | Decimal | None) -> str | None:
 
 
 class Storage:
-    def __init__(self, db: aiosqlite.Connection) -> None:
+    def __init__(self, db: aiosqlite.Connection, reader: aiosqlite.Connection | None = None,
+                 *, busy_timeout: float = 5.0) -> None:
         self._db = db
+        # Reads go through their own read-only connection (its own thread): a write
+        # waiting out another program's lock, or failing on a full disk, must not
+        # hold up /disputes, /help or anyone's next question. WAL lets readers
+        # run beside a writer.
+        self._rdb = reader or db
         # One connection serves every user's handlers: without this lock one
         # coroutine's statements could land inside another's open transaction.
         self._lock = asyncio.Lock()
+        # After a write found the database locked or full, writes fail without trying
+        # for as long as one busy wait lasts, instead of queueing a busy wait each.
+        self._busy_timeout = busy_timeout
+        self._unavailable_until = float("-inf")
 
     @classmethod
-    async def open(cls, database_url: str) -> "Storage":
+    async def open(cls, database_url: str, *, busy_timeout: float = 5.0) -> "Storage":
+        """Opens (creating if needed) and migrates the database; StorageError, with the
+        connections closed again, when it can't be used."""
         path = sqlite_path(database_url)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        db = await aiosqlite.connect(path, isolation_level=None)  # explicit BEGIN/COMMIT below
-        db.row_factory = aiosqlite.Row
-        await db.execute("PRAGMA journal_mode=WAL")
-        await db.execute("PRAGMA busy_timeout=5000")
-        await db.execute("PRAGMA foreign_keys=ON")
-        await db.execute("PRAGMA synchronous=NORMAL")
-        storage = cls(db)
-        await storage._migrate()
-        return storage
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as e:
+            raise StorageError(f"can't create the database directory {path.parent}: {e.strerror}") from None
+        db = reader = None
+        try:
+            db = await _connect(path, isolation_level=None)  # explicit BEGIN/COMMIT below
+            db.row_factory = aiosqlite.Row
+            await db.execute("PRAGMA journal_mode=WAL")
+            await db.execute(f"PRAGMA busy_timeout={int(busy_timeout * 1000)}")
+            await db.execute("PRAGMA foreign_keys=ON")
+            await db.execute("PRAGMA synchronous=NORMAL")
+            # Deleted rows are overwritten with zeros, not just unlinked: /forget must
+            # leave no readable copy in the database file's free pages.
+            await db.execute("PRAGMA secure_delete=ON")
+            storage = cls(db, busy_timeout=busy_timeout)
+            await storage._migrate()
+            # A read-only file opens without complaint and migrates nothing when it is
+            # up to date: one real write proves the bot can save answers.
+            await db.execute("BEGIN IMMEDIATE")
+            await db.execute("DELETE FROM processed_updates WHERE update_id < 0")
+            await db.execute("COMMIT")
+            reader = await _connect(f"{path.absolute().as_uri()}?mode=ro", uri=True, isolation_level=None)
+            reader.row_factory = aiosqlite.Row
+            await reader.execute(f"PRAGMA busy_timeout={int(busy_timeout * 1000)}")
+            storage._rdb = reader
+            return storage
+        except (sqlite3.Error, OSError) as e:
+            # Without closing, aiosqlite's thread keeps the process alive forever.
+            for conn in (reader, db):
+                if conn is not None:
+                    try:
+                        await conn.close()
+                    except Exception:  # already broken: the thread is stopped anyway
+                        pass
+            raise StorageError(f"can't use the database {path}: {_describe(e)}") from None
 
     async def close(self) -> None:
+        if self._rdb is not self._db:
+            await self._rdb.close()
         await self._db.close()
+
+    async def _refuse_while_unavailable(self) -> None:
+        """Within a busy timeout of a write that found the database locked or full, a
+        write fails without trying, once that time is up: as late as a busy wait of
+        its own would, but all of them together, not one busy wait after another
+        (and a retry loop such as the reminder engine's can't spin)."""
+        wait = self._unavailable_until - time.monotonic()
+        if wait > 0:
+            await asyncio.sleep(wait)
+            raise Unavailable("the database could not take writes moments ago")
+
+    def _failed(self, error: BaseException) -> None:
+        if is_unavailable(error):
+            self._unavailable_until = time.monotonic() + self._busy_timeout
+            log.warning("database write failed: %s", _describe(error))
+
+    @property
+    def writable(self) -> bool:
+        """False just after a write found the database locked or full."""
+        return time.monotonic() >= self._unavailable_until
 
     async def _migrate(self) -> None:
         await self._db.execute(
@@ -210,13 +306,21 @@ class Storage:
     @asynccontextmanager
     async def _transaction(self) -> AsyncIterator[aiosqlite.Connection]:
         """One write transaction: all or nothing."""
+        await self._refuse_while_unavailable()
         async with self._lock:
-            await self._db.execute("BEGIN IMMEDIATE")
+            try:
+                await self._db.execute("BEGIN IMMEDIATE")
+            except sqlite3.Error as e:
+                self._failed(e)
+                raise
             try:
                 yield self._db
                 await self._db.execute("COMMIT")
-            except BaseException:
-                await self._db.execute("ROLLBACK")
+            except BaseException as e:
+                self._failed(e)
+                # A full disk can end the transaction itself; ROLLBACK then has nothing to undo.
+                with suppress(sqlite3.Error):
+                    await self._db.execute("ROLLBACK")
                 raise
 
     # Every ``await`` on aiosqlite is a round trip to its SQLite thread, so:
@@ -227,28 +331,52 @@ class Storage:
     # another coroutine's open transaction.
     async def _write(self, sql: str, params: tuple = ()) -> aiosqlite.Cursor:
         """One write statement, atomic on its own."""
+        await self._refuse_while_unavailable()
         async with self._lock:
-            return await self._db.execute(sql, params)
+            try:
+                return await self._db.execute(sql, params)
+            except sqlite3.Error as e:
+                self._failed(e)
+                raise
 
     async def _write_returning(self, sql: str, params: tuple = ()) -> list[aiosqlite.Row]:
         """One write statement with RETURNING: its rows, fetched in the same hop (which
         also steps it to the end, so the autocommit transaction is over on return)."""
+        await self._refuse_while_unavailable()
         async with self._lock:
-            return list(await self._db.execute_fetchall(sql, params))
+            try:
+                return list(await self._db.execute_fetchall(sql, params))
+            except sqlite3.Error as e:
+                self._failed(e)
+                raise
 
     async def _read_one(self, sql: str, params: tuple = ()) -> aiosqlite.Row | None:
-        rows = await self._db.execute_fetchall(sql, params)
+        rows = await self._rdb.execute_fetchall(sql, params)
         return rows[0] if rows else None
 
     # --- updates -------------------------------------------------------------
-    async def first_delivery(self, update_id: int, *, keep: int = 100_000) -> bool:
-        """Records the update; False when it was handled before. Keeps the newest ``keep`` ids."""
+    async def first_delivery(self, update_id: int, *, chat_id: int | None = None, keep: int = 100_000) -> bool:
+        """Records the update; False when it was handled before. Keeps the newest ``keep`` ids.
+
+        With ``chat_id`` it is recorded as in flight until update_done(): if the process
+        dies first, cut_off() names the chat after the restart."""
         cursor = await self._write(
-            "INSERT OR IGNORE INTO processed_updates (update_id, at) VALUES (?, ?)", (update_id, _now()))
+            "INSERT OR IGNORE INTO processed_updates (update_id, at, chat_id, done) VALUES (?, ?, ?, ?)",
+            (update_id, _now(), chat_id, int(chat_id is None)))
         first = cursor.rowcount == 1
         if first and update_id % 1000 == 0:
             await self._write("DELETE FROM processed_updates WHERE update_id < ?", (update_id - keep,))
         return first
+
+    async def update_done(self, update_id: int) -> None:
+        """The update's handling is over (answered, or failed and told)."""
+        await self._write("UPDATE processed_updates SET done = 1 WHERE update_id = ? AND done = 0", (update_id,))
+
+    async def cut_off(self) -> list[tuple[int, int]]:
+        """(update_id, chat_id) of updates a previous process started and never finished."""
+        rows = await self._rdb.execute_fetchall(
+            "SELECT update_id, chat_id FROM processed_updates WHERE done = 0 ORDER BY update_id")
+        return [(r["update_id"], r["chat_id"]) for r in rows]
 
     # --- users ---------------------------------------------------------------
     async def get_user(self, user_id: int) -> UserRecord | None:
@@ -300,7 +428,7 @@ class Storage:
         """Counts only, no personal data: disputes by stage, reminders by status."""
         result: dict[str, dict[str, int]] = {"disputes": {}, "reminders": {}}
         # Both tables in one statement: one round trip to the SQLite thread.
-        for table, key, n in await self._db.execute_fetchall(
+        for table, key, n in await self._rdb.execute_fetchall(
                 "SELECT 'disputes', state, COUNT(*) FROM disputes GROUP BY state"
                 " UNION ALL SELECT 'reminders', status, COUNT(*) FROM reminders GROUP BY status"):
             result[table][key] = n
@@ -310,7 +438,17 @@ class Storage:
         # One statement, so no BEGIN/COMMIT round trips: the user's disputes go
         # with the user, their evidence and reminders with the disputes
         # (ON DELETE CASCADE, foreign_keys=ON), all in this one statement.
-        await self._write("DELETE FROM users WHERE id = ?", (user_id,))
+        await self._refuse_while_unavailable()
+        async with self._lock:
+            try:
+                await self._db.execute("DELETE FROM users WHERE id = ?", (user_id,))
+            except sqlite3.Error as e:
+                self._failed(e)
+                raise
+            # The WAL still holds the pages as they were before the delete; copy the
+            # zeroed pages into the database and cut the WAL to zero bytes, so no
+            # readable copy of the buyer's answers is left on disk.
+            await self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
 
     # --- disputes ------------------------------------------------------------
     async def create_dispute(self, user_id: int, initial_state: str, locale: str | None = None) -> Dispute:
@@ -343,7 +481,7 @@ class Storage:
                             limit: int = -1) -> list[Dispute]:
         """Newest first; ``limit`` of them (-1: all)."""
         marks = ",".join("?" * len(exclude_states)) or "''"
-        rows = await self._db.execute_fetchall(
+        rows = await self._rdb.execute_fetchall(
             f"SELECT * FROM disputes WHERE user_id = ? AND state NOT IN ({marks}) ORDER BY id DESC LIMIT ?",
             (user_id, *exclude_states, limit))
         return [_dispute(r) for r in rows]
@@ -438,7 +576,7 @@ class Storage:
         sql, params = "SELECT * FROM reminders WHERE dispute_id = ?", (dispute_id,)
         if status:
             sql, params = sql + " AND status = ?", (*params, status)
-        return [_reminder(r) for r in await self._db.execute_fetchall(sql + " ORDER BY due_at, id", params)]
+        return [_reminder(r) for r in await self._rdb.execute_fetchall(sql + " ORDER BY due_at, id", params)]
 
     async def load_dispute(self, dispute_id: int) -> Dispute | None:
         """For the reminder engine, which acts for whoever owns the dispute."""
@@ -474,7 +612,7 @@ class Storage:
         return n
 
     async def list_evidence(self, dispute: Dispute) -> list[EvidenceItem]:
-        rows = await self._db.execute_fetchall(
+        rows = await self._rdb.execute_fetchall(
             "SELECT e.* FROM evidence e JOIN disputes d ON d.id = e.dispute_id"
             " WHERE d.id = ? AND d.user_id = ? ORDER BY e.id", (dispute.id, dispute.user_id))
         return [EvidenceItem(
@@ -483,6 +621,24 @@ class Storage:
             media_group_id=r["media_group_id"], text=r["text"], origin_name=r["origin_name"],
             origin_date=datetime.fromisoformat(r["origin_date"]) if r["origin_date"] else None,
             flags=set(json.loads(r["flags"])), id=r["id"]) for r in rows]
+
+
+async def _connect(database: Path | str, **kwargs) -> aiosqlite.Connection:
+    """aiosqlite.connect, but a failed open also waits for aiosqlite's thread to stop:
+    otherwise it outlives the event loop and dies with a traceback on the way out."""
+    conn = aiosqlite.connect(database, **kwargs)
+    try:
+        return await conn
+    except BaseException:
+        thread = getattr(conn, "_thread", None)
+        if thread is not None and thread.is_alive():
+            await asyncio.to_thread(thread.join, 5)
+        raise
+
+
+def _describe(error: BaseException) -> str:
+    """A database error in a few words: "database is locked", "disk I/O error"."""
+    return str(error) or type(error).__name__
 
 
 def _reminder(r: aiosqlite.Row) -> ReminderRecord:

@@ -10,6 +10,7 @@ Plain synchronous code: the bot runs the decoding in a worker thread
 from __future__ import annotations
 
 import io
+import threading
 import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -22,6 +23,12 @@ ACCEPTED_MIME_TYPES = frozenset({"image/jpeg", "image/bmp", "image/gif", "image/
 ALIEXPRESS_MAX_BYTES = 2 * 1024 * 1024
 TELEGRAM_DOWNLOAD_LIMIT = 20 * 1024 * 1024
 MAX_PIXELS = 40_000_000  # decompression-bomb guard: ~7300x5500, beyond any phone camera
+# The most pixels actually decoded into memory (~8 bytes a pixel while converting):
+# a JPEG above it is decoded at 1/2, 1/4 or 1/8 scale (draft), anything else refused.
+MAX_DECODE_PIXELS = 16_000_000
+# Decodes running at once, process-wide: each may hold ~130 MB at the cap.
+MAX_CONCURRENT_DECODES = 2
+_decoding = threading.BoundedSemaphore(MAX_CONCURRENT_DECODES)
 
 # Process-wide on purpose: any Pillow decode in the bot gets the same guard.
 Image.MAX_IMAGE_PIXELS = MAX_PIXELS
@@ -39,7 +46,7 @@ MIN_LONG_SIDE = 800     # below this a photo stops being useful evidence
 SCALE_STEP = 0.8
 QUALITIES = (90, 85, 80, 70, 60, 50)
 
-ImageErrorCode = Literal["corrupt", "too_large_to_download", "bomb", "cannot_fit"]
+ImageErrorCode = Literal["corrupt", "too_large_to_download", "bomb", "too_many_pixels", "cannot_fit"]
 
 
 class ImageError(ValueError):
@@ -103,10 +110,16 @@ def compress_for_aliexpress(data: bytes, limit: int = ALIEXPRESS_MAX_BYTES) -> b
     """A metadata-free JPEG of the image, strictly under `limit` bytes.
 
     Tries the best quality first, then smaller sizes; raises ImageError with
-    code "too_large_to_download", "corrupt", "bomb" or "cannot_fit".
+    code "too_large_to_download", "corrupt", "bomb", "too_many_pixels" or "cannot_fit".
+    At most MAX_CONCURRENT_DECODES run at once (callers' threads wait their turn).
     """
     if len(data) > TELEGRAM_DOWNLOAD_LIMIT:
         raise ImageError("too_large_to_download")
+    with _decoding:
+        return _compress(data, limit)
+
+
+def _compress(data: bytes, limit: int) -> bytes:
     base = _decode(data)
     icc = base.info.get("icc_profile")
     if not (isinstance(icc, bytes) and icc[16:20] == b"RGB "):
@@ -137,9 +150,14 @@ def _decode(data: bytes) -> Image.Image:
             im = Image.open(io.BytesIO(data), formats=READABLE_FORMATS)
             if im.width * im.height > MAX_PIXELS:
                 raise ImageError("bomb")
-            if max(im.size) > WORK_LONG_SIDE:
+            if max(im.size) > WORK_LONG_SIDE or im.width * im.height > MAX_DECODE_PIXELS:
                 # JPEG can decode at 1/2, 1/4, 1/8 scale: far less memory and time.
-                im.draft(None, _fit(im.size, WORK_LONG_SIDE))
+                im.draft(None, _draft_target(im.size))
+            # Checked on the size about to be decoded (after draft), before any pixel is:
+            # a 6300x6300 PNG of 131 KB would otherwise take ~300 MB here.
+            if im.width * im.height > MAX_DECODE_PIXELS:
+                raise ImageError("too_many_pixels")
+            if max(im.size) > WORK_LONG_SIDE:
                 im.thumbnail((WORK_LONG_SIDE, WORK_LONG_SIDE), Image.Resampling.LANCZOS)
             im.load()
             # Phones store photos sideways plus an orientation tag; the copy
@@ -163,6 +181,18 @@ def _to_rgb(im: Image.Image) -> Image.Image:
         white.info = dict(im.info)  # keep the ICC profile for the caller
         return white
     return im.convert("RGB")
+
+
+def _draft_target(size: tuple[int, int]) -> tuple[int, int]:
+    """The size to ask draft() for. It decodes at the strongest reduction (1/2, 1/4, 1/8)
+    that still gives at least this size, which can hold up to 4 times its pixels: for an
+    image over MAX_DECODE_PIXELS, ask for at most a quarter of that, so what is decoded
+    stays within it."""
+    w, h = _fit(size, WORK_LONG_SIDE)
+    if size[0] * size[1] > MAX_DECODE_PIXELS and w * h > MAX_DECODE_PIXELS // 4:
+        scale = (MAX_DECODE_PIXELS // 4 / (w * h)) ** 0.5
+        w, h = max(1, int(w * scale)), max(1, int(h * scale))
+    return w, h
 
 
 def _fit(size: tuple[int, int], long_side: int) -> tuple[int, int]:

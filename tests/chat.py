@@ -166,7 +166,7 @@ class BotHarness:
         self.dp: Dispatcher | None = None
 
     async def start(self) -> "BotHarness":
-        store = await Storage.open(self.config.database.url)
+        store = await Storage.open(self.config.database.url, busy_timeout=self.config.database.busy_timeout_seconds)
         self.svc = Services(config=self.config, store=store, clock=self.clock, i18n=make_i18n())
         self.dp = create_dispatcher(self.svc)
         self.engine = create_engine(self.svc, self.bot)

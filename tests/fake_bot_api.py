@@ -23,6 +23,7 @@ OK_TRUE = {"deleteWebhook", "setMyCommands", "deleteMyCommands", "setMyDescripti
            "editMessageReplyMarkup", "setChatMenuButton", "sendChatAction"}
 INT_KEYS = {"chat_id", "from_chat_id", "message_id", "user_id", "offset", "limit", "timeout",
             "reply_to_message_id", "message_thread_id", "cache_time"}
+CONFLICT = "Conflict: terminated by other getUpdates request; make sure that only one bot instance is running"
 TEXT_KEYS = {"text", "caption", "description", "short_description", "name"}  # never JSON-decoded
 
 
@@ -76,7 +77,9 @@ class FakeBotAPI:
         self._message_ids: dict[Any, itertools.count] = defaultdict(lambda: itertools.count(1))
         self._failures: dict[str, deque[APIError]] = defaultdict(deque)
         self._blocked: set[int] = set()
+        self._delays: dict[str, deque[float]] = defaultdict(deque)
         self._new_update = asyncio.Event()
+        self._polls = 0                           # getUpdates calls so far (the newest wins)
         self._mark = 0                            # wait_for() looks at requests from here on
         self._runner: web.AppRunner | None = None
         self._stopped = False
@@ -195,6 +198,10 @@ class FakeBotAPI:
         for _ in range(times):
             self._failures[method].append(APIError(status, description, retry_after))
 
+    def delay_next(self, method: str, seconds: float) -> None:
+        """The next call of ``method`` is answered only after ``seconds`` (a slow network)."""
+        self._delays[method].append(seconds)
+
     def block_user(self, chat_id: int) -> None:
         self._blocked.add(chat_id)
 
@@ -206,6 +213,8 @@ class FakeBotAPI:
         params = await self._parse(request)
         rec = Request(method, params, time.monotonic())
         self.requests.append(rec)
+        if self._delays[method]:
+            await asyncio.sleep(self._delays[method].popleft())
         try:
             if self._failures[method]:
                 raise self._failures[method].popleft()
@@ -248,6 +257,11 @@ class FakeBotAPI:
         return {k: _decode(k, v) for k, v in params.items()}
 
     async def _get_updates(self, params: dict) -> list[dict]:
+        # Like Telegram: a getUpdates ends an older one still waiting with 409 Conflict
+        # (two bot instances with one token). One instance polls one call at a time.
+        self._polls += 1
+        poll = self._polls
+        self._wake_pollers()
         offset, limit = params.get("offset") or 0, min(params.get("limit") or 100, 100)
         if offset < 0 and self.updates:  # -N: only the last N updates
             offset = self.updates[max(0, len(self.updates) + offset)]["update_id"]
@@ -263,6 +277,8 @@ class FakeBotAPI:
                 await asyncio.wait_for(event.wait(), deadline - time.monotonic())
             except TimeoutError:
                 break
+            if poll != self._polls:
+                raise APIError(409, CONFLICT)
         return list(itertools.islice(self.updates, limit))
 
     def _wake_pollers(self) -> None:

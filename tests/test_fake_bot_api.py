@@ -150,3 +150,22 @@ async def test_wait_for_sees_requests_after_push(bot, fake):
     await task
     with pytest.raises(TimeoutError, match="sendMessage"):
         await fake.wait_for("editMessageText", timeout=0.2)
+
+
+async def test_overlapping_polls_end_the_older_with_409(bot, fake):
+    from aiogram.exceptions import TelegramConflictError
+    other = Bot(fake.token, session=AiohttpSession(api=TelegramAPIServer.from_base(fake.url)))
+    try:
+        older = asyncio.ensure_future(bot.get_updates(timeout=5))
+        await asyncio.sleep(0.2)
+        started = time.monotonic()
+        newer = asyncio.ensure_future(other.get_updates(timeout=1))
+        with pytest.raises(TelegramConflictError, match="terminated by other getUpdates request"):
+            await older
+        assert time.monotonic() - started < 0.5  # at once, not at the older poll's timeout
+        assert await newer == []
+        assert [r.status for r in fake.calls("getUpdates")] == [409, 200]
+        # One poller alone never conflicts with itself.
+        assert await bot.get_updates(timeout=0) == []
+    finally:
+        await other.session.close()

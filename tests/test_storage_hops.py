@@ -100,7 +100,7 @@ async def test_one_update_stays_within_its_hop_budget(store, monkeypatch):
     d = await store.create_dispute(1, "a")
     monkeypatch.setattr(aiosqlite.Connection, "_execute", counted)
     budget = [
-        (store.first_delivery(7), 1), (store.get_user(1), 1), (store.focused_dispute(1), 1),
+        (store.first_delivery(7), 1), (store.update_done(7), 1), (store.get_user(1), 1), (store.focused_dispute(1), 1),
         (store.get_dispute(1, d.id), 1), (store.save_dispute(d), 1),
         (store.save_dispute(d, [planned("k", 1), planned("l", 2)]), 5),  # BEGIN, 2 statements + 1 batch, COMMIT
         (store.focus(1, d.id), 1), (store.add_evidence(d, EvidenceItem(EvidenceKind.NOTE, text="n")), 1),

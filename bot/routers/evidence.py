@@ -136,7 +136,16 @@ async def fix_image(message: Message, bot: Bot, item: EvidenceItem) -> None:
         jpeg = await asyncio.to_thread(compress_for_aliexpress, buffer.getvalue())
     except ImageError as e:
         log.info("image not fixed: %s", e.code)
-        await message.answer(_("⚠️ I couldn't open this image. Send it again as a photo or a screenshot."))
+        if e.code == "too_many_pixels":
+            await message.answer(_("⚠️ This image has too many pixels for me to make an AliExpress-ready copy. "
+                                   "For the upload, take a screenshot of it or export it smaller."))
+        else:
+            await message.answer(_("⚠️ I couldn't open this image. Send it again as a photo or a screenshot."))
+        return
+    except Exception as e:  # noqa: BLE001 - the download failed or memory ran out: the evidence is kept anyway
+        log.warning("image not fixed: %s", type(e).__name__)
+        await message.answer(_("⚠️ I couldn't make an AliExpress-ready copy of this image right now. "
+                               "Send it again in a few minutes if you need the copy."))
         return
     name = f"evidence-{item.file_unique_id or 'photo'}.jpg"
     sent = await message.answer_document(

@@ -12,6 +12,7 @@ from bot import hints
 from bot.conversation import show
 from bot.filters import Inline
 from bot.services import Services
+from bot.storage import is_unavailable
 
 log = logging.getLogger(__name__)
 
@@ -40,16 +41,27 @@ async def on_stale_button(callback: CallbackQuery) -> None:
 
 
 async def on_error(event: ErrorEvent, bot: Bot) -> None:
-    """A bug or an outage must not leave the buyer guessing: answers are already saved."""
-    log.error("update %s failed", event.update.update_id, exc_info=event.exception)
+    """A bug or an outage must not leave the buyer guessing. After a bug, the answers
+    given so far are saved; when the database itself refused the write (locked,
+    disk full) this one was not, and the buyer is told to send it again."""
+    unsaved = is_unavailable(event.exception)
+    if unsaved:
+        log.warning("update %s not saved: %s", event.update.update_id, event.exception)
+    else:
+        log.error("update %s failed", event.update.update_id, exc_info=event.exception)
+    callback = event.update.callback_query
+    if callback is not None:
+        with suppress(Exception):  # stop the spinner; it may be answered already
+            await callback.answer(hints.not_saved() if unsaved else None, show_alert=unsaved)
     chat = event.update.message.chat if event.update.message else None
-    if chat is None and event.update.callback_query:
-        chat = event.update.callback_query.message.chat if event.update.callback_query.message else None
+    if chat is None and callback:
+        chat = callback.message.chat if callback.message else None
     if chat is None or chat.type != "private":
         return
+    text = hints.not_saved() if unsaved else _("😓 Something went wrong on my side. Your answers are saved: "
+                                               "send /disputes to continue.")
     with suppress(Exception):  # the failure may be the network itself
-        await bot.send_message(chat.id, _("😓 Something went wrong on my side. Your answers are saved: "
-                                          "send /disputes to continue."))
+        await bot.send_message(chat.id, text)
 
 
 def create_router() -> Router:
