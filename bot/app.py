@@ -19,7 +19,7 @@ from bot.isolation import SparseMemoryStorage, UserLocks
 from bot.middlewares import FloodControl, InFlight, OncePerUpdate, SpinnerIsCosmetic
 from bot.reminders import ReminderEngine
 from bot.sender import RateLimitedSender
-from bot.routers import admin, commands, evidence, fallback, intake, lifecycle
+from bot.routers import admin, commands, evidence, fallback, intake, lifecycle, paperwork
 from bot.services import Services
 from bot.storage import Storage
 from flows.choices import N_
@@ -70,8 +70,8 @@ def create_dispatcher(svc: Services, *, isolation: BaseEventIsolation | None = N
     dp.shutdown.register(on_shutdown)
     # Evidence before intake: a forwarded text is evidence, not a typed answer.
     dp.include_routers(admin.create_router(svc.config.bot.admin_ids), commands.create_router(),
-                       lifecycle.create_router(), evidence.create_router(), intake.create_router(),
-                       fallback.create_router())
+                       lifecycle.create_router(), paperwork.create_router(), evidence.create_router(),
+                       intake.create_router(), fallback.create_router())
     return dp
 
 

@@ -31,6 +31,7 @@ COMMANDS = (
     ("cancel", N_("Cancel the current dispute")),
     ("language", N_("Change language")),
     ("timezone", N_("Time zone for reminders")),
+    ("dossier", N_("Dossier for my bank or an appeal (PDF)")),
     ("help", N_("How this bot works")),
     ("privacy", N_("What I store about you")),
     ("export", N_("Download my data")),
