@@ -150,19 +150,27 @@ class _Part:
         self.pdf.set_text_color(0)
 
     def pair(self, label: str, value: str, width: float = 48) -> None:
+        """A label and its value side by side; either may wrap."""
         pdf = self.pdf
+        if pdf.get_y() > pdf.h - pdf.b_margin - 12:
+            pdf.add_page()
+        top = pdf.get_y()
         pdf.set_font("Roboto", "B", 10.5)
-        pdf.cell(width, 5.5, printable(label))
+        pdf.multi_cell(width - 2, 5.5, printable(label), align="L", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+        below_label, page = pdf.get_y(), pdf.page
+        pdf.set_xy(pdf.l_margin + width, top)
         pdf.set_font("Roboto", "", 10.5)
         pdf.multi_cell(0, 5.5, printable(value), align="L", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+        if pdf.page == page:
+            pdf.set_y(max(below_label, pdf.get_y()))
 
     # --- the part ----------------------------------------------------------------------------------
     def write(self) -> None:
         _, d, pdf = self._, self.d, self.pdf
         title = (_("Dispute dossier: AliExpress order {number}").format(number=d.order_number) if d.order_number
                  else _("Dispute dossier: AliExpress order"))
+        pdf.add_page()  # writes the previous page's footer: the new title only from here on
         pdf.footer_text = printable(title)
-        pdf.add_page()
         pdf.start_section(printable(title), level=0)
         self.para(title, size=17, bold=True)
         if self.english_copy:

@@ -118,8 +118,8 @@ def render_png(title: str, rows: list[Row], *, today: date, today_label: str,
                fmt_date: Callable[[date], str], relative: Callable[[int], str]) -> bytes:
     """The rows on a vertical axis with a "today" mark; PNG bytes, WIDTH pixels wide.
 
-    The PNG carries what it shows as text chunks ("labels": every string drawn, "min_text_px") so a test can
-    read the picture's words without OCR."""
+    The PNG carries what it shows as text chunks ("labels": every string drawn; "rows": each date, label and
+    whether it is past, today or ahead; "min_text_px") so a test can read the picture without OCR."""
     fonts = {name: ImageFont.truetype(str(BOLD if name in ("title", "date") else REGULAR), size)
              for name, size in SIZES.items()}
     probe = ImageDraw.Draw(Image.new("RGB", (1, 1)))
@@ -142,6 +142,7 @@ def render_png(title: str, rows: list[Row], *, today: date, today_label: str,
     image = Image.new("RGB", (WIDTH, y + PAD), "white")
     draw = ImageDraw.Draw(image)
     drawn: list[str] = []
+    shown: list[tuple[str, str, str]] = []  # (date, label, "past" | "today" | "future" | "now")
 
     def text(xy: tuple[float, float], value: str, font: str, fill: str, anchor: str = "la") -> None:
         draw.text(xy, value, font=fonts[font], fill=fill, anchor=anchor)
@@ -164,9 +165,11 @@ def render_png(title: str, rows: list[Row], *, today: date, today_label: str,
             draw.rectangle([box[0] - 12, box[1] - 8, box[2] + 12, box[3] + 8], fill="white")
             text((label_x, cy), lines[0], "label", RED, "lm")
             text((axis_x - 32, cy), printable(fmt_date(day)), "date", RED, "rm")
+            shown.append((printable(fmt_date(day)), lines[0], "now"))
             continue
         past, now = day < today, day == today
         colour = GREY if past else RED if now else INK
+        shown.append((printable(fmt_date(day)), " ".join(lines), "past" if past else "today" if now else "future"))
         text((axis_x - 32, cy), printable(fmt_date(day)), "date", colour, "rm")
         if past:
             draw.ellipse([axis_x - 14, cy - 14, axis_x + 14, cy + 14], fill=GREY)
@@ -180,6 +183,7 @@ def render_png(title: str, rows: list[Row], *, today: date, today_label: str,
             text((label_x, cy - 20 + 40 * len(lines) + 2), note, "note", GREY if past else RED if now else BLUE)
     info = PngInfo()
     info.add_text("labels", json.dumps(drawn, ensure_ascii=False))
+    info.add_text("rows", json.dumps(shown, ensure_ascii=False))
     info.add_text("min_text_px", str(MIN_TEXT_PX))
     buffer = io.BytesIO()
     image.save(buffer, "PNG", optimize=True, pnginfo=info)
