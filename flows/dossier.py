@@ -133,9 +133,10 @@ class _Part:
     def money(self, amount) -> str:
         return self.lang.money(amount, self.d.currency)
 
-    def heading(self, text: str) -> None:
+    def heading(self, text: str, *, need: float = 50) -> None:
+        """A section title, on a new page unless ``need`` mm of what follows fit under it."""
         pdf = self.pdf
-        if pdf.get_y() > pdf.h - 50:
+        if pdf.get_y() > pdf.h - need:
             pdf.add_page()
         pdf.ln(4)
         pdf.start_section(printable(text), level=1)
@@ -143,11 +144,14 @@ class _Part:
         pdf.multi_cell(0, 7, printable(text), align="L", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
         pdf.ln(1)
 
-    def para(self, text: str, *, size: float = 10.5, bold: bool = False, grey: bool = False) -> None:
+    def para(self, text: str, *, size: float = 10.5, bold: bool = False, grey: bool = False,
+             gap: bool = False) -> None:
         self.pdf.set_font("Roboto", "B" if bold else "", size)
         self.pdf.set_text_color(100 if grey else 0)
         self.pdf.multi_cell(0, size * 0.5, printable(text), align="L", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
         self.pdf.set_text_color(0)
+        if gap:
+            self.pdf.ln(1.5)
 
     def pair(self, label: str, value: str, width: float = 48) -> None:
         """A label and its value side by side; either may wrap."""
@@ -251,15 +255,15 @@ class _Part:
             bought += " " + _("I paid {total}.").format(total=self.money(d.order_total))
         if d.shipped_on:
             bought += " " + _("The seller shipped it on {date}.").format(date=self.day(d.shipped_on))
-        self.para(bought)
+        self.para(bought, gap=True)
         if d.received is False:
             wrong = _("I have not received it.")
         else:
             defect = option(DEFECTS, d.defect)
             problem = _(defect.english if defect else N_("it is not as described"))
             wrong = _("The item I received has a problem: {problem}.").format(problem=problem)
-        self.para(wrong)
-        self.para(self.done())
+        self.para(wrong, gap=True)
+        self.para(self.done(), gap=True)
         refund = d.refund_amount()
         money = self.money(refund) if refund is not None else None
         ask = _("a full refund of {money}").format(money=money) if d.refund_full and money else (
@@ -315,7 +319,7 @@ class _Part:
 
     def evidence(self) -> None:
         _, pdf = self._, self.pdf
-        self.heading(_("5. Evidence"))
+        self.heading(_("5. Evidence"), need=120)  # room for a photo under the title
         if not self.case.items:
             self.para(_("No evidence was sent to the bot."))
         for n, item in enumerate(self.case.items, start=1):
