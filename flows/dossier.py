@@ -12,7 +12,6 @@ Pure: the bot downloads the photos and passes their bytes in; nothing here touch
 from __future__ import annotations
 
 import io
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo

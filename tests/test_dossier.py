@@ -150,6 +150,8 @@ async def test_dossier_command_waits_for_the_answers_and_works_from_the_summary(
     for text in ("8123456789012345", "$25.90", "11/1/2026", "40"):
         await user.send(text)
     await user.choose("full")
+    harness.session.files["broken"] = b"\xff\xd8 not a JPEG after all"
+    await user.send_photo("broken", size=30)
     await user.choose("done")
     replies = await user.send("/dossier")
     (doc,) = [s for s in replies if isinstance(s.method, SendDocument)]
@@ -158,7 +160,33 @@ async def test_dossier_command_waits_for_the_answers_and_works_from_the_summary(
         "Dispute dossier: AliExpress order 8123456789012345"]  # English buyer: one part
     text = pdf_text(reader)
     assert "no dispute is open yet" in text and "Order total $25.90" in text and "Shipped on Nov 1, 2026" in text
-    assert "No evidence was sent to the bot." in text and not image_xobjects(reader)
+    assert "Evidence 1: photo This photo could not be opened, so it is not included here." in text
+    assert not image_xobjects(reader)
+
+
+@pytest.mark.parametrize("lang, facts", [
+    ("es", ["Expediente de la disputa: pedido de AliExpress 8123456789012345", "Fecha de envío 1 sept 2026",
+            "Total del pedido 129,00 US$", "Prueba 2: mensaje de Señor Tienda, 2 sept 2026",
+            "¿Dónde está mi pedido? Ñandú ? ??"]),
+    ("de", ["Dossier zum Streitfall: AliExpress-Bestellung 8123456789012345", "Versanddatum 01.09.2026",
+            "Bestellsumme 129,00 $", "Nachweis 2: Nachricht von Señor Tienda, 02.09.2026",
+            "Größe stimmt nicht, Übergröße ? ??"]),
+])
+def test_spanish_and_german_dossiers_render_their_own_characters(lang, facts):
+    from bot.formatting import user_language
+    from bot.i18n import make_i18n
+
+    case, _ = big_case(0, 0)
+    case.items.append(EvidenceItem(EvidenceKind.NOTE, id=1, text="Nota"))
+    case.items.append(EvidenceItem(EvidenceKind.FORWARD, id=2, origin_name="Señor Tienda",
+                                   origin_date=datetime(2026, 9, 2, 9, tzinfo=timezone.utc),
+                                   # emoji and CJK: Roboto can't draw them, the PDF shows "?" in their place
+                                   text="¿Dónde está mi pedido? Ñandú 🙂 包裹" if lang == "es"
+                                   else "Größe stimmt nicht, Übergröße 🙂 包裹"))
+    reader = PdfReader(io.BytesIO(build_dossier(case, [user_language(lang, make_i18n()), ENGLISH], {})))
+    text = pdf_text(reader)
+    for fact in facts:
+        assert fact in text, fact
 
 
 def big_case(photos: int, messages: int) -> tuple[Case, dict[int, bytes]]:

@@ -15,6 +15,7 @@ from aiogram.exceptions import TelegramAPIError
 from aiogram.filters import Command
 from aiogram.types import BufferedInputFile, CallbackQuery, Message
 from aiogram.utils.i18n import gettext as _
+from aiohttp import ClientError
 
 from bot import hints
 from bot.filters import PRIVATE
@@ -24,10 +25,10 @@ from bot.planning import user_zone
 from bot.services import Services
 from flows.calendar import HOLIDAY_COUNTRY
 from flows.dispute import STEPS, Dispute
-from flows.dossier import Case, build_dossier
+from flows.dossier import PHOTO_LONG_SIDE, Case, build_dossier, shrink
 from flows.evidence import EvidenceItem, EvidenceKind
 from flows.explanation import ENGLISH
-from flows.images import can_download
+from flows.images import ImageError, can_download
 from flows.timeline import LABELS, Row, milestones, render_png
 
 log = logging.getLogger(__name__)
@@ -50,7 +51,9 @@ async def send_timeline(bot: Bot, chat_id: int, d: Dispute, svc: Services, local
 
 
 async def download_photos(bot: Bot, items: list[EvidenceItem]) -> dict[int, bytes]:
-    """The bytes of each image item that can be downloaded; the others are listed in the dossier."""
+    """Each image item that can be downloaded and decoded, as a JPEG of at most PHOTO_LONG_SIDE pixels (shrunk
+    at once, off the event loop: 30 photos of up to 20 MB are never all in memory); the others are listed in the
+    dossier."""
     photos: dict[int, bytes] = {}
     for item in items:
         if item.kind is not EvidenceKind.IMAGE or item.id is None or not item.file_id:
@@ -59,10 +62,11 @@ async def download_photos(bot: Bot, items: list[EvidenceItem]) -> dict[int, byte
             continue
         try:
             buffer = await bot.download(item.file_id, destination=io.BytesIO())
-        except (TelegramAPIError, OSError, asyncio.TimeoutError) as e:
+            photos[item.id] = await asyncio.to_thread(shrink, buffer.getvalue(), PHOTO_LONG_SIDE, 90)
+        except ImageError as e:
+            log.info("evidence photo not decoded: %s", e.code)
+        except (TelegramAPIError, ClientError, OSError, asyncio.TimeoutError) as e:
             log.info("evidence photo not downloaded: %s", type(e).__name__)
-            continue
-        photos[item.id] = buffer.getvalue()
     return photos
 
 
@@ -78,7 +82,6 @@ async def send_dossier(bot: Bot, chat_id: int, d: Dispute, svc: Services, locale
     languages = [user_language(locale, svc.i18n)] + ([ENGLISH] if locale != "en" else [])
     photos = await download_photos(bot, items)
     pdf = await asyncio.to_thread(build_dossier, case, languages, photos)
-    del photos
     if len(languages) > 1:
         caption = _("📄 Dossier of dispute #{id}: the order, what happened, your statement, the deadlines and your "
                     "evidence, for your bank (chargeback), with an English copy for the appeal to AliExpress.")
