@@ -345,3 +345,18 @@ def test_the_documents_are_built_without_aiogram_or_the_database():
             "print(bad); sys.exit(bool(bad))")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+async def test_another_buyer_gets_neither_document_of_a_dispute(harness):
+    from bot.keyboards import Paperwork
+
+    alice, bob = harness.user(7101), harness.user(7102)
+    await russian_case_to_rejection(alice, harness)
+    d = await harness.store.focused_dispute(alice.id)
+    await bob.send("/start")
+    for what in ("timeline", "dossier", "export"):
+        replies = await bob.tap(Paperwork(dispute_id=d.id, what=what).pack())
+        assert bob.alerts(replies) == ["This button is outdated."], what
+        assert not [s for s in replies if isinstance(s.method, (SendDocument, SendPhoto))]
+    replies = await bob.send("/dossier")
+    assert not [s for s in replies if isinstance(s.method, SendDocument)] and "8123456789012345" not in bob.texts(replies)
