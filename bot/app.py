@@ -22,7 +22,7 @@ from bot.middlewares import FloodControl, InFlight, OncePerUpdate, SpinnerIsCosm
 from bot.reminders import ReminderEngine
 from bot.resume import resume_cut_off
 from bot.sender import RateLimitedSender
-from bot.routers import admin, commands, evidence, fallback, intake, lifecycle
+from bot.routers import admin, commands, evidence, fallback, intake, lifecycle, paperwork
 from bot.services import Services
 from bot.storage import Storage, sqlite_path
 from flows.choices import N_
@@ -75,8 +75,8 @@ def create_dispatcher(svc: Services, *, isolation: BaseEventIsolation | None = N
     dp.shutdown.register(on_shutdown)
     # Evidence before intake: a forwarded text is evidence, not a typed answer.
     dp.include_routers(admin.create_router(svc.config.bot.admin_ids), commands.create_router(),
-                       lifecycle.create_router(), evidence.create_router(), intake.create_router(),
-                       fallback.create_router())
+                       lifecycle.create_router(), paperwork.create_router(), evidence.create_router(),
+                       intake.create_router(), fallback.create_router())
     return dp
 
 

@@ -49,6 +49,12 @@ class StageAction(CallbackData, prefix="act"):
     action: str
 
 
+class Paperwork(CallbackData, prefix="doc"):
+    """Documents about a dispute: "timeline" (a PNG of its dates) or "dossier" (the PDF for bank and appeal)."""
+    dispute_id: int
+    what: str
+
+
 class ReminderSnooze(CallbackData, prefix="snz"):
     reminder_id: RowInt
 

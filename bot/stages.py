@@ -14,7 +14,7 @@ from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 from aiogram.utils.i18n import gettext as _
 
 from bot.formatting import fmt_date, fmt_relative
-from bot.keyboards import StageAction, StepNav, keyboard
+from bot.keyboards import Paperwork, StageAction, StepNav, keyboard
 from flows.choices import N_
 from flows.dispute import Dispute
 from flows.machine import available_events
@@ -73,6 +73,8 @@ DEADLINE_TITLES: dict[str, str] = {
 }
 # Stages whose screen offers "the goods arrived after the refund" (an order not received).
 _GOODS_AFTER_REFUND = ("refund_pending", "refunded")
+# Stages where the dispute failed: the dossier for the appeal and the bank (flows/dossier.py).
+DOSSIER_STAGES = ("rejected", "refund_missing", "chargeback")
 
 
 def _when(moment: datetime, tz: ZoneInfo, now: datetime, locale: str) -> str:
@@ -171,8 +173,16 @@ def stage_keyboard(d: Dispute, *, extra: list[InlineKeyboardButton] | None = Non
             row.append(_action(d, _("🔔 Turn reminders on"), "unmute") if d.reminders_off
                        else _action(d, _("🔕 Stop reminders"), "mute"))
         rows.append(row)
+    papers = [paperwork_button(d, _("🗓 Timeline"), "timeline")]
+    if d.state in DOSSIER_STAGES:
+        papers.append(paperwork_button(d, _("📄 Dossier (PDF)"), "dossier"))
+    rows.append(papers)
     rows += [[button] for button in extra or []]
     return keyboard(*rows) if rows else None
+
+
+def paperwork_button(d: Dispute, text: str, what: str) -> InlineKeyboardButton:
+    return InlineKeyboardButton(text=text, callback_data=Paperwork(dispute_id=d.id, what=what).pack())
 
 
 def _action(d: Dispute, text: str, action: str) -> InlineKeyboardButton:

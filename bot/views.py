@@ -13,7 +13,7 @@ from aiogram.utils.i18n import gettext as _
 from aiogram.utils.i18n import ngettext
 
 from bot.formatting import example_amount, example_date, fmt_date, fmt_money, fmt_relative, html
-from bot.stages import EVENT_LABELS
+from bot.stages import EVENT_LABELS, paperwork_button
 from bot.keyboards import (DONE, FULL_REFUND, UNKNOWN, NewDispute, answer_button, in_rows,
                            keyboard, nav_button, step_keyboard)
 from flows.choices import DEFECTS, N_, REASONS, RECEIVED, SOLUTIONS, defects_for, option
@@ -283,7 +283,8 @@ def summary(d: Dispute, items: list[EvidenceItem], e: Eligibility, *, locale: st
 def summary_keyboard(d: Dispute) -> InlineKeyboardMarkup:
     opened = EVENT_LABELS["open_on_aliexpress"]
     edits = [nav_button(d, "✏️ " + step_title(step), f"edit_{step}") for step in edit_events(d)]
-    return keyboard([nav_button(d, _(opened), "open_on_aliexpress")], *in_rows(edits, 2),
+    return keyboard([nav_button(d, _(opened), "open_on_aliexpress")], [paperwork_button(d, _("🗓 Timeline"), "timeline")],
+                    *in_rows(edits, 2),
                     [nav_button(d, _("✖️ Cancel"), "cancel"),
                      InlineKeyboardButton(text=_("➕ New dispute"), callback_data=NewDispute().pack())])
 

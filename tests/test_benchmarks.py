@@ -38,3 +38,12 @@ async def test_seeded_reminders_are_shaped_as_the_bot_plans_them(tmp_path):
     with sqlite3.connect(tmp_path / "due.db") as db:
         kinds = db.execute("SELECT kind, COUNT(*) FROM reminders GROUP BY kind").fetchall()
     assert kinds == [("seller_window", 8)]
+
+
+def test_the_dossier_figure_builds_a_real_two_part_dossier():
+    from benchmarks import dossier
+
+    build, size, picture = dossier.run(photos=2, messages=3, repeats=1)
+    assert build.name == "5. dossier build, 2 photos + 3 seller messages, ru + en" and build.value.endswith("per photo)")
+    assert size.ok is True and size.value.endswith("MiB")
+    assert picture.name.startswith("5. timeline picture, ") and picture.value.endswith("(best of 1)")

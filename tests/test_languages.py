@@ -130,7 +130,7 @@ async def test_profile_is_set_for_every_language(harness):
     assert len(set(descriptions.values())) == 4 and len(set(shorts.values())) == 4
     assert all(len(s) <= 120 for s in shorts.values()) and all(len(d) <= 512 for d in descriptions.values())
     names = {c.command for c in commands["ru"].commands}
-    assert names == {"new", "disputes", "cancel", "language", "timezone", "help", "privacy", "export", "forget"}
+    assert names == {"new", "disputes", "cancel", "language", "timezone", "dossier", "help", "privacy", "export", "forget"}
     assert commands["ru"].commands[0].description != commands[None].commands[0].description
 
 

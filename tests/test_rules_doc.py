@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from flows import calendar, images, reminders
+from flows import calendar, dossier, images, reminders, timeline
 from flows.policy import Policy
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -54,6 +54,11 @@ CONSTANTS = {
     "MAX_CONCURRENT_DECODES": images.MAX_CONCURRENT_DECODES,
     "HOLIDAY_COUNTRY": calendar.HOLIDAY_COUNTRY,
     "DEFAULT_TIMEZONE": calendar.DEFAULT_TIMEZONE,
+    "TELEGRAM_UPLOAD_LIMIT": dossier.TELEGRAM_UPLOAD_LIMIT,
+    "PHOTO_LONG_SIDE": dossier.PHOTO_LONG_SIDE,
+    "PHOTO_QUALITY": dossier.PHOTO_QUALITY,
+    "WIDTH": timeline.WIDTH,
+    "MIN_TEXT_PX": timeline.MIN_TEXT_PX,
 }
 
 

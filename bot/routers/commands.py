@@ -40,6 +40,7 @@ COMMANDS = (
     ("cancel", N_("Cancel the current dispute")),
     ("language", N_("Change language")),
     ("timezone", N_("Time zone for reminders")),
+    ("dossier", N_("Dossier for my bank or an appeal (PDF)")),
     ("help", N_("How this bot works")),
     ("privacy", N_("What I store about you")),
     ("export", N_("Download my data")),
@@ -167,7 +168,8 @@ async def on_privacy(message: Message) -> None:
     await message.answer(_(
         "<b>What I store</b>: your Telegram id and language, your answers for each dispute, and for evidence the "
         "Telegram file ids (not the files), forwarded texts with their sender's name and date, and your notes.\n"
-        "I download a file only to shrink a photo for AliExpress, and I keep no copy.\n"
+        "I download a file only to shrink a photo for AliExpress or to put it into your dossier (PDF), and I keep "
+        "no copy.\n"
         "/export sends you all of it, /forget deletes all of it."))
 
 
