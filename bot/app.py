@@ -16,7 +16,7 @@ from aiogram.types import BotCommandScopeDefault
 from bot.config import LOCALES, Config
 from bot.i18n import UserLocaleMiddleware, make_i18n, telegram_locale
 from bot.isolation import SparseMemoryStorage, UserLocks
-from bot.middlewares import FloodControl, InFlight, OncePerUpdate, SpinnerIsCosmetic
+from bot.middlewares import FloodControl, InFlight, OncePerUpdate, SpinnerIsCosmetic, TrackCommit
 from bot.reminders import ReminderEngine
 from bot.sender import RateLimitedSender
 from bot.routers import admin, commands, evidence, fallback, intake, lifecycle
@@ -45,6 +45,7 @@ def create_dispatcher(svc: Services, *, isolation: BaseEventIsolation | None = N
     dp = Dispatcher(storage=SparseMemoryStorage(), events_isolation=isolation or UserLocks(), svc=svc)
     in_flight = InFlight()
     dp.update.outer_middleware(in_flight)
+    dp.update.outer_middleware(TrackCommit())
     dp.update.outer_middleware(OncePerUpdate(svc.store))
     b = svc.config.bot
 

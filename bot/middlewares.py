@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import deque
+from contextvars import ContextVar
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -44,6 +45,31 @@ class InFlight(BaseMiddleware):
             return True
         except TimeoutError:
             return False
+
+
+# Whether the update being handled has committed what the buyer sent (an answer, a
+# piece of evidence). The error handler reads it so it says "saved" only when true.
+_committed: ContextVar[bool] = ContextVar("committed", default=False)
+
+
+def mark_committed() -> None:
+    """Called right after the buyer's answer or evidence is committed to the database."""
+    _committed.set(True)
+
+
+def committed() -> bool:
+    return _committed.get()
+
+
+class TrackCommit(BaseMiddleware):
+    """Starts every update as "nothing committed yet" (see ``mark_committed``).
+
+    Not reset on the way out: aiogram's error handler runs outside every middleware
+    and must still see it. Each polled update runs in a task of its own anyway."""
+
+    async def __call__(self, handler, event, data):
+        _committed.set(False)
+        return await handler(event, data)
 
 
 class OncePerUpdate(BaseMiddleware):

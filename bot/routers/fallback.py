@@ -5,12 +5,14 @@ import logging
 from contextlib import suppress
 
 from aiogram import Bot, F, Router
+from aiogram.exceptions import TelegramAPIError
 from aiogram.types import CallbackQuery, ErrorEvent, Message
 from aiogram.utils.i18n import gettext as _
 
 from bot import hints
 from bot.conversation import show
 from bot.filters import Inline
+from bot.middlewares import committed
 from bot.services import Services
 
 log = logging.getLogger(__name__)
@@ -40,16 +42,29 @@ async def on_stale_button(callback: CallbackQuery) -> None:
 
 
 async def on_error(event: ErrorEvent, bot: Bot) -> None:
-    """A bug or an outage must not leave the buyer guessing: answers are already saved."""
+    """A bug or an outage must not leave the buyer guessing, nor be told something untrue.
+
+    "Saved" is said only when it is true: this update committed the buyer's answer or
+    evidence (``committed()``), or the failure is Telegram's or the network's. Handlers
+    commit before they reply, and the calls made before a commit (the button spinner,
+    marking a question answered, improving a photo) swallow their own failures, so a
+    Telegram error reaching here struck after the commit or where there was nothing to
+    save. Anything else (the database, a bug) may have struck before the commit: the
+    buyer is asked to check and resend instead.
+    """
     log.error("update %s failed", event.update.update_id, exc_info=event.exception)
     chat = event.update.message.chat if event.update.message else None
     if chat is None and event.update.callback_query:
         chat = event.update.callback_query.message.chat if event.update.callback_query.message else None
     if chat is None or chat.type != "private":
         return
+    if committed() or isinstance(event.exception, TelegramAPIError):
+        text = _("😓 Something went wrong on my side. Your answers are saved: send /disputes to continue.")
+    else:
+        text = _("😓 Something went wrong on my side, and your last message may not have been saved. "
+                 "Send /disputes to see where you are, then send it again if it's missing.")
     with suppress(Exception):  # the failure may be the network itself
-        await bot.send_message(chat.id, _("😓 Something went wrong on my side. Your answers are saved: "
-                                          "send /disputes to continue."))
+        await bot.send_message(chat.id, text)
 
 
 def create_router() -> Router:
