@@ -122,3 +122,60 @@ async def test_spinner_and_edit_both_failing_lose_nothing(user, harness):
     replies = await user.choose("not_received")
     assert (await focused(user)).state == "order_number"
     assert "order number" in user.texts(replies)
+
+
+# --- item 2: the AliExpress-ready fix runs after the photo is stored --------------------
+
+def server_error(method) -> Exception:
+    return TelegramServerError(method=method, message="Bad Gateway")
+
+
+async def send_oversized(user, harness, file_id="big-1"):
+    from tests.test_evidence import document, noise_png
+    data = noise_png()
+    harness.session.files[file_id] = data
+    return await user.send(**document(file_id, "receipt.png", "image/png", len(data)))
+
+
+@pytest.mark.parametrize("failing", ["getFile", "download", "sendDocument"])
+async def test_a_failed_fix_keeps_the_photo_and_says_so(user, harness, failing):
+    import aiohttp
+    from aiogram.methods import GetFile, SendDocument
+    from tests.test_evidence import to_evidence_step
+    await to_evidence_step(user)
+    if failing == "getFile":
+        harness.session.fail_next(GetFile, server_error(GetFile(file_id="big-1")))
+    elif failing == "sendDocument":
+        harness.session.fail_next(SendDocument, server_error(SendDocument(chat_id=1, document="x")))
+    else:
+        async def broken_stream(*args, **kwargs):
+            raise aiohttp.ClientConnectionError("connection reset")
+            yield b""
+
+        harness.session.stream_content = broken_stream
+    replies = await send_oversized(user, harness)
+    (item,) = await harness.store.list_evidence(await focused(user))
+    assert item.file_id == "big-1" and "too_big" in item.flags  # the original, kept and flagged
+    text = user.texts(replies)
+    assert "kept as evidence" in text and "couldn't make the AliExpress-ready copy" in text
+    assert "📷 Photo saved. 1 piece of evidence so far." in text
+    assert "Something went wrong" not in text and "Made AliExpress-ready" not in text
+
+
+async def test_the_photo_is_stored_before_the_download_starts(user, harness):
+    from aiogram.methods import GetFile
+    from tests.test_evidence import to_evidence_step
+    await to_evidence_step(user)
+    stored_at_download = []
+    real = harness.session.make_request
+
+    async def request(bot, method, timeout=None):
+        if isinstance(method, GetFile):
+            stored_at_download.append(len(await harness.store.list_evidence(await focused(user))))
+        return await real(bot, method, timeout)
+
+    harness.session.make_request = request
+    await send_oversized(user, harness)
+    assert stored_at_download == [1]
+    (item,) = await harness.store.list_evidence(await focused(user))
+    assert item.flags == {"fixed"} and item.file_id.startswith("sent-")  # then improved in place

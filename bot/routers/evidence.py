@@ -8,20 +8,25 @@ from __future__ import annotations
 
 import asyncio
 import io
+import json
 import logging
 
 from aiogram import Bot, F, Router
+from aiogram.exceptions import TelegramAPIError
 from aiogram.types import (BufferedInputFile, Message, MessageOriginChannel, MessageOriginChat,
                            MessageOriginHiddenUser, MessageOriginUser)
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.i18n import ngettext
+from aiohttp import ClientError
 
 from bot import hints
 from bot.conversation import show
 from bot.filters import PRIVATE, Inline
 from bot.formatting import fmt_date, html
 from bot.guard import guard_warning
+from bot.middlewares import mark_committed
 from bot.services import Services
+from bot.storage import Storage
 from bot.views import evidence_count
 from flows.dispute import Dispute
 from flows.evidence import UPLOAD_PROBLEMS, EvidenceItem, EvidenceKind
@@ -91,11 +96,14 @@ async def on_evidence(message: Message, bot: Bot, svc: Services, locale: str) ->
         await message.answer(_("⚠️ AliExpress takes only photos (jpg, png, bmp, gif) and videos. "
                                "Send a screenshot or a photo instead."))
         return
-    if item.flags & UPLOAD_PROBLEMS:
-        await fix_image(message, bot, item)
     warning = guard_warning(item) if item.text else None
     album = item.media_group_id
+    # Stored as the buyer sent it before anything else can fail (the download, the
+    # upload of a ready copy, a reply): what follows only improves it.
     count = await svc.store.add_evidence(d, item)
+    mark_committed()
+    if item.flags & UPLOAD_PROBLEMS:
+        await fix_image(message, bot, item, svc)
     if warning:
         await message.answer(warning)
     if album is None:
@@ -125,8 +133,10 @@ async def ack_album(bot: Bot, chat_id: int, d: Dispute, album: str, svc: Service
     await bot.send_message(chat_id, text + " " + evidence_count(total))
 
 
-async def fix_image(message: Message, bot: Bot, item: EvidenceItem) -> None:
-    """Sends back a JPEG under 2 MB made from an image AliExpress would refuse."""
+async def fix_image(message: Message, bot: Bot, item: EvidenceItem, svc: Services) -> None:
+    """Sends back a JPEG under 2 MB made from an image AliExpress would refuse, and makes
+    that copy the stored evidence. The original is stored already: if the download, the
+    conversion or the upload fails, it stays, and the buyer is told the copy wasn't made."""
     if not can_download(item.file_size):
         await message.answer(_("⚠️ This file is too big for me to shrink (over 20 MB). "
                                "Take a screenshot of it, or export it smaller, and send that."))
@@ -138,15 +148,48 @@ async def fix_image(message: Message, bot: Bot, item: EvidenceItem) -> None:
         log.info("image not fixed: %s", e.code)
         await message.answer(_("⚠️ I couldn't open this image. Send it again as a photo or a screenshot."))
         return
+    except NETWORK_ERRORS as e:
+        log.warning("image not fixed, download failed: %s", type(e).__name__)
+        await message.answer(not_fixed())
+        return
     name = f"evidence-{item.file_unique_id or 'photo'}.jpg"
-    sent = await message.answer_document(
-        BufferedInputFile(jpeg, filename=name),
-        caption=_("✅ Made AliExpress-ready (JPEG, {size} KB): upload this copy.").format(size=len(jpeg) // 1024))
+    try:
+        sent = await message.answer_document(
+            BufferedInputFile(jpeg, filename=name),
+            caption=_("✅ Made AliExpress-ready (JPEG, {size} KB): upload this copy.").format(size=len(jpeg) // 1024))
+    except NETWORK_ERRORS as e:
+        log.warning("image not fixed, upload failed: %s", type(e).__name__)
+        await message.answer(not_fixed())
+        return
     if sent.document:
         # The ready copy replaces the original as the evidence to upload.
         item.file_id, item.file_unique_id = sent.document.file_id, sent.document.file_unique_id
         item.file_name, item.mime_type, item.file_size = name, "image/jpeg", len(jpeg)
-    item.flags = {"fixed"}
+        item.flags = {"fixed"}
+        await replace_file(svc.store, item)
+
+
+# What a download or an upload can fail with: Telegram's errors (5xx, 429, network, which
+# aiogram wraps) and, for the file download itself, aiohttp's own.
+NETWORK_ERRORS = (TelegramAPIError, ClientError, TimeoutError)
+
+
+def not_fixed() -> str:
+    return _("⚠️ Your file is kept as evidence, but I couldn't make the AliExpress-ready copy: the connection "
+             "to Telegram failed. AliExpress won't take the file as it is: send it again in a few minutes, "
+             "or send a screenshot of it.")
+
+
+async def replace_file(store: Storage, item: EvidenceItem) -> None:
+    """Points a stored item at its AliExpress-ready copy.
+
+    One statement through Storage's single-write path; it belongs in Storage itself,
+    and is kept here while bot/storage.py is being changed elsewhere."""
+    await store._write(
+        "UPDATE evidence SET file_id = ?, file_unique_id = ?, file_name = ?, mime_type = ?, file_size = ?,"
+        " flags = ? WHERE id = ?",
+        (item.file_id, item.file_unique_id, item.file_name, item.mime_type, item.file_size,
+         json.dumps(sorted(item.flags)), item.id))
 
 
 def create_router() -> Router:
