@@ -42,7 +42,10 @@ def create_dispatcher(svc: Services, *, isolation: BaseEventIsolation | None = N
     # Updates of one user run one at a time: a dispute is loaded, changed and
     # saved per update, and two taps must not race on the same model. Neither
     # keeps anything for a user who is not in the middle of an update.
-    dp = Dispatcher(storage=SparseMemoryStorage(), events_isolation=isolation or UserLocks(), svc=svc)
+    locks = isolation or UserLocks()
+    dp = Dispatcher(storage=SparseMemoryStorage(), events_isolation=locks, svc=svc)
+    if isinstance(locks, UserLocks):
+        svc.backlog = locks.queued
     in_flight = InFlight()
     dp.update.outer_middleware(in_flight)
     dp.update.outer_middleware(TrackCommit())
@@ -58,8 +61,10 @@ def create_dispatcher(svc: Services, *, isolation: BaseEventIsolation | None = N
             await data["bot"].send_message(user_id, svc.i18n.gettext(
                 "🐢 Slow down a little: I'll read your messages again in a few seconds.", locale=locale))
 
+    # Evidence is exempt: a batch of forwarded messages is what the bot asks for, and must never be dropped.
     dp.update.outer_middleware(FloodControl(b.flood_limit, b.flood_window_seconds, b.flood_cooldown_seconds,
-                                            slow_down, clock=svc.monotonic))
+                                            slow_down, clock=svc.monotonic,
+                                            exempt=lambda update: evidence.carries_evidence(update.message)))
     UserLocaleMiddleware(svc.i18n, svc.store).setup(dp)
 
     async def on_shutdown() -> None:

@@ -179,3 +179,112 @@ async def test_the_photo_is_stored_before_the_download_starts(user, harness):
     assert stored_at_download == [1]
     (item,) = await harness.store.list_evidence(await focused(user))
     assert item.flags == {"fixed"} and item.file_id.startswith("sent-")  # then improved in place
+
+
+# --- item 3: flood control never drops evidence ---------------------------------------
+
+def default_flood(tmp_path):
+    """A harness with the shipped flood limits (20 updates in 5 s, a 20 s cool-down)."""
+    from bot.config import BotSection
+    from tests.chat import BotHarness
+    from tests.conftest import TODAY
+    h = BotHarness(tmp_path / "flood.db", TODAY)
+    shipped = BotSection()
+    h.config.bot.flood_limit = shipped.flood_limit
+    h.config.bot.flood_window_seconds = shipped.flood_window_seconds
+    h.config.bot.flood_cooldown_seconds = shipped.flood_cooldown_seconds
+    assert (h.config.bot.flood_limit, h.config.bot.flood_window_seconds) == (20, 5)
+    return h
+
+
+def forwarded(user, n: int) -> dict:
+    return {"message": user._message(text=f"Seller message {n}: the parcel is on its way", forward_origin={
+        "type": "hidden_user", "sender_user_name": "Best Store", "date": 1_762_767_000 + n})}
+
+
+def album_photo(user, n: int, group: str = "grp-9") -> dict:
+    return {"message": user._message(media_group_id=group, photo=[{
+        "file_id": f"{group}-{n}", "file_unique_id": f"u-{group}-{n}", "width": 1280, "height": 960,
+        "file_size": 300_000}])}
+
+
+async def burst(h, updates: list[dict]) -> None:
+    """As long polling delivers a batch: every update at once, each in its own task."""
+    import asyncio
+    await asyncio.gather(*(h.feed(u) for u in updates))
+    await h.settle()
+
+
+async def test_a_burst_of_30_forwards_is_all_stored_and_counted(tmp_path):
+    from tests.test_evidence import to_evidence_step
+    h = await default_flood(tmp_path).start()
+    try:
+        user = h.user()
+        await to_evidence_step(user)
+        user.replies()
+        await burst(h, [forwarded(user, n) for n in range(30)])
+        items = await h.store.list_evidence(await focused(user))
+        assert len(items) == 30 and sorted(int(i.text.split()[2][:-1]) for i in items) == list(range(30))
+        texts = [s.text for s in user.replies() if s.text]
+        assert not any("Slow down" in t for t in texts)
+        assert texts == ["📥 Saved: 30 seller messages.\n30 pieces of evidence so far."]
+    finally:
+        await h.stop()
+
+
+async def test_an_album_and_12_forwards_are_all_stored_and_counted(tmp_path):
+    from tests.test_evidence import to_evidence_step
+    h = await default_flood(tmp_path).start()
+    try:
+        user = h.user()
+        await to_evidence_step(user)
+        user.replies()
+        await burst(h, [album_photo(user, n) for n in range(10)] + [forwarded(user, n) for n in range(12)])
+        items = await h.store.list_evidence(await focused(user))
+        assert [i.kind.value for i in items].count("image") == 10
+        assert [i.kind.value for i in items].count("forward") == 12
+        text = user.texts(user.replies())
+        assert "Slow down" not in text
+        assert "🖼 Album saved: 10 files." in text and "📥 Saved: 12 seller messages." in text
+        assert "22 pieces of evidence so far." in text
+    finally:
+        await h.stop()
+
+
+async def test_what_a_burst_could_not_keep_is_named(tmp_path):
+    from tests.test_evidence import document, to_evidence_step
+    h = await default_flood(tmp_path).start()
+    try:
+        user = h.user()
+        await to_evidence_step(user)
+        user.replies()
+        files = [{"message": user._message(**document("d1", "claim.docx", "application/msword", 10_000))},
+                 {"message": user._message(**document("d2", "setup.exe", "application/x-msdownload", 10_000))}]
+        await burst(h, [forwarded(user, n) for n in range(5)] + files + [forwarded(user, n) for n in range(5, 8)])
+        assert len(await h.store.list_evidence(await focused(user))) == 8
+        (text,) = [s.text for s in user.replies() if s.text]
+        assert text.splitlines() == [
+            "📥 Saved: 8 seller messages.",
+            "⚠️ Not kept (2): claim.docx, setup.exe. AliExpress takes only photos (jpg, png, bmp, gif) and videos.",
+            "8 pieces of evidence so far."]
+    finally:
+        await h.stop()
+
+
+async def test_evidence_gets_through_a_text_spammers_cool_down(tmp_path):
+    h = await default_flood(tmp_path).start()
+    try:
+        from tests.test_evidence import to_evidence_step
+        user = h.user()
+        await to_evidence_step(user)
+        user.replies()
+        replies = []
+        for _ in range(25):  # text spam still earns the cool-down
+            replies += await user.send("/help")
+        assert sum("Slow down" in s.text for s in replies) == 1
+        assert [s for s in await user.send("/help") if s.text] == []  # ignored while cooling down
+        replies = await user.forward("We can give you $2 if you close the dispute")
+        assert "saved" in user.texts(replies)
+        assert len(await h.store.list_evidence(await focused(user))) == 1
+    finally:
+        await h.stop()

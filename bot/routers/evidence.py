@@ -27,7 +27,7 @@ from bot.guard import guard_warning
 from bot.middlewares import mark_committed
 from bot.services import Services
 from bot.storage import Storage
-from bot.views import evidence_count
+from bot.views import evidence_count, evidence_summary
 from flows.dispute import Dispute
 from flows.evidence import UPLOAD_PROBLEMS, EvidenceItem, EvidenceKind
 from flows.images import ImageError, can_download, check_image, compress_for_aliexpress, is_image
@@ -86,13 +86,28 @@ def to_item(message: Message) -> EvidenceItem | None:
     return item
 
 
+def carries_evidence(message: Message | None) -> bool:
+    """What this router takes: flood control never counts nor drops it."""
+    return message is not None and bool(message.photo or message.video or message.video_note
+                                        or message.document or message.forward_origin)
+
+
 async def on_evidence(message: Message, bot: Bot, svc: Services, locale: str) -> None:
     d = await svc.store.focused_dispute(message.from_user.id)
     if d is None or d.state == "cancelled":
         await message.answer(hints.no_dispute())
         return
     item = to_item(message)
+    # A batch (forwarded messages, several files at once) arrives as one update each,
+    # already queued behind this one: it gets one line when it's over, not one per item.
+    burst = f"burst:{message.chat.id}"
+    in_burst = item is None or item.media_group_id is None
+    in_burst = in_burst and (svc.albums.pending(burst) or svc.backlog(message.from_user.id) > 0)
     if item is None:
+        if in_burst:
+            svc.albums.part_arrived(burst, svc.config.bot.album_settle_seconds,
+                                    lambda: ack_burst(bot, message.chat.id, d, burst, svc), part=refused(message))
+            return
         await message.answer(_("⚠️ AliExpress takes only photos (jpg, png, bmp, gif) and videos. "
                                "Send a screenshot or a photo instead."))
         return
@@ -106,12 +121,16 @@ async def on_evidence(message: Message, bot: Bot, svc: Services, locale: str) ->
         await fix_image(message, bot, item, svc)
     if warning:
         await message.answer(warning)
-    if album is None:
-        await message.answer(ack(item, locale) + " " + evidence_count(count))
-    else:
+    if album is not None:
         svc.albums.part_arrived(album, svc.config.bot.album_settle_seconds,
                                 lambda: ack_album(bot, message.chat.id, d, album, svc))
-    if d.state != "evidence" and album is None:
+        return
+    if in_burst:
+        svc.albums.part_arrived(burst, svc.config.bot.album_settle_seconds,
+                                lambda: ack_burst(bot, message.chat.id, d, burst, svc), part=item)
+        return
+    await message.answer(ack(item, locale) + " " + evidence_count(count))
+    if d.state != "evidence":
         # Evidence is welcome at any step; then the step the buyer is on.
         await show(bot, message.chat.id, d, svc, locale)
 
@@ -131,6 +150,30 @@ async def ack_album(bot: Bot, chat_id: int, d: Dispute, album: str, svc: Service
     total = await svc.store.count_evidence(d)
     text = ngettext("🖼 Album saved: {n} file.", "🖼 Album saved: {n} files.", in_album).format(n=in_album)
     await bot.send_message(chat_id, text + " " + evidence_count(total))
+
+
+def refused(message: Message) -> str:
+    """How the buyer will recognise a file that wasn't kept."""
+    if message.document:
+        return message.document.file_name or _("a file")
+    return _("a forwarded message without text")
+
+
+async def ack_burst(bot: Bot, chat_id: int, d: Dispute, key: str, svc: Services) -> None:
+    """One line for a batch: how much was saved, and exactly what wasn't."""
+    parts = svc.albums.parts(key)
+    kept = [p for p in parts if isinstance(p, EvidenceItem)]
+    not_kept = [p for p in parts if isinstance(p, str)]
+    lines = []
+    if kept:
+        lines.append(_("📥 Saved: {what}.").format(what=evidence_summary(kept)))
+    if not_kept:
+        lines.append(ngettext(
+            "⚠️ Not kept: {names}. AliExpress takes only photos (jpg, png, bmp, gif) and videos.",
+            "⚠️ Not kept ({n}): {names}. AliExpress takes only photos (jpg, png, bmp, gif) and videos.",
+            len(not_kept)).format(n=len(not_kept), names=html(", ".join(not_kept))))
+    lines.append(evidence_count(await svc.store.count_evidence(d)))
+    await bot.send_message(chat_id, "\n".join(lines))
 
 
 async def fix_image(message: Message, bot: Bot, item: EvidenceItem, svc: Services) -> None:
