@@ -13,6 +13,7 @@ from aiogram.enums import ParseMode
 from aiogram.fsm.storage.base import BaseEventIsolation
 from aiogram.types import BotCommandScopeDefault
 
+from bot.budget import SendBudget
 from bot.config import LOCALES, Config
 from bot.i18n import UserLocaleMiddleware, make_i18n, telegram_locale
 from bot.isolation import SparseMemoryStorage, UserLocks
@@ -35,7 +36,15 @@ def create_bot(config: Config, session: AiohttpSession | None = None) -> Bot:
         session = AiohttpSession(api=TelegramAPIServer.from_base(config.bot.api_url))
     bot = Bot(config.bot.token, session=session, default=DefaultBotProperties(parse_mode=ParseMode.HTML))
     bot.session.middleware(SpinnerIsCosmetic())
+    bot.session.middleware(send_budget(config))
     return bot
+
+
+def send_budget(config: Config) -> SendBudget:
+    """The one budget every send and edit goes through (bot.budget)."""
+    s = config.sending
+    return SendBudget(per_second=s.per_second, burst=s.burst, chat_per_second=s.chat_per_second,
+                      chat_burst=s.chat_burst, reply_max_wait=s.reply_max_wait_seconds)
 
 
 def create_dispatcher(svc: Services, *, isolation: BaseEventIsolation | None = None) -> Dispatcher:

@@ -20,8 +20,8 @@ def edit_fault(kind: str) -> Exception:
     method = EditMessageText(text="x")
     if kind == "502":
         return TelegramServerError(method=method, message="Bad Gateway")
-    if kind == "429":
-        return TelegramRetryAfter(method=method, message="Too Many Requests: retry after 30", retry_after=30)
+    if kind == "429":  # short: the budget (bot.budget) waits it out and sends the edit again
+        return TelegramRetryAfter(method=method, message="Too Many Requests: retry after 1", retry_after=1)
     return TelegramNetworkError(method=method, message="connection reset by peer")
 
 
@@ -64,6 +64,20 @@ async def test_a_failed_edit_loses_no_confirmed_cancel(user, harness, fault):
     assert (await harness.store.get_dispute(user.id, d.id)).state == "cancelled"
     assert await focused(user) is None
     assert "cancelled" in user.texts(replies) and "Something went wrong" not in user.texts(replies)
+
+
+async def test_a_long_429_on_the_edit_loses_nothing_and_claims_nothing(user, harness):
+    import asyncio
+    await begin(user)
+    harness.budget.reply_max_wait = 0.5  # retry_after=1 is "long": every send is given up until it passes
+    harness.session.fail_next(EditMessageText, TelegramRetryAfter(
+        method=EditMessageText(text="x"), message="Too Many Requests: retry after 1", retry_after=1))
+    replies = await user.choose("not_received")
+    assert (await focused(user)).state == "order_number"  # the tap is stored
+    assert [s for s in replies if s.text] == []  # and nothing was said while Telegram asked to wait
+    await asyncio.sleep(1.1)
+    replies = await user.send("hello?")  # the buyer's next message gets the question again
+    assert "order number" in user.texts(replies)
 
 
 async def test_the_edit_marks_the_question_only_after_the_save(user, harness):
