@@ -5,15 +5,15 @@ are fine); past that it answers 429 with a ``retry_after`` and holds the whole b
 send and edit goes through ``SendBudget``, an aiogram request middleware:
 
 - a shared token bucket (``per_second``, a burst of ``burst``) that serves waiting replies
-  before waiting background sends (reminders, marked with ``background()``), so a busy
-  reminder run never delays an answer to a buyer;
+  before waiting background sends (reminders, marked with ``background()``): a reply
+  waits only for other replies, never behind queued reminders;
 - a per-chat bucket (``chat_per_second``, a burst of ``chat_burst``): one screen of a few
   messages goes at once, a longer run at the chat's pace;
 - a 429 pauses every send until its ``retry_after``. A reply waits for that and is tried
-  once more when the wait is at most ``reply_max_wait`` seconds; a longer one gives the
-  reply up at once (the error reaches the handler: everything was committed before, and
-  the buyer's next message re-asks the step). Background sends are never retried here:
-  the reminder sender has its own backoff.
+  once more when the wait is at most ``reply_max_wait`` seconds; a longer pause gives the
+  reply up at once, and the replies already queued with it (the error reaches the handler:
+  everything was committed before, and the buyer's next message re-asks the step).
+  Background sends are never retried here: the reminder sender has its own backoff.
 """
 from __future__ import annotations
 
@@ -42,6 +42,12 @@ def background() -> Iterator[None]:
         yield
     finally:
         _background.reset(token)
+
+
+class _Paused(Exception):
+    def __init__(self, seconds: int) -> None:
+        super().__init__(seconds)
+        self.seconds = seconds
 
 
 def counted(method: object) -> bool:
@@ -93,7 +99,11 @@ class SendBudget(BaseRequestMiddleware):
             wait = self._reserve_chat(chat)
             if wait > 0:
                 await asyncio.sleep(wait)
-        await self._take(is_background)
+        try:
+            await self._take(is_background)
+        except _Paused as e:
+            raise TelegramRetryAfter(method=method, message="Flood control: sends are paused",
+                                     retry_after=e.seconds) from None
 
     # ------------------------------------------------------------------ per chat
     def _reserve_chat(self, chat) -> float:
@@ -131,6 +141,14 @@ class SendBudget(BaseRequestMiddleware):
         while replies or rest:
             now = self.clock()
             if now < self._paused_until:
+                if self._paused_until - now > self.reply_max_wait:
+                    # Replies that queued before a long pause began are given up too.
+                    while replies:
+                        turn = replies.popleft()
+                        if not turn.done():
+                            turn.set_exception(_Paused(int(self._paused_until - now) + 1))
+                    if not rest:
+                        break
                 await asyncio.sleep(self._paused_until - now)
                 continue
             self._refill(now)

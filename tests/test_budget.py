@@ -120,3 +120,17 @@ async def test_the_shared_budget_holds_replies_and_reminders_together(user, harn
     await batch
     assert len(times) == 40
     assert max_in_window(times, 0.5) <= 40 * 0.5 + 5 + 1  # rate × window + burst (+1 for the window's edge)
+
+
+async def test_replies_already_waiting_are_given_up_when_a_long_pause_begins(user, harness):
+    tighten(harness, per_second=2)  # replies queue up behind each other
+    harness.budget.reply_max_wait = 0.5
+    buyers = [harness.user(7100 + n) for n in range(6)]
+    waiting = asyncio.ensure_future(asyncio.gather(*(b.send("/help") for b in buyers)))
+    while harness.budget.waiting()[0] < 3:
+        await asyncio.sleep(0.01)
+    started = time.monotonic()
+    harness.budget._paused_until = harness.budget.clock() + 30  # as a 429 with retry_after=30 does
+    await waiting
+    assert time.monotonic() - started < 0.6  # nobody holds a buyer's updates for 30 s
+    assert harness.budget.waiting() == (0, 0)
