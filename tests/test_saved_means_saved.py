@@ -302,3 +302,15 @@ async def test_evidence_gets_through_a_text_spammers_cool_down(tmp_path):
         assert len(await h.store.list_evidence(await focused(user))) == 1
     finally:
         await h.stop()
+
+
+async def test_a_burst_with_no_dispute_is_told_once_what_was_not_kept(tmp_path):
+    h = await default_flood(tmp_path).start()
+    try:
+        user = h.user()
+        await burst(h, [forwarded(user, n) for n in range(30)])
+        assert await h.store.list_disputes(user.id) == []
+        (text,) = [s.text for s in user.replies() if s.text]
+        assert text == "⚠️ Not kept: 30 items, because no dispute is in progress. Send /new to start one."
+    finally:
+        await h.stop()

@@ -94,15 +94,19 @@ def carries_evidence(message: Message | None) -> bool:
 
 async def on_evidence(message: Message, bot: Bot, svc: Services, locale: str) -> None:
     d = await svc.store.focused_dispute(message.from_user.id)
-    if d is None or d.state == "cancelled":
-        await message.answer(hints.no_dispute())
-        return
-    item = to_item(message)
     # A batch (forwarded messages, several files at once) arrives as one update each,
     # already queued behind this one: it gets one line when it's over, not one per item.
     burst = f"burst:{message.chat.id}"
-    in_burst = item is None or item.media_group_id is None
-    in_burst = in_burst and (svc.albums.pending(burst) or svc.backlog(message.from_user.id) > 0)
+    batch = svc.albums.pending(burst) or svc.backlog(message.from_user.id) > 0
+    if d is None or d.state == "cancelled":
+        if batch:
+            svc.albums.part_arrived(burst, svc.config.bot.album_settle_seconds,
+                                    lambda: ack_burst(bot, message.chat.id, None, burst, svc), part=NO_DISPUTE)
+            return
+        await message.answer(hints.no_dispute())
+        return
+    item = to_item(message)
+    in_burst = batch and (item is None or item.media_group_id is None)
     if item is None:
         if in_burst:
             svc.albums.part_arrived(burst, svc.config.bot.album_settle_seconds,
@@ -159,12 +163,24 @@ def refused(message: Message) -> str:
     return _("a forwarded message without text")
 
 
-async def ack_burst(bot: Bot, chat_id: int, d: Dispute, key: str, svc: Services) -> None:
+class _NoDispute:
+    """A part of a batch that came with no dispute to keep it in."""
+
+
+NO_DISPUTE = _NoDispute()
+
+
+async def ack_burst(bot: Bot, chat_id: int, d: Dispute | None, key: str, svc: Services) -> None:
     """One line for a batch: how much was saved, and exactly what wasn't."""
     parts = svc.albums.parts(key)
     kept = [p for p in parts if isinstance(p, EvidenceItem)]
     not_kept = [p for p in parts if isinstance(p, str)]
+    homeless = sum(p is NO_DISPUTE for p in parts)
     lines = []
+    if homeless:
+        lines.append(ngettext("⚠️ Not kept: {n} item, because no dispute is in progress. Send /new to start one.",
+                              "⚠️ Not kept: {n} items, because no dispute is in progress. Send /new to start one.",
+                              homeless).format(n=homeless))
     if kept:
         lines.append(_("📥 Saved: {what}.").format(what=evidence_summary(kept)))
     if not_kept:
@@ -172,7 +188,8 @@ async def ack_burst(bot: Bot, chat_id: int, d: Dispute, key: str, svc: Services)
             "⚠️ Not kept: {names}. AliExpress takes only photos (jpg, png, bmp, gif) and videos.",
             "⚠️ Not kept ({n}): {names}. AliExpress takes only photos (jpg, png, bmp, gif) and videos.",
             len(not_kept)).format(n=len(not_kept), names=html(", ".join(not_kept))))
-    lines.append(evidence_count(await svc.store.count_evidence(d)))
+    if d is not None:
+        lines.append(evidence_count(await svc.store.count_evidence(d)))
     await bot.send_message(chat_id, "\n".join(lines))
 
 
