@@ -9,11 +9,13 @@ send and edit goes through ``SendBudget``, an aiogram request middleware:
   waits only for other replies, never behind queued reminders;
 - a per-chat bucket (``chat_per_second``, a burst of ``chat_burst``): one screen of a few
   messages goes at once, a longer run at the chat's pace;
-- a 429 pauses every send until its ``retry_after``. A reply waits for that and is tried
-  once more when the wait is at most ``reply_max_wait`` seconds; a longer pause gives the
-  reply up at once, and the replies already queued with it (the error reaches the handler:
-  everything was committed before, and the buyer's next message re-asks the step).
-  Background sends are never retried here: the reminder sender has its own backoff.
+- a 429 pauses every send to that chat until its ``retry_after`` (the budget keeps the
+  bot under the global limit, so a 429 is a chat's; other buyers are not held up). A reply
+  waits for that and is tried once more when the wait is at most ``reply_max_wait``
+  seconds; a longer pause gives the reply up at once, and the replies to that chat queued
+  with it (the error reaches the handler: everything was committed before, and the
+  buyer's next message re-asks the step). Background sends are never retried here: the
+  reminder sender has its own backoff (it also holds every reminder on a 429).
 """
 from __future__ import annotations
 
@@ -44,12 +46,6 @@ def background() -> Iterator[None]:
         _background.reset(token)
 
 
-class _Paused(Exception):
-    def __init__(self, seconds: int) -> None:
-        super().__init__(seconds)
-        self.seconds = seconds
-
-
 def counted(method: object) -> bool:
     """Calls that put or change a message in a chat: what Telegram's flood limits count."""
     name = type(method).__name__
@@ -67,7 +63,7 @@ class SendBudget(BaseRequestMiddleware):
         self._tokens, self._filled_at = float(burst), clock()
         self._waiting: tuple[deque[asyncio.Future], deque[asyncio.Future]] = (deque(), deque())  # replies, background
         self._pump: asyncio.Task | None = None
-        self._paused_until = float("-inf")
+        self._paused_until: dict[int | str | None, float] = {}  # chat -> end of its 429 pause
         self._chats: dict[int | str, tuple[float, float]] = {}  # chat -> (tokens, at)
 
     # ------------------------------------------------------------------ the middleware
@@ -82,8 +78,8 @@ class SendBudget(BaseRequestMiddleware):
             try:
                 return await make_request(bot, method)
             except TelegramRetryAfter as e:
-                # Flood control holds the whole bot: every send waits, not only this one.
-                self._paused_until = max(self._paused_until, self.clock() + e.retry_after)
+                # Everything for this chat waits, not only this call.
+                self._pause(chat, e.retry_after)
                 if is_background or retried or e.retry_after > self.reply_max_wait:
                     log.warning("429 on %s (retry after %s s): given up", type(method).__name__, e.retry_after)
                     raise
@@ -91,19 +87,27 @@ class SendBudget(BaseRequestMiddleware):
                 retried = True
 
     async def _wait_turn(self, method, chat, is_background: bool) -> None:
-        paused = self._paused_until - self.clock()
-        if not is_background and paused > self.reply_max_wait:
-            raise TelegramRetryAfter(method=method, message="Flood control: sends are paused",
-                                     retry_after=int(paused) + 1)
+        await self._wait_pause(method, chat, is_background)
         if chat is not None:
             wait = self._reserve_chat(chat)
             if wait > 0:
                 await asyncio.sleep(wait)
-        try:
-            await self._take(is_background)
-        except _Paused as e:
-            raise TelegramRetryAfter(method=method, message="Flood control: sends are paused",
-                                     retry_after=e.seconds) from None
+        await self._take(is_background)
+        # A 429 may have come for this chat while this call waited its turn.
+        await self._wait_pause(method, chat, is_background)
+
+    async def _wait_pause(self, method, chat, is_background: bool) -> None:
+        while (left := self._paused_until.get(chat, float("-inf")) - self.clock()) > 0:
+            if not is_background and left > self.reply_max_wait:
+                raise TelegramRetryAfter(method=method, message="Flood control: this chat's sends are paused",
+                                         retry_after=int(left) + 1)
+            await asyncio.sleep(left)
+
+    def _pause(self, chat, seconds: float) -> None:
+        now = self.clock()
+        self._paused_until[chat] = max(self._paused_until.get(chat, now), now + seconds)
+        if len(self._paused_until) > 1000:  # forget pauses that are over
+            self._paused_until = {c: t for c, t in self._paused_until.items() if t > now}
 
     # ------------------------------------------------------------------ per chat
     def _reserve_chat(self, chat) -> float:
@@ -126,7 +130,7 @@ class SendBudget(BaseRequestMiddleware):
     async def _take(self, is_background: bool) -> None:
         now = self.clock()
         self._refill(now)
-        if not any(self._waiting) and now >= self._paused_until and self._tokens >= 1:
+        if not any(self._waiting) and self._tokens >= 1:
             self._tokens -= 1
             return
         turn = asyncio.get_running_loop().create_future()
@@ -140,17 +144,6 @@ class SendBudget(BaseRequestMiddleware):
         replies, rest = self._waiting
         while replies or rest:
             now = self.clock()
-            if now < self._paused_until:
-                if self._paused_until - now > self.reply_max_wait:
-                    # Replies that queued before a long pause began are given up too.
-                    while replies:
-                        turn = replies.popleft()
-                        if not turn.done():
-                            turn.set_exception(_Paused(int(self._paused_until - now) + 1))
-                    if not rest:
-                        break
-                await asyncio.sleep(self._paused_until - now)
-                continue
             self._refill(now)
             if self._tokens < 1:
                 await asyncio.sleep((1 - self._tokens) / self.per_second)

@@ -63,6 +63,7 @@ class UserLocks(BaseEventIsolation):
 
     async def close(self) -> None:
         self._held.clear()
+        self._by_user.clear()
 
 
 class SparseMemoryStorage(MemoryStorage):

@@ -54,22 +54,32 @@ async def test_a_reply_goes_before_reminders_already_waiting(user, harness):
     assert "/new" in user.texts(replies) and waited < 0.2
 
 
-async def test_a_reply_hit_by_429_waits_retry_after_and_still_goes_first(user, harness):
+async def test_a_reply_hit_by_429_waits_retry_after_and_holds_up_only_its_chat(user, harness):
     tighten(harness, per_second=50)
     harness.session.fail_next(SendMessage, TelegramRetryAfter(
         method=SendMessage(chat_id=user.id, text="x"), message="Too Many Requests: retry after 1", retry_after=1))
     started = time.monotonic()
     reply = asyncio.ensure_future(user.send("/help"))
-    while harness.budget._paused_until < started:  # the 429 came back: every send is paused
+    for _ in range(100):  # the 429 came back: this chat is paused
+        if user.id in harness.budget._paused_until:
+            break
         await asyncio.sleep(0.01)
-    batch = reminders(harness)  # queued during the pause
+    else:
+        raise AssertionError("a 429 for the chat did not pause it")
+    same_chat = asyncio.ensure_future(harness.bot.send_message(user.id, "and one more line"))
+    results = await reminders(harness)  # other chats, queued during the pause
+    others_done = time.monotonic() - started
+    await same_chat
+    same_chat_waited = time.monotonic() - started
     replies = await reply
     waited = time.monotonic() - started
-    await batch
-    assert "/new" in user.texts(replies)  # sent again, not lost
+    assert all(r.outcome is DeliveryOutcome.SENT for r in results)
+    assert others_done < 0.5, others_done  # one chat's 429 holds no one else up
+    assert "/new" in user.texts(replies)  # the reply was sent again, not lost
     assert 1.0 <= waited < 1.5, waited
-    seen = order(harness)
-    assert seen[0] == "u" and seen.count("r") == 20, seen  # the pause held the reminders; the reply went first
+    mine = [s.text for s in harness.session.sent if isinstance(s.method, SendMessage) and s.chat_id == user.id]
+    assert len(mine) == 2 and "and one more line" in mine
+    assert same_chat_waited >= 1.0  # the chat's next message waited for the pause too
 
 
 async def test_a_reply_is_given_up_when_retry_after_is_too_long(user, harness):
@@ -123,14 +133,13 @@ async def test_the_shared_budget_holds_replies_and_reminders_together(user, harn
 
 
 async def test_replies_already_waiting_are_given_up_when_a_long_pause_begins(user, harness):
-    tighten(harness, per_second=2)  # replies queue up behind each other
+    tighten(harness, per_second=100_000, burst=100, chat_per_second=2, chat_burst=1)  # they queue up
     harness.budget.reply_max_wait = 0.5
-    buyers = [harness.user(7100 + n) for n in range(6)]
-    waiting = asyncio.ensure_future(asyncio.gather(*(b.send("/help") for b in buyers)))
-    while harness.budget.waiting()[0] < 3:
-        await asyncio.sleep(0.01)
+    lines = asyncio.ensure_future(asyncio.gather(
+        *(harness.bot.send_message(user.id, f"line {n}") for n in range(6)), return_exceptions=True))
+    await asyncio.sleep(0.05)  # the first is out, five are waiting for the chat's pace
     started = time.monotonic()
-    harness.budget._paused_until = harness.budget.clock() + 30  # as a 429 with retry_after=30 does
-    await waiting
-    assert time.monotonic() - started < 0.6  # nobody holds a buyer's updates for 30 s
-    assert harness.budget.waiting() == (0, 0)
+    harness.budget._pause(user.id, 30)  # as a 429 with retry_after=30 for this chat does
+    results = await lines
+    assert time.monotonic() - started < 3.0  # nobody waits out the 30 s
+    assert sum(isinstance(r, TelegramRetryAfter) for r in results) == 5, results

@@ -314,3 +314,17 @@ async def test_a_burst_with_no_dispute_is_told_once_what_was_not_kept(tmp_path):
         assert text == "⚠️ Not kept: 30 items, because no dispute is in progress. Send /new to start one."
     finally:
         await h.stop()
+
+
+async def test_a_burst_leaves_nothing_behind_in_memory(tmp_path):
+    from tests.test_evidence import to_evidence_step
+    h = await default_flood(tmp_path).start()
+    try:
+        user = h.user()
+        await to_evidence_step(user)
+        await burst(h, [forwarded(user, n) for n in range(30)] + [album_photo(user, n) for n in range(3)])
+        locks = h.dp.fsm.events_isolation
+        assert locks.held() == 0 and locks.queued(user.id) == 0 and locks._by_user == {}
+        assert h.svc.albums._tasks == {} and h.svc.albums._parts == {}
+    finally:
+        await h.stop()
