@@ -328,3 +328,24 @@ async def test_a_burst_leaves_nothing_behind_in_memory(tmp_path):
         assert h.svc.albums._tasks == {} and h.svc.albums._parts == {}
     finally:
         await h.stop()
+
+
+async def test_a_burst_of_pressuring_forwards_is_warned_once_and_all_flagged(tmp_path):
+    from tests.test_evidence import to_evidence_step
+    h = await default_flood(tmp_path).start()
+    try:
+        user = h.user()
+        await to_evidence_step(user)
+        user.replies()
+        pressure = [{"message": user._message(text=f"Please close the dispute and I send you a coupon ({n})",
+                                              forward_origin={"type": "hidden_user", "sender_user_name": "Shop",
+                                                              "date": 1_762_767_000 + n})} for n in range(30)]
+        await burst(h, pressure)
+        items = await h.store.list_evidence(await focused(user))
+        assert len(items) == 30 and all("pressure:cancel_dispute" in i.flags for i in items)
+        texts = [s.text for s in user.replies() if s.text]
+        assert len(texts) == 2, texts
+        assert "asks you to cancel or close the dispute. Don't." in texts[0]
+        assert texts[1] == "📥 Saved: 30 seller messages.\n30 pieces of evidence so far."
+    finally:
+        await h.stop()

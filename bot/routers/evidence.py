@@ -10,6 +10,7 @@ import asyncio
 import io
 import json
 import logging
+from dataclasses import dataclass
 
 from aiogram import Bot, F, Router
 from aiogram.exceptions import TelegramAPIError
@@ -124,7 +125,13 @@ async def on_evidence(message: Message, bot: Bot, svc: Services, locale: str) ->
     if item.flags & UPLOAD_PROBLEMS:
         await fix_image(message, bot, item, svc)
     if warning:
-        await message.answer(warning)
+        # At once, but once per batch: thirty pressuring messages get the warning one time.
+        if not (in_burst and _Warned(warning) in svc.albums.parts(burst)):
+            await message.answer(warning)
+            if in_burst:
+                svc.albums.part_arrived(burst, svc.config.bot.album_settle_seconds,
+                                        lambda: ack_burst(bot, message.chat.id, d, burst, svc),
+                                        part=_Warned(warning))
     if album is not None:
         svc.albums.part_arrived(album, svc.config.bot.album_settle_seconds,
                                 lambda: ack_album(bot, message.chat.id, d, album, svc))
@@ -161,6 +168,12 @@ def refused(message: Message) -> str:
     if message.document:
         return message.document.file_name or _("a file")
     return _("a forwarded message without text")
+
+
+@dataclass(frozen=True)
+class _Warned:
+    """A pressure warning already sent during this batch."""
+    text: str
 
 
 class _NoDispute:
