@@ -47,6 +47,8 @@ def write_config(path: Path, *, rate: float = 25, polling_timeout: int = 30) -> 
     path.write_text(
         f"[bot]\npolling_timeout = {polling_timeout}\n\n"
         f"[reminders]\nglobal_per_second = {rate}\nper_chat_per_second = 1\n\n"
+        # Reminders share the bot's send budget (bot.budget): it must allow the rate measured here.
+        f"[sending]\nper_second = {rate}\n\n"
         "[policy]\ndaytime_start = 00:00:00\ndaytime_end = 23:59:59\n", encoding="utf-8")
 
 

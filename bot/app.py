@@ -14,11 +14,12 @@ from aiogram.fsm.storage.base import BaseEventIsolation
 from aiogram.exceptions import TelegramNetworkError, TelegramUnauthorizedError
 from aiogram.types import BotCommandScopeDefault
 
+from bot.budget import SendBudget
 from bot.config import LOCALES, Config, FatalError
 from bot.instance import AnotherInstance, ConflictWatch, InstanceLock
 from bot.i18n import UserLocaleMiddleware, make_i18n, telegram_locale
 from bot.isolation import SparseMemoryStorage, UserLocks
-from bot.middlewares import FloodControl, InFlight, OncePerUpdate, SpinnerIsCosmetic
+from bot.middlewares import FloodControl, InFlight, OncePerUpdate, SpinnerIsCosmetic, TrackCommit
 from bot.reminders import ReminderEngine
 from bot.resume import resume_cut_off
 from bot.sender import RateLimitedSender
@@ -38,16 +39,28 @@ def create_bot(config: Config, session: AiohttpSession | None = None) -> Bot:
         session = AiohttpSession(api=TelegramAPIServer.from_base(config.bot.api_url))
     bot = Bot(config.bot.token, session=session, default=DefaultBotProperties(parse_mode=ParseMode.HTML))
     bot.session.middleware(SpinnerIsCosmetic())
+    bot.session.middleware(send_budget(config))
     return bot
+
+
+def send_budget(config: Config) -> SendBudget:
+    """The one budget every send and edit goes through (bot.budget)."""
+    s = config.sending
+    return SendBudget(per_second=s.per_second, burst=s.burst, chat_per_second=s.chat_per_second,
+                      chat_burst=s.chat_burst, reply_max_wait=s.reply_max_wait_seconds)
 
 
 def create_dispatcher(svc: Services, *, isolation: BaseEventIsolation | None = None) -> Dispatcher:
     # Updates of one user run one at a time: a dispute is loaded, changed and
     # saved per update, and two taps must not race on the same model. Neither
     # keeps anything for a user who is not in the middle of an update.
-    dp = Dispatcher(storage=SparseMemoryStorage(), events_isolation=isolation or UserLocks(), svc=svc)
+    locks = isolation or UserLocks()
+    dp = Dispatcher(storage=SparseMemoryStorage(), events_isolation=locks, svc=svc)
+    if isinstance(locks, UserLocks):
+        svc.backlog = locks.queued
     in_flight = InFlight()
     dp.update.outer_middleware(in_flight)
+    dp.update.outer_middleware(TrackCommit())
     once = OncePerUpdate(svc.store)
     dp.update.outer_middleware(once)
     b = svc.config.bot
@@ -61,8 +74,10 @@ def create_dispatcher(svc: Services, *, isolation: BaseEventIsolation | None = N
             await data["bot"].send_message(user_id, svc.i18n.gettext(
                 "🐢 Slow down a little: I'll read your messages again in a few seconds.", locale=locale))
 
+    # Evidence is exempt: a batch of forwarded messages is what the bot asks for, and must never be dropped.
     dp.update.outer_middleware(FloodControl(b.flood_limit, b.flood_window_seconds, b.flood_cooldown_seconds,
-                                            slow_down, clock=svc.monotonic))
+                                            slow_down, clock=svc.monotonic,
+                                            exempt=lambda update: evidence.carries_evidence(update.message)))
     UserLocaleMiddleware(svc.i18n, svc.store).setup(dp)
 
     async def on_shutdown() -> None:

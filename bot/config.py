@@ -90,6 +90,20 @@ class RemindersSection(BaseModel):
     max_sleep_seconds: float = Field(300, gt=0)
 
 
+class SendingSection(BaseModel):
+    # Every message the bot sends (replies, edits, reminders) shares this budget; replies
+    # are served first. Telegram allows about 30 messages/s per bot: the steady rate plus
+    # the burst stay under that in any second.
+    per_second: float = Field(25, gt=0)
+    burst: int = Field(5, ge=1)
+    # Per chat: about 1 message/s, a short burst (one screen of a few messages) at once.
+    chat_per_second: float = Field(1, gt=0)
+    chat_burst: int = Field(4, ge=1)
+    # A reply hit by a 429 is sent again once if Telegram's retry_after is at most this
+    # long; a longer one gives the reply up (the buyer's next message re-asks the step).
+    reply_max_wait_seconds: float = Field(5, ge=0)
+
+
 class DatabaseSection(BaseModel):
     url: str = "sqlite:///data/disputes.db"
     # How long a write waits for another program's lock before the buyer is told
@@ -101,6 +115,7 @@ class Config(BaseModel):
     bot: BotSection = Field(default_factory=BotSection)
     database: DatabaseSection = Field(default_factory=DatabaseSection)
     reminders: RemindersSection = Field(default_factory=RemindersSection)
+    sending: SendingSection = Field(default_factory=SendingSection)
     policy: Policy = Field(default_factory=Policy)
 
 

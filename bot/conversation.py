@@ -5,12 +5,15 @@ loses nothing: the next message from the buyer re-asks the current step.
 """
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+
 from aiogram import Bot
 from aiogram.utils.i18n import gettext as _
 
 from bot.formatting import user_language
 from bot.planning import reminder_plan, user_zone
 from bot.keyboards import answer_button
+from bot.middlewares import mark_committed
 from bot.services import Services
 from bot.stages import stage_keyboard, stage_text
 from bot.views import explanation_text, question, summary, verdict_text
@@ -58,11 +61,12 @@ def _join(hint: str | None, text: str) -> str:
 
 
 async def advance(bot: Bot, chat_id: int, d: Dispute, svc: Services, locale: str, event: str = "next",
-                  **event_args: object) -> bool:
-    """Fires ``event``, saves, then shows where the dispute is now.
+                  on_saved: Callable[[], Awaitable[None]] | None = None, **event_args: object) -> bool:
+    """Fires ``event``, saves, runs ``on_saved`` (only once the save is committed), then
+    shows where the dispute is now.
 
     False when nothing changed: the event doesn't apply, or another update
-    saved the dispute first (its version moved on).
+    saved the dispute first (its version moved on); ``on_saved`` doesn't run then.
     """
     before, now = d.state, svc.clock.now()
     if not fire(d, event, now=now, **event_args):
@@ -71,6 +75,9 @@ async def advance(bot: Bot, chat_id: int, d: Dispute, svc: Services, locale: str
     if not await svc.store.save_dispute(d, plan=reminder_plan(d, svc, tz, locale, now)):
         return False
     svc.reminders_changed.set()
+    mark_committed()
+    if on_saved is not None:
+        await on_saved()
     hint = None
     if before in ("protection", "shipped_on") and d.state not in ("summary", "protection"):
         # The dates are in: say at once whether a dispute can be opened.

@@ -32,6 +32,7 @@ class UserLocks(BaseEventIsolation):
 
     def __init__(self) -> None:
         self._held: dict[Hashable, _Held] = {}
+        self._by_user: dict[int, int] = {}  # updates in progress or waiting, per Telegram user
 
     @asynccontextmanager
     async def lock(self, key: StorageKey) -> AsyncGenerator[None, None]:
@@ -39,6 +40,7 @@ class UserLocks(BaseEventIsolation):
         if held is None:
             held = self._held[key] = _Held()
         held.users += 1
+        self._by_user[key.user_id] = self._by_user.get(key.user_id, 0) + 1
         try:
             async with held.lock:
                 yield
@@ -46,13 +48,22 @@ class UserLocks(BaseEventIsolation):
             held.users -= 1
             if held.users == 0:
                 del self._held[key]
+            if (left := self._by_user[key.user_id] - 1) == 0:
+                del self._by_user[key.user_id]
+            else:
+                self._by_user[key.user_id] = left
 
     def held(self) -> int:
         """Keys with a lock now: users with an update in progress or waiting."""
         return len(self._held)
 
+    def queued(self, user_id: int) -> int:
+        """This user's updates waiting behind the one being handled (a batch of forwards)."""
+        return max(0, self._by_user.get(user_id, 0) - 1)
+
     async def close(self) -> None:
         self._held.clear()
+        self._by_user.clear()
 
 
 class SparseMemoryStorage(MemoryStorage):

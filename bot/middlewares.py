@@ -4,6 +4,7 @@ from __future__ import annotations
 import asyncio
 from collections import deque
 from collections.abc import Awaitable, Callable
+from contextvars import ContextVar
 from typing import Any
 
 import logging
@@ -46,6 +47,31 @@ class InFlight(BaseMiddleware):
             return True
         except TimeoutError:
             return False
+
+
+# Whether the update being handled has committed what the buyer sent (an answer, a
+# piece of evidence). The error handler reads it so it says "saved" only when true.
+_committed: ContextVar[bool] = ContextVar("committed", default=False)
+
+
+def mark_committed() -> None:
+    """Called right after the buyer's answer or evidence is committed to the database."""
+    _committed.set(True)
+
+
+def committed() -> bool:
+    return _committed.get()
+
+
+class TrackCommit(BaseMiddleware):
+    """Starts every update as "nothing committed yet" (see ``mark_committed``).
+
+    Not reset on the way out: aiogram's error handler runs outside every middleware
+    and must still see it. Each polled update runs in a task of its own anyway."""
+
+    async def __call__(self, handler, event, data):
+        _committed.set(False)
+        return await handler(event, data)
 
 
 class OncePerUpdate(BaseMiddleware):
@@ -114,10 +140,14 @@ def _quietly(task: asyncio.Future) -> None:
 class FloodControl(BaseMiddleware):
     """A user sending more than ``limit`` updates within ``window`` seconds gets one
     "slow down" and is ignored for ``cooldown`` seconds; other users are unaffected.
+    ``exempt`` updates (evidence) are neither counted nor ignored, even during a cool-down.
     Kept in memory: a restart forgives, and only recent senders are remembered."""
 
-    def __init__(self, limit: int, window: float, cooldown: float, warn, clock=None) -> None:
+    def __init__(self, limit: int, window: float, cooldown: float, warn, clock=None, exempt=None) -> None:
         self.limit, self.window, self.cooldown, self.warn = limit, window, cooldown, warn
+        # Updates that are never counted nor dropped (evidence: forwarding a batch of the
+        # seller's messages is what the bot asks for).
+        self.exempt = exempt or (lambda event: False)
         self.clock = clock or asyncio.get_running_loop().time
         self._recent: dict[int, deque[float]] = {}
         self._muted_until: dict[int, float] = {}
@@ -125,7 +155,7 @@ class FloodControl(BaseMiddleware):
 
     async def __call__(self, handler, event, data):
         user = data.get("event_from_user")
-        if user is None:
+        if user is None or self.exempt(event):
             return await handler(event, data)
         now = self.clock()
         if self._muted_until.get(user.id, 0) > now:

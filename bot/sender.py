@@ -19,6 +19,8 @@ from aiogram.exceptions import (ClientDecodeError, TelegramAPIError, TelegramBad
                                 TelegramEntityTooLarge, TelegramForbiddenError, TelegramRetryAfter)
 from aiohttp import ClientError
 
+from bot.budget import background
+
 log = logging.getLogger(__name__)
 
 
@@ -107,7 +109,8 @@ class RateLimitedSender:
         while True:
             await self._wait_turn(chat_id)
             try:
-                message = await call()
+                with background():  # replies to buyers go first (bot.budget)
+                    message = await call()
             except TelegramRetryAfter as e:
                 # Flood control is per bot: hold every send, not only this chat's.
                 self._paused_until = max(self._paused_until, self._clock() + e.retry_after)

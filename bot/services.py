@@ -28,6 +28,9 @@ class Services:
     monotonic: Callable[[], float] = time.monotonic
     # Groups already told that the bot works in private chats (in memory only).
     groups_told: set[int] = field(default_factory=set)
+    # How many more updates of a user are already waiting to be handled (set by the
+    # dispatcher's per-user locks): a batch of forwarded evidence gets one acknowledgement.
+    backlog: Callable[[int], int] = lambda user_id: 0
 
     @property
     def policy(self) -> Policy:

@@ -584,6 +584,14 @@ class Storage:
         return _dispute(row) if row else None
 
     # --- evidence ------------------------------------------------------------
+    async def replace_evidence_file(self, item: EvidenceItem) -> None:
+        """Points a stored item at its AliExpress-ready copy (the original was stored first)."""
+        await self._write(
+            "UPDATE evidence SET file_id = ?, file_unique_id = ?, file_name = ?, mime_type = ?, file_size = ?,"
+            " flags = ? WHERE id = ?",
+            (item.file_id, item.file_unique_id, item.file_name, item.mime_type, item.file_size,
+             json.dumps(sorted(item.flags)), item.id))
+
     async def add_evidence(self, dispute: Dispute, item: EvidenceItem) -> int:
         """Stores the item; returns how many items the dispute now has."""
         # The count comes back with the new id (RETURNING sees the row just

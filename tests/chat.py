@@ -24,7 +24,7 @@ from aiogram.methods import (AnswerCallbackQuery, EditMessageText, GetFile, GetM
                              TelegramMethod)
 from aiogram.types import Chat, Document, File, Message, Update, User
 
-from bot.app import create_dispatcher, create_engine
+from bot.app import create_dispatcher, create_engine, send_budget
 from bot.middlewares import SpinnerIsCosmetic
 from bot.config import Config
 from bot.i18n import make_i18n
@@ -157,10 +157,13 @@ class BotHarness:
             "bot": {"token": TOKEN, "album_settle_seconds": 0.2, "flood_limit": 10_000},
             "database": {"url": f"sqlite:///{db_path}"},
             # The recording session answers at once; rates are tested against the fake Bot API.
-            "reminders": {"global_per_second": 100_000, "per_chat_per_second": 100_000}})
+            "reminders": {"global_per_second": 100_000, "per_chat_per_second": 100_000},
+            "sending": {"per_second": 100_000, "chat_per_second": 100_000}})
         self.session = RecordingSession()
         self.bot = Bot(TOKEN, session=self.session, default=DefaultBotProperties(parse_mode=ParseMode.HTML))
         self.session.middleware(SpinnerIsCosmetic())
+        self.budget = send_budget(self.config)  # every send and edit, as in bot.app.create_bot
+        self.session.middleware(self.budget)
         self._update_ids = itertools.count(1)
         self.svc: Services | None = None
         self.dp: Dispatcher | None = None

@@ -31,7 +31,9 @@ def config(db_path: Path) -> Config:
     return Config.model_validate({
         "bot": {"token": TOKEN, "album_settle_seconds": 0.2, "flood_limit": 10_000},
         "database": {"url": f"sqlite:///{db_path}", "busy_timeout_seconds": BUSY},
-        "reminders": {"global_per_second": 100_000, "per_chat_per_second": 100_000}})
+        "reminders": {"global_per_second": 100_000, "per_chat_per_second": 100_000},
+        # Telegram-like pacing is tested against the fake Bot API; here it would only add waits.
+        "sending": {"per_second": 100_000, "chat_per_second": 100_000}})
 
 
 @pytest.fixture

@@ -22,7 +22,8 @@ from tests.chat import BotHarness, ChatUser
 
 REPO = Path(__file__).resolve().parent.parent
 TOO_MANY = "This image has too many pixels for me to make an AliExpress-ready copy."
-NOT_NOW = "I couldn't make an AliExpress-ready copy of this image right now."
+# A failed download is the network's fault: the buyer is told so (bot/routers/evidence.py not_fixed).
+NOT_NOW = "Your file is kept as evidence, but I couldn't make the AliExpress-ready copy: the connection to Telegram failed."
 
 
 def encode(im: Image.Image, fmt: str, **params) -> bytes:

@@ -5,12 +5,14 @@ import logging
 from contextlib import suppress
 
 from aiogram import Bot, F, Router
+from aiogram.exceptions import TelegramAPIError
 from aiogram.types import CallbackQuery, ErrorEvent, Message
 from aiogram.utils.i18n import gettext as _
 
 from bot import hints
 from bot.conversation import show
 from bot.filters import Inline
+from bot.middlewares import committed
 from bot.services import Services
 from bot.storage import is_unavailable
 
@@ -41,9 +43,17 @@ async def on_stale_button(callback: CallbackQuery) -> None:
 
 
 async def on_error(event: ErrorEvent, bot: Bot) -> None:
-    """A bug or an outage must not leave the buyer guessing. After a bug, the answers
-    given so far are saved; when the database itself refused the write (locked,
-    disk full) this one was not, and the buyer is told to send it again."""
+    """A bug or an outage must not leave the buyer guessing, nor be told something untrue.
+
+    When the database itself refused the write (locked, disk full), nothing of this update
+    was saved: the buyer is told to send it again. Otherwise "saved" is said only when it is
+    true: this update committed the buyer's answer or evidence (``committed()``), or the
+    failure is Telegram's or the network's. Handlers commit before they reply, and the calls
+    made before a commit (the button spinner, marking a question answered, improving a
+    photo) swallow their own failures, so a Telegram error reaching here struck after the
+    commit or where there was nothing to save. Anything else (a bug) may have struck before
+    the commit: the buyer is asked to check and resend instead.
+    """
     unsaved = is_unavailable(event.exception)
     if unsaved:
         log.warning("update %s not saved: %s", event.update.update_id, event.exception)
@@ -58,8 +68,13 @@ async def on_error(event: ErrorEvent, bot: Bot) -> None:
         chat = callback.message.chat if callback.message else None
     if chat is None or chat.type != "private":
         return
-    text = hints.not_saved() if unsaved else _("😓 Something went wrong on my side. Your answers are saved: "
-                                               "send /disputes to continue.")
+    if unsaved:
+        text = hints.not_saved()
+    elif committed() or isinstance(event.exception, TelegramAPIError):
+        text = _("😓 Something went wrong on my side. Your answers are saved: send /disputes to continue.")
+    else:
+        text = _("😓 Something went wrong on my side, and your last message may not have been saved. "
+                 "Send /disputes to see where you are, then send it again if it's missing.")
     with suppress(Exception):  # the failure may be the network itself
         await bot.send_message(chat.id, text)
 

@@ -1,11 +1,12 @@
 """The intake conversation: button answers, typed answers, Back, Cancel, edits."""
 from __future__ import annotations
 
-from contextlib import suppress
+import logging
+from collections.abc import Awaitable, Callable
 from datetime import datetime, time, timedelta, timezone
 
 from aiogram import Bot, F, Router
-from aiogram.exceptions import TelegramBadRequest
+from aiogram.exceptions import TelegramAPIError, TelegramBadRequest
 from aiogram.filters.callback_data import CallbackData
 from aiogram.types import CallbackQuery, InlineKeyboardButton, Message
 from aiogram.utils.i18n import gettext as _
@@ -30,6 +31,7 @@ from flows.eligibility import assess
 from flows.machine import FINAL, LIFECYCLE, can_fire
 from flows.parsing import InputError, parse_amount, parse_date, parse_days_left, parse_money, parse_order_number
 
+log = logging.getLogger(__name__)
 
 
 async def _current(callback: CallbackQuery, svc: Services, dispute_id: int, version: int) -> Dispute | None:
@@ -42,11 +44,19 @@ async def _current(callback: CallbackQuery, svc: Services, dispute_id: int, vers
 
 
 async def _mark_answered(callback: CallbackQuery, answer: str) -> None:
-    """Turns the question into a record of the answer, so old buttons can't be tapped again."""
+    """Turns the question into a record of the answer, so old buttons can't be tapped again.
+
+    Cosmetic: called only once the answer is committed, and a failed edit (5xx, 429,
+    network) is logged, never raised: the buyer's next message re-asks the step anyway.
+    """
     message = callback.message
     if isinstance(message, Message) and message.text:
-        with suppress(TelegramBadRequest):
+        try:
             await message.edit_text(f"{message.html_text}\n\n<b>→ {html(answer)}</b>", reply_markup=None)
+        except TelegramBadRequest:
+            pass  # already edited, or too old to edit
+        except TelegramAPIError as e:
+            log.warning("marking an answered question failed: %s", type(e).__name__)
 
 
 async def on_answer(callback: CallbackQuery, callback_data: StepAnswer, bot: Bot, svc: Services, locale: str) -> None:
@@ -56,18 +66,22 @@ async def on_answer(callback: CallbackQuery, callback_data: StepAnswer, bot: Bot
     if callback_data.step != d.state or not _apply_button(d, callback_data.value, svc):
         await callback.answer(hints.outdated())
         return
-    await callback.answer()
+    await callback.answer()  # the spinner: cosmetic (SpinnerIsCosmetic)
     label = _button_label(callback, callback_data)
     await svc.store.focus(callback.from_user.id, d.id)
-    await _mark_answered(callback, label)
+
+    async def mark() -> None:  # the question shows the answer only once it is saved
+        await _mark_answered(callback, label)
+
     if d.state == "opening":
-        await record_opening(bot, callback.from_user.id, d, svc, locale, DAYS_AGO[callback_data.value])
+        await record_opening(bot, callback.from_user.id, d, svc, locale, DAYS_AGO[callback_data.value],
+                             on_saved=mark)
         return
-    await advance(bot, callback.from_user.id, d, svc, locale)
+    await advance(bot, callback.from_user.id, d, svc, locale, on_saved=mark)
 
 
 async def record_opening(bot: Bot, chat_id: int, d: Dispute, svc: Services, locale: str, days_ago: int, *,
-                         confirmed: bool = False) -> None:
+                         confirmed: bool = False, on_saved: Callable[[], Awaitable[None]] | None = None) -> None:
     """Records the day the dispute was opened; a day before the first possible one is asked about first."""
     when = await opened_moment(svc, d, locale, days_ago)
     tz = await user_zone(svc, d.user_id, locale)
@@ -84,7 +98,7 @@ async def record_opening(bot: Bot, chat_id: int, d: Dispute, svc: Services, loca
             [InlineKeyboardButton(text=_("📅 Another day"), callback_data=StepNav(
                 dispute_id=d.id, version=d.version, action="reopen_question").pack())]))
         return
-    await advance(bot, chat_id, d, svc, locale, event="opened", opened_at=when)
+    await advance(bot, chat_id, d, svc, locale, event="opened", on_saved=on_saved, opened_at=when)
 
 
 async def on_opened_confirmed(callback: CallbackQuery, callback_data: OpenedOn, bot: Bot, svc: Services,
@@ -187,13 +201,18 @@ async def on_confirm(callback: CallbackQuery, callback_data: Confirm, bot: Bot, 
             await callback.answer(hints.outdated())
         return
     await callback.answer()
-    await _mark_answered(callback, _button_label(callback, callback_data))
+    label = _button_label(callback, callback_data)
     if not callback_data.confirm:
+        await _mark_answered(callback, label)  # nothing to save
         await show(bot, callback.from_user.id, d, svc, locale)
         return
-    if await advance(bot, callback.from_user.id, d, svc, locale, event=callback_data.event):
+
+    async def saved() -> None:
         if callback_data.event == "cancel":
             await svc.store.focus(callback.from_user.id, None)
+        await _mark_answered(callback, label)
+
+    await advance(bot, callback.from_user.id, d, svc, locale, event=callback_data.event, on_saved=saved)
 
 
 # --- typed answers -----------------------------------------------------------
