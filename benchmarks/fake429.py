@@ -6,7 +6,7 @@ import time
 from collections import deque
 from typing import Any
 
-from tests.fake_bot_api import APIError, FakeBotAPI
+from testkit.fake_bot_api import APIError, FakeBotAPI
 
 
 class RateLimitedFakeBotAPI(FakeBotAPI):

@@ -1,9 +1,9 @@
 """Realistic intake traffic for the benchmarks: many buyers, each going through a dispute.
 
-A buyer is driven like ``tests.chat.ChatUser`` (the button data comes from the
+A buyer is driven like ``testkit.chat.ChatUser`` (the button data comes from the
 bot's own last keyboard), but through ``LeanSession``, which keeps only each
 chat's latest keyboard: a 100,000-user run must not measure the benchmark's
-own transcript. ``IntakeHarness`` is ``tests.chat.BotHarness`` (real
+own transcript. ``IntakeHarness`` is ``testkit.chat.BotHarness`` (real
 dispatcher, middlewares, routers, flows, SQLite file in WAL mode) on that
 session; every Update it feeds can be recorded and replayed elsewhere.
 """
@@ -21,8 +21,8 @@ from aiogram import Bot
 from aiogram.methods import TelegramMethod
 from aiogram.types import InlineKeyboardMarkup, Message, Update
 
-from tests.chat import BOT_USER, BotHarness, RecordingSession, Sent, as_received
-from tests.conftest import TODAY
+from testkit.chat import BOT_USER, BotHarness, RecordingSession, Sent, as_received
+from testkit.chat import TODAY
 
 
 class LeanSession(RecordingSession):

@@ -1,7 +1,7 @@
 """2. Memory: RSS after ``first`` and after ``last`` distinct buyers went through the intake.
 
 Runs in a fresh process (``python -m benchmarks.memory --worker ...``): the full
-stack of tests.chat.BotHarness on a LeanSession, every buyer a real intake
+stack of testkit.chat.BotHarness on a LeanSession, every buyer a real intake
 through the dispatcher, 50 at a time (benchmarks.intake.run_buyers). RSS
 (VmRSS) is read after gc.collect() at each checkpoint, with the sizes of the
 in-memory structures that are keyed by user (they must not grow with users).

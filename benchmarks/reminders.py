@@ -30,8 +30,8 @@ from bot.storage import Storage
 from flows.dispute import Dispute
 from flows.policy import Policy
 from flows.reminders import plan
-from tests.fake_bot_api import FakeBotAPI
-from tests.processes import REPO, BotProcess, bot_env, max_in_window
+from testkit.fake_bot_api import FakeBotAPI
+from testkit.processes import REPO, BotProcess, bot_env, max_in_window
 
 BASE_UID = 10_000_000
 UTC = ZoneInfo("UTC")

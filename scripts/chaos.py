@@ -1,7 +1,7 @@
 #!/usr/bin/env python
 """Chaos run: the real bot (``python -m bot``) under 429s, 5xx and SIGKILL restarts.
 
-Starts tests/fake_bot_api.py on 127.0.0.1 and the bot as a process against it, plays N
+Starts testkit/fake_bot_api.py on 127.0.0.1 and the bot as a process against it, plays N
 simulated buyers through whole disputes concurrently (/new → "Item not received" → order
 number → total → shipping date → Buyer Protection → full refund → Done → "I opened it on
 AliExpress" → "Today", i.e. state "negotiating"), while injecting Bot API faults and killing
@@ -60,9 +60,9 @@ from flows.calendar import HOLIDAY_COUNTRY  # noqa: E402
 from flows.dispute import STEPS  # noqa: E402
 from flows.machine import STATES  # noqa: E402
 from flows.reminders import plan  # noqa: E402
-from tests.fake_bot_api import APIError, FakeBotAPI  # noqa: E402
-from tests.processes import BotProcess, bot_env  # noqa: E402
-from tests.test_reminders_e2e import BASE_UID as SEEDED_BASE, moment, seed  # noqa: E402
+from testkit.fake_bot_api import APIError, FakeBotAPI  # noqa: E402
+from testkit.processes import BotProcess, bot_env  # noqa: E402
+from testkit.seeding import BASE_UID as SEEDED_BASE, moment, seed  # noqa: E402
 
 STATE_NAMES = frozenset(s["name"] for s in STATES)
 SIM_BASE = 20_000

@@ -1,15 +1,13 @@
 from __future__ import annotations
 
-from datetime import date
 from pathlib import Path
 
 import pytest
 
-from tests.chat import BotHarness
-from tests.fake_bot_api import FakeBotAPI
-from tests.processes import bot_env
+from testkit.chat import TODAY, BotHarness
+from testkit.fake_bot_api import FakeBotAPI
+from testkit.processes import bot_env
 
-TODAY = date(2026, 11, 21)
 
 
 @pytest.fixture

@@ -35,7 +35,7 @@ from aiogram.methods import AnswerCallbackQuery, EditMessageText, GetFile, SendD
 
 from bot.keyboards import Confirm, OpenDispute, ReminderSnooze, StageAction, StepAnswer, StepNav
 from flows.machine import FINAL, LIFECYCLE
-from tests.chat import BOT_USER, BotHarness, ChatUser, Sent, as_received
+from testkit.chat import BOT_USER, BotHarness, ChatUser, Sent, as_received
 from tests.test_evidence import to_evidence_step
 from tests.test_intake import begin
 from tests.test_lifecycle import open_dispute, to_summary

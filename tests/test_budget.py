@@ -13,7 +13,7 @@ from aiogram.exceptions import TelegramRetryAfter
 from aiogram.methods import SendMessage
 
 from bot.sender import DeliveryOutcome, RateLimitedSender
-from tests.processes import max_in_window
+from testkit.processes import max_in_window
 
 REMINDER_CHATS = range(5000, 5020)
 

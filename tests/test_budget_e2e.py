@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.fake_bot_api import FakeBotAPI
-from tests.processes import BotProcess, max_in_window
-from tests.test_reminders_e2e import BASE_UID, reminders_sent, seed, stop, wait_until
+from testkit.fake_bot_api import FakeBotAPI
+from testkit.processes import BotProcess, max_in_window
+from testkit.seeding import BASE_UID, reminders_sent, seed, stop, wait_until
 
 BUYERS = range(20_000, 20_020)
 RATE, BURST = 20, 5

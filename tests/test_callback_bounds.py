@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from aiogram.methods import AnswerCallbackQuery
 
-from tests.chat import BotHarness, ChatUser
+from testkit.chat import BotHarness, ChatUser
 
 HUGE = str(2**63)          # one past SQLite's largest integer
 HUGER = str(2**64 + 12345)

@@ -1,6 +1,6 @@
 """Chaos, small: scripts/chaos.py with 8 buyers, one SIGKILL restart, 429s and 5xx.
 
-The real bot runs as a process against tests/fake_bot_api.py; the buyers play whole
+The real bot runs as a process against testkit/fake_bot_api.py; the buyers play whole
 disputes to "negotiating" while faults are injected, then the SQLite file is checked:
 states the machine allows, no answer lost, no reminder lost, at most one duplicate per crash.
 """

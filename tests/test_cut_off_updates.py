@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 
 from bot.resume import resume_cut_off
-from tests.chat import BotHarness, ChatUser
-from tests.fake_bot_api import FakeBotAPI
-from tests.processes import BotProcess
+from testkit.chat import BotHarness, ChatUser
+from testkit.fake_bot_api import FakeBotAPI
+from testkit.processes import BotProcess
 from tests.test_e2e import USER, press, sent_to, wait_confirmed
 
 NOTE = {"en": "I restarted while I was handling your last message.",

@@ -13,8 +13,8 @@ import pytest
 from aiogram.methods import AnswerCallbackQuery
 
 from bot.config import Config
-from tests.chat import TOKEN, BotHarness, ChatUser
-from tests.conftest import TODAY
+from testkit.chat import TOKEN, BotHarness, ChatUser
+from testkit.chat import TODAY
 
 BUSY = 0.3  # the configured busy timeout: the lock below outlasts it
 NOT_SAVED = {

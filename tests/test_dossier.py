@@ -24,7 +24,7 @@ from flows.dossier import TELEGRAM_UPLOAD_LIMIT, Case, build_dossier, shrink
 from flows.evidence import EvidenceItem, EvidenceKind
 from flows.explanation import ENGLISH
 from flows.policy import Policy
-from tests.chat import ChatUser
+from testkit.chat import ChatUser
 
 ROOT = Path(__file__).resolve().parent.parent
 

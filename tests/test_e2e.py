@@ -1,4 +1,4 @@
-"""End-to-end: the real bot (``python -m bot``) as a subprocess against tests/fake_bot_api.py.
+"""End-to-end: the real bot (``python -m bot``) as a subprocess against testkit/fake_bot_api.py.
 
 Each test runs the process with its own SQLite file and a config that makes
 long polling short (``polling_timeout = 1``), so SIGTERM ends it in about a second.
@@ -11,8 +11,8 @@ from typing import Callable
 
 import pytest
 
-from tests.fake_bot_api import FakeBotAPI, Request
-from tests.processes import BotProcess, bot_env
+from testkit.fake_bot_api import FakeBotAPI, Request
+from testkit.processes import BotProcess, bot_env
 
 USER = 5001
 

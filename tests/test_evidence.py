@@ -8,7 +8,7 @@ from aiogram.methods import GetFile, SendDocument
 from PIL import Image
 
 from flows.images import ALIEXPRESS_MAX_BYTES
-from tests.chat import ChatUser
+from testkit.chat import ChatUser
 from tests.test_intake import begin, focused, order_facts
 
 

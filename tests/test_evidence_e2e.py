@@ -11,10 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from tests.fake_bot_api import FakeBotAPI
-from tests.processes import BotProcess
+from testkit.fake_bot_api import FakeBotAPI
+from testkit.processes import BotProcess
 from tests.test_e2e import USER, press, sent_to
-from tests.test_reminders_e2e import stop, wait_until
+from testkit.seeding import stop, wait_until
 
 
 @pytest.fixture

@@ -1,4 +1,4 @@
-"""Self-tests for tests/fake_bot_api.py, driven by a real in-process aiogram client."""
+"""Self-tests for testkit/fake_bot_api.py, driven by a real in-process aiogram client."""
 from __future__ import annotations
 
 import asyncio

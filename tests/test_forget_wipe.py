@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tests.chat import BotHarness, ChatUser
+from testkit.chat import BotHarness, ChatUser
 
 ORDER = "8123456789012345"
 NOTE = "Zebra-quartz-7741 the seller promised a refund"

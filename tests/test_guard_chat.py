@@ -201,8 +201,8 @@ async def test_a_refund_only_question_is_answered_and_a_false_claim_refused(harn
 
 async def test_the_wait_warning_uses_the_operators_margin(tmp_path):
     from bot.config import Config
-    from tests.chat import TOKEN, BotHarness
-    from tests.conftest import TODAY
+    from testkit.chat import TOKEN, BotHarness
+    from testkit.chat import TODAY
     config = Config.model_validate({
         "bot": {"token": TOKEN, "album_settle_seconds": 0.2, "flood_limit": 10_000},
         "database": {"url": f"sqlite:///{tmp_path / 'margin.db'}"},

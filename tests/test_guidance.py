@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from tests.chat import ChatUser
+from testkit.chat import ChatUser
 
 LANGS = ("en", "ru", "es", "de")
 # The default reminder zone per language (flows.calendar.DEFAULT_TIMEZONE), written out to pin it.

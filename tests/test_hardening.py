@@ -9,8 +9,8 @@ from aiogram.methods import SendDocument
 
 from bot.keyboards import Confirm, OpenDispute, ReminderSnooze, StageAction, StepAnswer, StepNav
 from bot.logs import RedactToken
-from tests.chat import TOKEN, BotHarness
-from tests.conftest import TODAY
+from testkit.chat import TOKEN, BotHarness
+from testkit.chat import TODAY
 from tests.test_lifecycle import open_dispute, to_summary
 
 

@@ -18,7 +18,7 @@ from PIL import Image
 
 import flows.images as images
 from flows.images import MAX_CONCURRENT_DECODES, MAX_DECODE_PIXELS, ImageError, compress_for_aliexpress
-from tests.chat import BotHarness, ChatUser
+from testkit.chat import BotHarness, ChatUser
 
 REPO = Path(__file__).resolve().parent.parent
 TOO_MANY = "This image has too many pixels for me to make an AliExpress-ready copy."

@@ -8,7 +8,7 @@ import pytest
 
 from bot.keyboards import StepAnswer, StepNav
 from flows.explanation import has_chinese
-from tests.chat import ChatUser
+from testkit.chat import ChatUser
 
 
 async def begin(user: ChatUser) -> None:

@@ -11,7 +11,7 @@ from babel.messages.pofile import read_po
 
 from bot.app import set_profile
 from bot.i18n import LOCALES_DIR, make_i18n, telegram_locale
-from tests.chat import ChatUser
+from testkit.chat import ChatUser
 
 PLACEHOLDER_OR_TAG = re.compile(r"\{[a-z_]+\}|</?[a-z]+>")
 

@@ -1,6 +1,6 @@
 """After opening on AliExpress: stages, reminders day by day, calendar, guard.
 
-The clock is injected (tests/chat.py FixedClock); ``harness.pass_days`` moves
+The clock is injected (testkit/chat.py FixedClock); ``harness.pass_days`` moves
 it forward hour by hour and lets the real reminder engine deliver.
 """
 from __future__ import annotations
@@ -10,7 +10,7 @@ from datetime import date, datetime, timedelta, timezone
 from aiogram.methods import SendDocument
 from icalendar import Calendar
 
-from tests.chat import ChatUser
+from testkit.chat import ChatUser
 from tests.test_intake import begin, focused
 
 

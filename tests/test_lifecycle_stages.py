@@ -9,7 +9,7 @@ from datetime import date, datetime, timezone
 
 import pytest
 
-from tests.chat import ChatUser
+from testkit.chat import ChatUser
 from tests.test_guidance import LANGS, language_user, plain, to_dates
 
 

@@ -11,8 +11,8 @@ from aiogram.fsm.storage.base import StorageKey
 from bot.app import create_dispatcher
 from bot.isolation import SparseMemoryStorage, UserLocks
 from bot.middlewares import FloodControl
-from tests.chat import BotHarness
-from tests.conftest import TODAY
+from testkit.chat import BotHarness
+from testkit.chat import TODAY
 
 
 def flood_control(dp) -> FloodControl:

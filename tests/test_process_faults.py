@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.fake_bot_api import FakeBotAPI, Request
-from tests.processes import TIMEOUT, BotProcess, bot_env
+from testkit.fake_bot_api import FakeBotAPI, Request
+from testkit.processes import TIMEOUT, BotProcess, bot_env
 from tests.test_e2e import button_data, message_id_of, sent_to
 
 USER = 5001
@@ -326,7 +326,7 @@ async def test_full_disk_at_run_time_through_the_process(fake: FakeBotAPI, env, 
     if not can_mount_tmpfs():
         pytest.skip("no unprivileged mount namespaces here: can't give the bot a small disk")
     import sys
-    from tests.processes import REPO
+    from testkit.processes import REPO
     data = tmp_path / "small-disk"
     data.mkdir()
     env["DATABASE_URL"] = f"sqlite:///{data}/bot.db"

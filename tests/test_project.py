@@ -1,6 +1,7 @@
 """Configuration, storage and translation catalogs."""
 from __future__ import annotations
 
+import re
 import sqlite3
 import subprocess
 import sys
@@ -76,3 +77,13 @@ async def test_stale_save_is_refused(tmp_path):
 def test_catalogs_are_complete_and_fresh():
     result = subprocess.run([sys.executable, "scripts/i18n.py", "check"], cwd=ROOT, capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
+
+
+def test_tools_and_the_harness_never_import_tests():
+    """scripts/, benchmarks/ and the shared harness (testkit/) stand on their own: tests import them,
+    never the other way round."""
+    offenders = [f"{path.relative_to(ROOT)}:{n}" for folder in ("scripts", "benchmarks", "testkit")
+                 for path in (ROOT / folder).rglob("*.py")
+                 for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
+                 if re.match(r"\s*(from tests[. ]|import tests\b)", line)]
+    assert not offenders, offenders

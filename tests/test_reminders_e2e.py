@@ -1,4 +1,4 @@
-"""End-to-end: the reminder engine of the real bot (``python -m bot``) against tests/fake_bot_api.py.
+"""End-to-end: the reminder engine of the real bot (``python -m bot``) against testkit/fake_bot_api.py.
 
 Reminders are seeded in the test process with the real Storage and the real planner
 (flows.reminders.plan), then the bot process delivers them. Every buyer is in UTC and the
@@ -24,13 +24,10 @@ import pytest
 from bot.storage import Storage
 from flows.policy import Policy
 from flows.reminders import plan
-from tests.fake_bot_api import FakeBotAPI, Request
-from tests.processes import BotProcess, max_in_window
-
-BASE_UID = 10_000
-POLICY = Policy(daytime_start=dtime(0, 0, 0), daytime_end=dtime(23, 59, 59))
-UTC = ZoneInfo("UTC")
-
+from testkit.fake_bot_api import FakeBotAPI, Request
+from testkit.processes import BotProcess, max_in_window
+from testkit.seeding import (BASE_UID, POLICY, UTC, attempts_to, moment, reminder_rows, reminders_sent, seed,
+                             stop, wait_until)
 
 # ------------------------------------------------------------------ helpers
 def write_config(path: Path, *, global_per_second: float = 20, per_chat_per_second: float = 1,
@@ -41,73 +38,6 @@ def write_config(path: Path, *, global_per_second: float = 20, per_chat_per_seco
         f"per_chat_per_second = {per_chat_per_second}\nlease_seconds = {lease_seconds}\n\n"
         "[policy]\ndaytime_start = 00:00:00\ndaytime_end = 23:59:59\n",
         encoding="utf-8")
-
-
-def moment(value: datetime) -> str:
-    """The storage's fixed-width UTC text form (sorts like the moments)."""
-    return value.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S+00:00")
-
-
-async def seed(db_path: Path, n: int, *, window_started: timedelta, planned_at: timedelta,
-               expect_due: int, expect_pending: int) -> datetime:
-    """One dispute in "negotiating" per chat BASE_UID..BASE_UID+n-1; returns the seeding "now".
-
-    ``window_started`` and ``planned_at`` are offsets from now (negative = in the past)."""
-    now = datetime.now(timezone.utc).replace(microsecond=0)  # storage keeps whole seconds
-    store = await Storage.open(f"sqlite:///{db_path}")
-    try:
-        for i in range(n):
-            uid = BASE_UID + i
-            d = await store.create_dispute(uid, "reason", "en")
-            await store.set_timezone(uid, "UTC")
-            d.state = "negotiating"
-            d.window_started_at = now + window_started
-            assert await store.save_dispute(d, plan=plan(d, POLICY, UTC, None, now + planned_at))
-            pending = await store.list_reminders(d.id, status="pending")
-            due = [r for r in pending if r.due_at <= now]
-            assert len(pending) == expect_pending, pending
-            assert len(due) == expect_due and all(r.kind == "seller_window" for r in due), pending
-    finally:
-        await store.close()
-    return now
-
-
-def reminder_rows(db_path: Path) -> list[sqlite3.Row]:
-    db = sqlite3.connect(db_path)
-    try:
-        db.row_factory = sqlite3.Row
-        return db.execute("SELECT * FROM reminders ORDER BY user_id, due_at").fetchall()
-    finally:
-        db.close()
-
-
-def reminders_sent(fake: FakeBotAPI, chat_id: int | None = None) -> list[Request]:
-    """Successful sendMessage calls carrying a seller-window reminder."""
-    return [r for r in fake.requests
-            if r.method == "sendMessage" and r.status == 200 and "seller" in r.params.get("text", "")
-            and (chat_id is None or r.params.get("chat_id") == chat_id)]
-
-
-def attempts_to(fake: FakeBotAPI, chat_id: int) -> list[Request]:
-    return [r for r in fake.requests if r.method == "sendMessage" and r.params.get("chat_id") == chat_id]
-
-
-async def wait_until(bot: BotProcess, condition: Callable[[], bool], *, timeout: float, what: str,
-                     poll: float = 0.01) -> None:
-    """Polls ``condition``; fails at once, with the bot's log, if the process dies."""
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if bot.proc.returncode is not None:
-            await bot.finish(5)
-            pytest.fail(f"bot exited while waiting for {what}\n{bot.describe()}")
-        if time.monotonic() >= deadline:
-            pytest.fail(f"timed out after {timeout}s waiting for {what}\n{bot.describe()}")
-        await asyncio.sleep(poll)
-
-
-async def stop(bot: BotProcess) -> None:
-    assert await bot.terminate() == 0, bot.describe()
-    assert "Traceback" not in bot.stderr, bot.describe()
 
 
 # ------------------------------------------------------------------ fixtures

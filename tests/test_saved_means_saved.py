@@ -1,6 +1,6 @@
 """'Your answers are saved' must be true: faults injected into the calls around a commit.
 
-Each test drives the real Dispatcher (tests/chat.py), makes one Bot API call fail the way
+Each test drives the real Dispatcher (testkit/chat.py), makes one Bot API call fail the way
 Telegram or the network does (502, 429, a reset connection), then counts what was stored
 and reads what the buyer was told.
 """
@@ -200,8 +200,8 @@ async def test_the_photo_is_stored_before_the_download_starts(user, harness):
 def default_flood(tmp_path):
     """A harness with the shipped flood limits (20 updates in 5 s, a 20 s cool-down)."""
     from bot.config import BotSection
-    from tests.chat import BotHarness
-    from tests.conftest import TODAY
+    from testkit.chat import BotHarness
+    from testkit.chat import TODAY
     h = BotHarness(tmp_path / "flood.db", TODAY)
     shipped = BotSection()
     h.config.bot.flood_limit = shipped.flood_limit

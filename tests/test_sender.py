@@ -13,7 +13,7 @@ from aiogram.types import BufferedInputFile
 from aiohttp import ClientError
 
 from bot.sender import DeliveryOutcome, DeliveryResult, RateLimitedSender
-from tests.fake_bot_api import FakeBotAPI
+from testkit.fake_bot_api import FakeBotAPI
 
 EPS = 0.02  # tolerance for timer/HTTP jitter
 

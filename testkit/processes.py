@@ -13,7 +13,7 @@ from typing import Callable
 
 import pytest
 
-from tests.fake_bot_api import FakeBotAPI, Request
+from testkit.fake_bot_api import FakeBotAPI, Request
 
 REPO = Path(__file__).resolve().parent.parent
 TIMEOUT = 15.0

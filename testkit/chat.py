@@ -32,6 +32,8 @@ from bot.services import Services
 from bot.storage import Storage
 
 TOKEN = "42:TEST-token-not-a-real-one"
+# The day the scripted conversations happen on (the clock is fixed at noon UTC).
+TODAY = date(2026, 11, 21)
 BOT_USER = User(id=42, is_bot=True, first_name="Dispute guide", username="dispute_test_bot")
 
 
