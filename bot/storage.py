@@ -96,9 +96,13 @@ MIGRATIONS: list[str] = [
     """
     CREATE TABLE processed_updates (update_id INTEGER PRIMARY KEY, at TEXT NOT NULL);
     """,
-    # 4: a return shipped back (waiting for the seller to confirm receipt); disputes numbered per buyer
+    # 4: the lifecycle's history (the seller's answer, escalation, a return shipped back); disputes
+    # numbered per buyer
     """
     ALTER TABLE disputes ADD COLUMN returned_at TEXT;
+    ALTER TABLE disputes ADD COLUMN seller_answer TEXT;
+    ALTER TABLE disputes ADD COLUMN seller_answered_at TEXT;
+    ALTER TABLE disputes ADD COLUMN escalated_at TEXT;
     ALTER TABLE disputes ADD COLUMN number INTEGER NOT NULL DEFAULT 0;
     UPDATE disputes SET number = (SELECT COUNT(*) FROM disputes AS older
                                   WHERE older.user_id = disputes.user_id AND older.id <= disputes.id);
@@ -116,11 +120,12 @@ _ANSWER_COLUMNS = ("state", "version", "reason", "received", "defect", "solution
                    "order_total", "currency", "shipped_on", "protection_ends_on", "amount",
                    "refund_full", "evidence_done", "unknown", "editing", "opened_at", "window_started_at",
                    "decision", "decided_at", "return_agreed_at", "returned_at", "refund_started_at",
-                   "reminders_off")
+                   "seller_answer", "seller_answered_at", "escalated_at", "reminders_off")
 # A user's row when missing; DO NOTHING: an existing (or meanwhile created) user keeps its locale.
 _NEW_USER = ("INSERT INTO users (id, locale, created_at, updated_at) VALUES (?, ?, ?, ?)"
              " ON CONFLICT (id) DO NOTHING")
-_MOMENTS = ("opened_at", "window_started_at", "decided_at", "return_agreed_at", "returned_at", "refund_started_at")
+_MOMENTS = ("opened_at", "window_started_at", "decided_at", "return_agreed_at", "returned_at", "refund_started_at",
+            "seller_answered_at", "escalated_at")
 
 
 @dataclass(frozen=True)
@@ -665,7 +670,7 @@ def _row_values(d: Dispute) -> dict:
         "amount": _iso(d.amount), "refund_full": int(d.refund_full), "evidence_done": int(d.evidence_done),
         "unknown": json.dumps(sorted(d.unknown)), "editing": int(d.editing),
         **{m: _iso(getattr(d, m)) for m in _MOMENTS}, "decision": d.decision,
-        "reminders_off": int(d.reminders_off),
+        "seller_answer": d.seller_answer, "reminders_off": int(d.reminders_off),
     }
 
 
@@ -680,5 +685,6 @@ def _dispute(r: aiosqlite.Row) -> Dispute:
         amount=Decimal(r["amount"]) if r["amount"] else None, refund_full=bool(r["refund_full"]),
         evidence_done=bool(r["evidence_done"]), unknown=set(json.loads(r["unknown"])),
         editing=bool(r["editing"]), decision=r["decision"], reminders_off=bool(r["reminders_off"]),
+        seller_answer=r["seller_answer"],
         number=r["number"], **{m: _from_moment(r[m]) for m in _MOMENTS},
     )

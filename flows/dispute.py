@@ -56,6 +56,11 @@ class Dispute:
     decided_at: datetime | None = None
     # When the seller agreed to a return: the item must go back within the return window.
     return_agreed_at: datetime | None = None
+    # The seller's answer in the dispute ("accepted", "offer", "refused") and when the buyer reported it.
+    seller_answer: str | None = None
+    seller_answered_at: datetime | None = None
+    # When the dispute went to AliExpress's team (the buyer escalated, or AliExpress stepped in).
+    escalated_at: datetime | None = None
     # When the buyer shipped the item back: the seller must confirm receipt.
     returned_at: datetime | None = None
     # When the refund was granted: it reaches the card within some business days.
@@ -102,6 +107,18 @@ class Dispute:
 
     def record_return_agreed(self, *, now: datetime, **_: object) -> None:
         self.return_agreed_at = now
+
+    def record_seller_accepted(self, *, now: datetime, **_: object) -> None:
+        self.seller_answer, self.seller_answered_at = "accepted", now
+
+    def record_seller_offer(self, *, now: datetime, **_: object) -> None:
+        self.seller_answer, self.seller_answered_at = "offer", now
+
+    def record_seller_refused(self, *, now: datetime, **_: object) -> None:
+        self.seller_answer, self.seller_answered_at = "refused", now
+
+    def record_escalated(self, *, now: datetime, **_: object) -> None:
+        self.escalated_at = now
 
     def record_returned(self, *, now: datetime, **_: object) -> None:
         self.returned_at = now

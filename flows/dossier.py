@@ -214,7 +214,13 @@ class _Part:
             "shipped": N_("The seller shipped the order."),
             "opened": N_("I opened a dispute on AliExpress."),
             "modified": N_("I modified my request in the dispute; the seller's time to answer started again."),
+            "seller_accepted": N_("The seller accepted my request in the dispute."),
+            "seller_offer": N_("The seller answered with another solution instead of my request."),
+            "seller_refused": N_("The seller refused my request."),
+            "escalated": N_("The dispute went to AliExpress's team."),
             "return_agreed": N_("A return was agreed in the dispute."),
+            "returned": N_("I shipped the item back, tracked."),
+            "decision_return": N_("AliExpress's team decided: return the item for a refund."),
             "refund_started": N_("A refund was agreed in the dispute."),
             "decision_full": N_("AliExpress's team decided the dispute: full refund."),
             "decision_partial": N_("AliExpress's team decided the dispute: partial refund."),
@@ -232,7 +238,7 @@ class _Part:
         if estimate is not None and d.state in ("refund_missing", "chargeback") and estimate <= case.now:
             found.append((estimate.astimezone(case.tz).date(),
                           _("The refund should have arrived by this day; it has not arrived.")))
-        if d.state == "escalated" and d.decision is None:
+        if d.state == "escalated" and d.decision is None and d.escalated_at is None:
             found.append((None, _("The dispute went to AliExpress's team; no decision yet.")))
         dated = sorted((e for e in found if e[0] is not None), key=lambda e: e[0])
         return dated + [e for e in found if e[0] is None]
@@ -279,7 +285,8 @@ class _Part:
             date=self.day(d.opened_at))]
         decided = {"full": N_("AliExpress's team decided on a full refund on {date}."),
                    "partial": N_("AliExpress's team decided on a partial refund on {date}."),
-                   "rejected": N_("AliExpress's team rejected the dispute on {date}.")}
+                   "rejected": N_("AliExpress's team rejected the dispute on {date}."),
+                   "return": N_("AliExpress's team decided on {date} that I return the item for a refund.")}
         if d.decision in decided:
             parts.append(_(decided[d.decision]).format(date=self.day(d.decided_at)))
         elif d.refund_started_at is not None:

@@ -94,11 +94,11 @@ TRANSITIONS: list[dict] = [
     # The seller's answer within the window. "Accepted" is the seller agreeing to the request as it
     # was; accepting a counter-offer is the buyer's own event (accept_offer).
     {"trigger": "seller_accepted", "source": "negotiating", "dest": "return_shipping",
-     "conditions": ["wants_return"], "after": "record_return_agreed"},
+     "conditions": ["wants_return"], "after": ["record_seller_accepted", "record_return_agreed"]},
     {"trigger": "seller_accepted", "source": "negotiating", "dest": "refund_pending",
-     "after": "record_refund_started"},
-    {"trigger": "seller_offer", "source": "negotiating", "dest": "counter_offer"},
-    {"trigger": "seller_refused", "source": "negotiating", "dest": "refused"},
+     "after": ["record_seller_accepted", "record_refund_started"]},
+    {"trigger": "seller_offer", "source": "negotiating", "dest": "counter_offer", "after": "record_seller_offer"},
+    {"trigger": "seller_refused", "source": "negotiating", "dest": "refused", "after": "record_seller_refused"},
     {"trigger": "accept_offer", "source": "counter_offer", "dest": "refund_pending",
      "after": "record_refund_started"},
     {"trigger": "modify", "source": ["negotiating", "counter_offer", "refused"], "dest": "negotiating",
@@ -111,9 +111,9 @@ TRANSITIONS: list[dict] = [
      "after": "record_refund_started"},
     # The buyer escalates; or AliExpress steps in on its own (seller silent, older guide).
     {"trigger": "escalate", "source": ["negotiating", "counter_offer", "refused", "return_shipping", "return_sent"],
-     "dest": "escalated"},
+     "dest": "escalated", "after": "record_escalated"},
     {"trigger": "aliexpress_stepped_in", "source": ["negotiating", "counter_offer", "refused", "return_sent"],
-     "dest": "escalated"},
+     "dest": "escalated", "after": "record_escalated"},
     # A return: shipped back tracked, then the seller confirms receipt.
     {"trigger": "item_returned", "source": "return_shipping", "dest": "return_sent", "after": "record_returned"},
     {"trigger": "seller_confirmed_return", "source": "return_sent", "dest": "refund_pending",

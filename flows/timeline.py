@@ -34,12 +34,19 @@ LABELS: dict[str, str] = {
     "opened": N_("Dispute opened on AliExpress"),
     "modified": N_("Request modified: the seller's time starts again"),
     "seller_response": N_("The seller's time to answer ends"),
+    "seller_accepted": N_("The seller accepted"),
+    "seller_offer": N_("The seller offered something else"),
+    "seller_refused": N_("The seller refused"),
+    "escalated": N_("The dispute went to AliExpress"),
     "return_agreed": N_("Return agreed"),
     "return_shipping": N_("Last day to ship the item back"),
+    "returned": N_("Item shipped back"),
+    "return_check": N_("Check that the seller confirmed your return"),
     "refund_started": N_("Refund granted"),
     "decision_full": N_("AliExpress decided: full refund"),
     "decision_partial": N_("AliExpress decided: partial refund"),
     "decision_rejected": N_("AliExpress rejected the dispute"),
+    "decision_return": N_("AliExpress decided: return the item for a refund"),
     "appeal": N_("Last day to appeal"),
     "survey": N_("Last day for the dispute survey"),
     "refund_estimate": N_("The refund should have arrived"),
@@ -76,10 +83,18 @@ def milestones(d: Dispute, policy: Policy, tz: ZoneInfo, country: str | None) ->
             found.append(Milestone("modified", local(d.window_started_at)))
     if "seller_response" in known:
         found.append(Milestone("seller_response", local(known["seller_response"])))
-    if d.return_agreed_at is not None:
+    if d.seller_answer is not None and d.seller_answered_at is not None:
+        found.append(Milestone(f"seller_{d.seller_answer}", local(d.seller_answered_at)))
+    if d.escalated_at is not None:
+        found.append(Milestone("escalated", local(d.escalated_at)))
+    if d.return_agreed_at is not None and d.decision != "return":
         found.append(Milestone("return_agreed", local(d.return_agreed_at)))
     if "return_shipping" in known:
         found.append(Milestone("return_shipping", local(known["return_shipping"])))
+    if d.returned_at is not None:
+        found.append(Milestone("returned", local(d.returned_at)))
+    if "return_check" in known and d.state == "return_sent":
+        found.append(Milestone("return_check", local(known["return_check"])))
     if d.refund_started_at is not None and d.decision is None:
         found.append(Milestone("refund_started", local(d.refund_started_at)))
     if d.decided_at is not None and d.decision:

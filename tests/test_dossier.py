@@ -9,7 +9,7 @@ import re
 import sqlite3
 import subprocess
 import sys
-from datetime import date, datetime, timezone
+from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -360,3 +360,38 @@ async def test_another_buyer_gets_neither_document_of_a_dispute(harness):
         assert not [s for s in replies if isinstance(s.method, (SendDocument, SendPhoto))]
     replies = await bob.send("/dossier")
     assert not [s for s in replies if isinstance(s.method, SendDocument)] and "8123456789012345" not in bob.texts(replies)
+
+
+async def test_the_dossier_history_dates_the_sellers_answer_the_escalation_and_a_return_ruling(harness):
+    user = harness.user(7005, language_code="en")
+    await user.send("/start")
+    await user.choose("new")
+    await user.choose("damaged")
+    await user.choose("yes")
+    await user.choose("does_not_work")
+    await user.choose("return_and_refund")
+    for typed in ("8123456789012345", "25.90", "11/1/2026", "40"):
+        await user.send(typed)
+    await user.choose("full")
+    await user.choose("done")
+    await user.choose("open_on_aliexpress")
+    await user.choose("d0")  # opened Nov 21
+    harness.clock.current += timedelta(days=2)
+    await user.choose("seller_refused")  # Nov 23
+    harness.clock.current += timedelta(days=1)
+    await user.choose("escalate")  # Nov 24
+    harness.clock.current += timedelta(days=3)
+    await user.choose("decision_return")  # Nov 27
+    replies = await user.send("/dossier")
+    (doc,) = [s for s in replies if isinstance(s.method, SendDocument)]
+    text = pdf_text(PdfReader(io.BytesIO(doc.method.document.data)))
+    for fact in ("Nov 23, 2026", "The seller refused my request.", "Nov 24, 2026",
+                 "The dispute went to AliExpress's team.", "Nov 27, 2026",
+                 "AliExpress's team decided: return the item for a refund."):
+        assert fact in text, fact
+    # The timeline has the same dates.
+    replies = await user.press("Timeline")
+    _, rows = png_rows(sent_photos(replies)[-1])
+    labels = [" ".join(map(str, row)) for row in rows]
+    assert any("The seller refused" in row and "Nov 23, 2026" in row for row in labels), labels
+    assert any("The dispute went to AliExpress" in row and "Nov 24, 2026" in row for row in labels), labels
