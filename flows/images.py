@@ -144,8 +144,7 @@ def _decode(data: bytes) -> Image.Image:
             im.load()
             # Phones store photos sideways plus an orientation tag; the copy
             # loses the tag, so turn the pixels instead.
-            im = ImageOps.exif_transpose(im)
-            return _to_rgb(im)
+            return _to_rgb(ImageOps.exif_transpose(im))
         except ImageError:
             raise
         except (Image.DecompressionBombError, Image.DecompressionBombWarning) as e:

@@ -6,7 +6,9 @@ machine holds no models: each update loads a Dispute and triggers on it.
 """
 from __future__ import annotations
 
-from transitions import Machine
+from typing import cast
+
+from transitions import EventData, Machine
 
 from flows.dispute import STEPS, Dispute
 
@@ -158,7 +160,7 @@ def _allowed(dispute: Dispute, event: str) -> bool:
     if not can_fire(dispute, event):
         return False
     for transition in MACHINE.events[event].transitions[dispute.state]:
-        if all(c.check(_EventProbe(dispute)) for c in transition.conditions):
+        if all(c.check(cast(EventData, _EventProbe(dispute))) for c in transition.conditions):
             return True
     return False
 

@@ -184,10 +184,10 @@ def _candidates(s: str, babel_locale: str) -> list[tuple[int | None, int, int]]:
     if m := _YEAR_FIRST.fullmatch(s):
         return [(int(m[1]), int(m[3]), int(m[4]))]
     if m := _NUMERIC.fullmatch(s.replace(". ", ".")):
-        a, sep, b, year = int(m[1]), m[2], int(m[3]), _year(m[4])
+        a, sep, b, y = int(m[1]), m[2], int(m[3]), _year(m[4])
         if sep == ".":  # dots are day-first everywhere
-            return [(year, b, a)]
-        day_first = [(year, b, a), (year, a, b)]
+            return [(y, b, a)]
+        day_first = [(y, b, a), (y, a, b)]
         return day_first[::-1] if babel_locale == "en_US" else day_first
     months, numbers = [], []
     for token in re.split(r"[ ,]+", s):

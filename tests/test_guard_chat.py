@@ -175,7 +175,7 @@ async def to_evidence_step(harness, lang: str):
 async def test_forwarded_pressure_is_warned_about_and_kept(harness, lang):
     user = await to_evidence_step(harness, lang)
     saved, counts = SAVED_FORWARD[lang]
-    for n, (message, flag, warning) in enumerate(PRESSURE[lang]):
+    for n, (message, _flag, warning) in enumerate(PRESSURE[lang]):
         replies = await user.forward(message)
         assert [plain(s.text) for s in replies] == [f"{warning}\n{SAVED[lang]}", f"{saved} {counts[n]}"]
     items = await harness.store.list_evidence(await focused(user))
