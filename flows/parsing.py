@@ -17,10 +17,11 @@ from functools import cache
 from babel.dates import get_month_names
 from babel.numbers import get_decimal_symbol, list_currencies
 
+from flows.languages import babel_locale
+
 _MAX_LEN = 64  # no real amount, date or order number is longer than this
 _CENT = Decimal("0.01")
 _DIGITS = "0123456789"  # str.isdigit() would also let in '²', '٣' and friends
-_BABEL_LOCALES = {"en": "en_US", "ru": "ru", "es": "es", "de": "de"}
 
 
 class InputError(ValueError):
@@ -41,8 +42,7 @@ class Money:
 def _babel_locale(locale: str) -> str:
     """Bot locale -> Babel locale; "en" means en_US, unknown ones fall back to it.
     Only the primary subtag counts, so Telegram's "ru-RU"/"de_AT" still work."""
-    primary = re.split(r"[-_]", str(locale or ""), maxsplit=1)[0].lower()
-    return _BABEL_LOCALES.get(primary, "en_US")
+    return babel_locale(locale)
 
 
 def _clean(text: str, error: str) -> str:
