@@ -36,6 +36,13 @@ def input_hint(code: str, params: dict, *, locale: str, today: date, currency: s
             example=example_date(today, locale))
     if code == "not_order_number":
         return _("⚠️ An order number is only digits, like 8123456789012345. Type it, or tap “I don't know”.")
+    if code == "detail_length":
+        return _("⚠️ Please describe it in a few words, at most {n} characters, or tap “I don't know”.").format(
+            n=params.get("limit", 200))
+    if code == "item_name_length":
+        return _("⚠️ Type the item's name in a few words, at most {n} characters.").format(n=params.get("limit", 60))
+    if code == "use_buttons":
+        return use_buttons()
     if code == "chinese":
         return _("⚠️ AliExpress's form refuses Chinese characters. Please write it without them.")
     return _("⚠️ I couldn't read that. Please try again.")

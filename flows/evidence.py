@@ -35,6 +35,8 @@ class EvidenceItem:
     origin_date: datetime | None = None
     # Problems against AliExpress's upload rules, e.g. "format", "size".
     flags: set[str] = field(default_factory=set)
+    # What the buyer said it shows: a checklist requirement's key, or "other" (None: not labelled yet).
+    label: str | None = None
     id: int | None = None
 
 
@@ -50,6 +52,15 @@ _IMG = frozenset({EvidenceKind.IMAGE})
 _ORDER = Requirement("order", N_("Screenshot of the order page"), _IMG)
 _CHAT = Requirement("chat", N_("Your chat with the seller (forward the messages)"),
                     frozenset({EvidenceKind.FORWARD, EvidenceKind.IMAGE}))
+
+# Not received: what else convinces, per tracking status (docs/rules.md, "Not received: the tracking").
+TRACKING_EXTRA: dict[str, Requirement] = {
+    "delivered": Requirement("carrier_statement", N_("A statement from the carrier or post office that "
+                                                     "you did not receive it"), _IMG),
+    "customs": Requirement("customs_document", N_("The customs notice or document"), _IMG),
+    "returned": Requirement("return_tracking", N_("Screenshot of the tracking showing the return"), _IMG),
+    "none": Requirement("invalid_tracking", N_("Screenshot of the carrier's site finding no such number"), _IMG),
+}
 
 CHECKLISTS: dict[str, tuple[Requirement, ...]] = {
     "not_received": (
@@ -82,15 +93,30 @@ class ChecklistLine:
         return self.have >= self.requirement.count
 
 
-def checklist(reason: str | None, items: list[EvidenceItem]) -> list[ChecklistLine]:
+def requirements_for(reason: str | None, tracking: str | None = None) -> tuple[Requirement, ...]:
+    """The checklist for the reason; not received adds what its tracking status needs, after the tracking."""
+    requirements = CHECKLISTS.get(reason or "", CHECKLISTS["not_as_described"])
+    extra = TRACKING_EXTRA.get(tracking or "") if reason == "not_received" else None
+    return (requirements[0], extra, *requirements[1:]) if extra else requirements
+
+
+def checklist(reason: str | None, items: list[EvidenceItem], tracking: str | None = None) -> list[ChecklistLine]:
     """Fills each requirement, in order, with the items that can serve it.
 
-    A buyer can't tag every photo on a phone, so items fill the first open slot
-    of their kind; the prompt lists the slots in the order to send them.
+    An item the buyer labelled fills its own requirement; an unlabelled one fills the first open slot of its
+    kind (the prompt lists the slots in the order to send them); "other" fills none.
     """
-    requirements = CHECKLISTS.get(reason or "", CHECKLISTS["not_as_described"])
+    requirements = requirements_for(reason, tracking)
     have = dict.fromkeys((r.key for r in requirements), 0)
-    for item in items:
+    by_key = {r.key: r for r in requirements}
+    for item in sorted(items, key=lambda i: i.label is None):  # labelled first: they know their slot
+        labelled = by_key.get(item.label or "")
+        if labelled is not None:
+            if have[labelled.key] < labelled.count:
+                have[labelled.key] += 1
+            continue
+        if item.label is not None:
+            continue  # "other"
         for r in requirements:
             if item.kind in r.accepts and have[r.key] < r.count:
                 have[r.key] += 1

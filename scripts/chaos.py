@@ -57,7 +57,7 @@ from bot.config import load_config  # noqa: E402
 from bot.planning import zone  # noqa: E402
 from bot.storage import _dispute  # noqa: E402
 from flows.calendar import HOLIDAY_COUNTRY  # noqa: E402
-from flows.dispute import STEPS  # noqa: E402
+from flows.steps import NAMES as STEPS  # noqa: E402
 from flows.machine import STATES  # noqa: E402
 from flows.reminders import plan  # noqa: E402
 from tests.fake_bot_api import APIError, FakeBotAPI  # noqa: E402

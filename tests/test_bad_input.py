@@ -155,6 +155,7 @@ async def _reason(u: ChatUser) -> None:
     # Back from the first order fact: a reason keyboard from an older version exists.
     await begin(u)
     await u.choose("not_received")
+    await u.choose("none")  # tracking: no tracking / invalid number
     await u.choose("back")
 
 
@@ -171,11 +172,13 @@ async def _defect(u: ChatUser) -> None:
 async def _solution(u: ChatUser) -> None:
     await _defect(u)
     await u.choose("does_not_work")
+    await u.choose("?")  # no detail
 
 
 async def _order_number(u: ChatUser) -> None:
     await begin(u)
     await u.choose("not_received")
+    await u.choose("none")  # tracking: no tracking / invalid number
 
 
 async def _order_total(u: ChatUser) -> None:

@@ -16,7 +16,8 @@ async def to_evidence_step(user: ChatUser) -> None:
     await begin(user)
     await user.press("Damaged")
     await user.press("Yes, I have it")
-    await user.press("Damaged in shipping")
+    await user.press("Damaged in transit")
+    await user.choose("?")  # no detail
     await user.press("Refund only")
     await order_facts(user)
     await user.press("Full refund")
@@ -125,6 +126,7 @@ async def test_videos_and_video_notes_count(user, harness):
 async def test_evidence_sent_early_is_kept_and_the_step_is_asked_again(user, harness):
     await begin(user)
     await user.press("Item not received")
+    await user.choose("none")  # tracking: no tracking / invalid number
     replies = await user.send_photo("early")
     text = user.texts(replies)
     assert "Photo saved" in text and "What is the order number?" in text

@@ -130,6 +130,7 @@ async def test_a_failed_reply_loses_no_answer(user, harness):
     from tests.test_intake import begin, focused
     await begin(user)
     await user.choose("not_received")
+    await user.choose("none")  # tracking: no tracking / invalid number
     harness.session.fail_next(SendMessage, TelegramNetworkError(method=SendMessage(chat_id=1, text="x"),
                                                                 message="connection reset"))
     await user.send("8123456789012345")  # saved, but the next question never reached the user

@@ -80,6 +80,7 @@ async def test_not_as_described_happy_path_with_partial_refund(user):
     buttons = [t for t, _ in replies[-1].buttons()]
     assert "Size not as described" in buttons and "Damaged in shipping" not in buttons
     await user.press("Size not as described")
+    await user.choose("?")  # no detail
     await user.press("Refund only")
     await order_facts(user)
     replies = await user.send("12,50")
@@ -104,6 +105,7 @@ async def test_damaged_happy_path_with_return(user, harness):
     await user.press("Damaged or doesn't work")
     await user.press("Yes, I have it")
     await user.press("Does not work properly")
+    await user.choose("?")  # no detail
     await user.press("Return the item")
     await order_facts(user, total="25.90")
     await user.press("Full refund")
@@ -123,6 +125,7 @@ async def test_damaged_happy_path_with_return(user, harness):
 async def test_bad_amounts_are_refused_and_the_step_stays(user, typed):
     await begin(user)
     await user.press("Item not received")
+    await user.choose("none")  # tracking: no tracking / invalid number
     await order_facts(user, total="25.90")
     before = await focused(user)
     replies = await user.send(typed)
@@ -139,6 +142,7 @@ async def test_bad_amounts_are_refused_and_the_step_stays(user, typed):
 async def test_amount_formats_are_understood(user, typed, expected):
     await begin(user)
     await user.press("Item not received")
+    await user.choose("none")  # tracking: no tracking / invalid number
     await order_facts(user, total="2000")
     await user.send(typed)
     d = await focused(user)
@@ -149,6 +153,7 @@ async def test_amounts_follow_the_users_locale(harness):
     user = harness.user(2002, language_code="de-AT")
     await user.send("/new")
     await user.choose("not_received")
+    await user.choose("none")  # tracking: no tracking / invalid number
     await order_facts(user, total="2.000", shipped="01.11.2026")
     await user.send("1.234")  # German: a thousands separator
     d = await focused(user)
@@ -158,8 +163,9 @@ async def test_amounts_follow_the_users_locale(harness):
 async def test_dates_buttons_typed_and_future(user):
     await begin(user)
     await user.press("Item not received")
+    await user.choose("none")  # tracking: no tracking / invalid number
     await user.send("8123456789012345")
-    await user.send("25.90")
+    await user.send("$25.90")
     replies = await user.send("12/24/2026")
     assert "is in the future" in user.texts(replies) and (await focused(user)).state == "shipped_on"
     replies = await user.send("yesterday-ish")
@@ -174,6 +180,7 @@ async def test_dates_buttons_typed_and_future(user):
 async def test_eligibility_urgent_and_too_late(user):
     await begin(user)
     await user.press("Item not received")
+    await user.choose("none")  # tracking: no tracking / invalid number
     replies = await order_facts(user, protection="3")
     assert "Urgent" in user.texts(replies)
     d = await focused(user)
@@ -190,6 +197,7 @@ async def test_eligibility_urgent_and_too_late(user):
 async def test_every_order_fact_can_be_skipped(user):
     await begin(user)
     await user.press("Item not received")
+    await user.choose("none")  # tracking: no tracking / invalid number
     for _ in range(4):
         await user.press("I don't know")
     replies = await user.press("Full refund")
@@ -220,6 +228,7 @@ async def test_typing_where_a_button_is_expected_re_asks(user):
 async def test_unexpected_input_gets_a_hint_and_the_same_question(user, fields):
     await begin(user)
     await user.press("Item not received")
+    await user.choose("none")  # tracking: no tracking / invalid number
     before = await focused(user)
     replies = await user.send(**fields)
     text = user.texts(replies)
@@ -231,6 +240,7 @@ async def test_unexpected_input_gets_a_hint_and_the_same_question(user, fields):
 async def test_chinese_characters_are_refused(user):
     await begin(user)
     await user.press("Item not received")
+    await user.choose("none")  # tracking: no tracking / invalid number
     replies = await user.send("订单 8123456789012345")
     assert "refuses Chinese characters" in user.texts(replies)
     assert (await focused(user)).state == "order_number"
@@ -239,10 +249,11 @@ async def test_chinese_characters_are_refused(user):
 async def test_user_text_is_escaped_when_echoed(user):
     await begin(user)
     await user.press("Item not received")
+    await user.choose("none")  # tracking: no tracking / invalid number
     replies = await user.send("<b>&*_[")
     assert "<b>&" not in user.texts(replies).replace("<b>→", "")
     await user.send("8123456789012345")
-    await user.send("25.90")
+    await user.send("$25.90")
     await user.send("11/1/2026")
     await user.send("30")
     await user.press("Full refund")
@@ -255,6 +266,7 @@ async def test_back_walks_every_step_to_the_start(user):
     await user.press("Damaged")
     await user.press("Yes, I have it")
     await user.press("Does not work")
+    await user.choose("?")  # no detail
     await user.press("Refund only")
     await order_facts(user)
     await user.press("Full refund")
@@ -273,6 +285,7 @@ async def test_back_walks_every_step_to_the_start(user):
 async def test_cancel_asks_first_then_discards(user):
     await begin(user)
     await user.press("Item not received")
+    await user.choose("none")  # tracking: no tracking / invalid number
     replies = await user.press("Cancel")
     assert "Cancel this dispute?" in user.texts(replies)
     replies = await user.press("No, continue")
@@ -336,6 +349,7 @@ async def test_forged_callback_for_another_users_dispute(harness):
 async def test_change_an_answer_from_the_summary(user):
     await begin(user)
     await user.press("Item not received")
+    await user.choose("none")  # tracking: no tracking / invalid number
     await order_facts(user)
     await user.press("Full refund")
     await user.press("Done")
@@ -348,7 +362,8 @@ async def test_change_an_answer_from_the_summary(user):
     await user.press("Damaged")
     replies = await user.press("Yes, I have it")
     assert "What exactly is wrong?" in user.texts(replies)
-    await user.press("Damaged in shipping")
+    await user.press("Damaged in transit")
+    await user.choose("?")  # no detail
     replies = await user.press("Refund only")
     assert "Your dispute is ready" in user.texts(replies)
     d = await focused(user)
@@ -358,6 +373,7 @@ async def test_change_an_answer_from_the_summary(user):
 async def test_several_disputes_and_switching(user):
     await begin(user)
     await user.press("Item not received")
+    await user.choose("none")  # tracking: no tracking / invalid number
     await user.send("/new")
     await user.press("Not as described")
     replies = await user.send("/disputes")
@@ -369,6 +385,7 @@ async def test_several_disputes_and_switching(user):
 async def test_forget_deletes_everything(user, harness):
     await begin(user)
     await user.press("Item not received")
+    await user.choose("none")  # tracking: no tracking / invalid number
     await user.send_photo()
     await user.send("/forget")
     await user.press("Yes, delete everything")
@@ -379,6 +396,7 @@ async def test_forget_deletes_everything(user, harness):
 async def test_a_handler_failure_tells_the_user_and_keeps_the_answer(user, harness, monkeypatch):
     await begin(user)
     await user.press("Item not received")
+    await user.choose("none")  # tracking: no tracking / invalid number
     import bot.conversation
 
     async def broken_show(*args, **kwargs):

@@ -63,6 +63,7 @@ async def test_full_dispute_in_each_language(harness, lang):
     everything += await user.send("/start")
     everything += await user.choose("new")
     everything += await user.choose("not_received")
+    everything += await user.choose("none")  # tracking: no tracking / invalid number
     everything += await user.send("8123456789012345")
     everything += await user.send(total)
     everything += await user.send(shipped)
