@@ -157,6 +157,8 @@ class Dispute:
             elif self.received is not True:
                 self.received, self.solution = True, None
             return True
+        if step == "tracking":
+            return self.set_tracking(value)
         if step == "defect" and option(defects_for(self.reason), value):
             if self.defect != value:
                 self.detail = self.detail_lang = None  # the detail answered the old sub-reason's question

@@ -395,7 +395,7 @@ STEPS: tuple[Step, ...] = (
          recap=_recap_option(DEFECTS, lambda d: d.defect)),
     Step("detail", N_("Details"), Kind.TEXT,
          lambda d: _DETAIL_PROMPTS.get(d.defect or "", _DETAIL_DEFAULT),
-         is_answered=_known("detail", lambda d: d.detail), shows=lambda d: _received(d) and d.defect is not None,
+         is_answered=_known("detail", lambda d: d.detail), shows=_received,
          skippable=True, parse=_parse_detail, recap=lambda d: _text(d.detail),
          facts={"detail": "str", "detail_lang": "str"}),
     Step("solution", N_("Solution"), Kind.CHOICE,

@@ -141,7 +141,7 @@ async def test_checklist_shows_what_is_still_missing(user):
     text = user.texts(await user.press("Open #"))
     assert "⬜ Close-up photos of the damage (1/2)" in text
     assert "⬜ A video showing the defect or the unboxing" in text
-    assert "⬜ Your chat with the seller" in text
+    assert "⬜ Screenshots of your chat with the seller" in text
 
 
 async def test_evidence_without_a_dispute_says_how_to_start(user, harness):
