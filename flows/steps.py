@@ -202,9 +202,16 @@ def looks_english(text: str, locale: str) -> bool:
     return not words or sum(w in _ENGLISH_WORDS for w in words) * 3 >= len(words)
 
 
+# Words of the bot's languages (Latin with accents, Cyrillic) and numbers.
+_WORDS = re.compile(r"[A-Za-z\u00c0-\u024f\u0400-\u04ff]{2,}|[0-9]+")
+
+
 def _clean_line(text: str, limit: int, code: str) -> str:
+    """A short line of words: one word of 4+ letters, or two words or numbers ("TV 55", "Ordered 10, got 6")."""
     line = " ".join(text.split()).strip()
-    if len(line) < 2 or len(line) > limit or not any(ch.isalnum() for ch in line):
+    words = _WORDS.findall(line)
+    meaningful = any(len(w) >= 4 and not w.isdigit() for w in words) or len(words) >= 2
+    if len(line) > limit or not meaningful:
         raise InputError(code, limit=limit)
     return line
 
