@@ -79,6 +79,10 @@ def evidence_phrase(items: list[EvidenceItem], lang: Language = ENGLISH) -> str 
     return lang.join(parts) if parts else None
 
 
+# The bot's languages named in English, marked for the buyer's own-language copy ("in my own words in …").
+LANGUAGE_NAMES = (N_("English"), N_("Russian"), N_("Spanish"), N_("German"))
+
+
 def language_name(code: str | None) -> str:
     """The English name of the buyer's language ("Russian"), for "in my own words"."""
     name = Locale.parse(babel_locale(code)).get_display_name("en") or str(code)

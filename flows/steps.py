@@ -23,7 +23,7 @@ from babel.numbers import get_currency_symbol
 
 from flows.choices import DEFECTS, N_, REASONS, RECEIVED, SOLUTIONS, TRACKING, Option, defects_for, option
 from flows.dispute import Dispute
-from flows.languages import babel_locale, language
+from flows.languages import LANGUAGES, babel_locale, language
 from flows.parsing import InputError, parse_amount, parse_date, parse_days_left, parse_money, parse_order_number
 from flows.policy import Policy
 
@@ -282,7 +282,8 @@ def _currency_label(code: str, loc: str) -> str:
 
 
 def _pick_currency(d: Dispute, value: str, ctx: Context) -> bool:
-    if value not in language(ctx.locale).currencies:
+    # Any language's currency: the buttons are the buyer's language's (the language may change meanwhile).
+    if not any(value in lang.currencies for lang in LANGUAGES.values()):
         return False
     d.currency = value
     return True
