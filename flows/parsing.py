@@ -17,7 +17,7 @@ from functools import cache
 from babel.dates import get_month_names
 from babel.numbers import get_decimal_symbol, list_currencies
 
-from flows.languages import babel_locale
+from flows.languages import babel_locale, language
 
 _MAX_LEN = 64  # no real amount, date or order number is longer than this
 _CENT = Decimal("0.01")
@@ -61,7 +61,13 @@ _CURRENCY_WORDS = {
     "₽": "RUB", "руб": "RUB", "р": "RUB", "rub": "RUB",
     "рублей": "RUB", "рубля": "RUB", "рубль": "RUB",
     "£": "GBP", "¥": "CNY",
+    # Symbols buyers of the bot's languages pay with (flows/languages.py), as the order page shows them.
+    "ca$": "CAD", "c$": "CAD", "a$": "AUD", "au$": "AUD", "mx$": "MXN", "r$": "BRL", "zł": "PLN", "zl": "PLN",
+    "₸": "KZT", "тг": "KZT", "тенге": "KZT", "br": "BYN", "бел. руб": "BYN", "₴": "UAH", "грн": "UAH",
+    "fr": "CHF", "sfr": "CHF", "chf": "CHF", "pesos": None, "peso": None, "dólares": None, "dolares": None,
 }
+# Languages where a bare "$" names several currencies (pesos and dollars): the bot asks which one.
+_DOLLAR_AMBIGUOUS = frozenset({"es"})
 
 
 @cache
@@ -69,11 +75,13 @@ def _iso_codes() -> frozenset[str]:
     return frozenset(list_currencies())
 
 
-def _currency(word: str) -> str | None:
-    """Symbol, word or ISO code -> ISO 4217; "" -> None (bare number)."""
+def _currency(word: str, locale: str = "en") -> str | None:
+    """Symbol, word or ISO code -> ISO 4217; "" -> None (bare number, or a word naming several currencies)."""
     if not word:
         return None
     key = word.lower().rstrip(".")  # "руб." and "р." are the usual abbreviations
+    if key == "$" and language(locale).code in _DOLLAR_AMBIGUOUS:
+        return None  # "$" is the peso's sign too (MXN, ARS, COP, CLP): asked
     if key in _CURRENCY_WORDS:
         return _CURRENCY_WORDS[key]
     if len(key) == 3 and key.isascii() and key.isalpha() and key.upper() in _iso_codes():
@@ -126,7 +134,7 @@ def parse_money(text: str, locale: str) -> Money:
     pre = pre.strip("-").strip()
     if pre and post:
         raise InputError("not_a_number")
-    currency = _currency(pre or post)
+    currency = _currency(pre or post, locale)
     amount = _read_number(body, get_decimal_symbol(_babel_locale(locale)))
     if negative or amount <= 0:
         raise InputError("not_positive")
