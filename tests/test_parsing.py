@@ -78,6 +78,8 @@ MONEY_ANY_LOCALE = [
 @pytest.mark.parametrize("locale", LOCALES)
 @pytest.mark.parametrize("text,amount,currency", MONEY_ANY_LOCALE)
 def test_money_any_locale(text, amount, currency, locale):
+    if text.startswith("$") and locale.startswith("es"):
+        currency = None  # a Spanish speaker's "$" may be pesos: the bot asks (docs/rules.md, currency)
     assert parse_money(text, locale) == Money(D(amount), currency)
 
 
