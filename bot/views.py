@@ -274,7 +274,7 @@ def summary(d: Dispute, items: list[EvidenceItem], e: Eligibility, *, locale: st
 def summary_keyboard(d: Dispute) -> InlineKeyboardMarkup:
     opened = EVENT_LABELS["open_on_aliexpress"]
     edits = [nav_button(d, "✏️ " + step_title(step), f"edit_{step}") for step in edit_events(d)]
-    return keyboard([nav_button(d, _(opened), "open_on_aliexpress")], *in_rows(edits, 2),
+    return keyboard([nav_button(d, _(opened), "open_on_aliexpress")], *rows_of(edits, 2),
                     [nav_button(d, _("✖️ Cancel"), "cancel"),
                      InlineKeyboardButton(text=_("➕ New dispute"), callback_data=NewDispute().pack())])
 

@@ -60,9 +60,10 @@ ENGLISH = Language(
 )
 
 
-# The longest explanation the bot writes. AliExpress's description box counts characters; the bot stays under
-# this conservative limit (docs/rules.md): the buyer's notes go first, then a long detail is shortened.
-EXPLANATION_MAX = 512
+# The longest explanation the bot writes (docs/rules.md). AliExpress's description box counts characters; the
+# bot keeps its text under this limit: the buyer's notes go first, then a long detail is shortened. A detail
+# (200) and an item name (60) always fit whole.
+EXPLANATION_MAX = 1000
 
 
 def evidence_phrase(items: list[EvidenceItem], lang: Language = ENGLISH) -> str | None:

@@ -310,7 +310,7 @@ def _pick_amount(d: Dispute, value: str, ctx: Context) -> bool:
 
 
 def _parse_amount(d: Dispute, text: str, ctx: Context) -> None:
-    money = parse_amount(text, ctx.locale, maximum=d.order_total)
+    money = parse_amount(text, ctx.locale, maximum=d.price())
     if money.currency and d.currency and money.currency != d.currency:
         raise InputError("currency_mismatch")
     if d.wants_return() and money.amount != d.price():
