@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from flows import calendar, images, reminders
+from flows import calendar, explanation, images, languages, reminders, steps
 from flows.policy import Policy
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -52,6 +52,9 @@ CONSTANTS = {
     "MAX_PIXELS": images.MAX_PIXELS,
     "HOLIDAY_COUNTRY": calendar.HOLIDAY_COUNTRY,
     "DEFAULT_TIMEZONE": calendar.DEFAULT_TIMEZONE,
+    "EXPLANATION_MAX": explanation.EXPLANATION_MAX,
+    "DETAIL_MAX": steps.DETAIL_MAX,
+    "CURRENCIES": languages.CURRENCIES,
 }
 
 
