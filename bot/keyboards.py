@@ -41,6 +41,13 @@ class StageAction(CallbackData, prefix="act"):
     action: str
 
 
+class EvidenceLabel(CallbackData, prefix="lbl"):
+    """What a photo or video shows: a checklist line's key, or "other"."""
+    dispute_id: int
+    item_id: int
+    key: str
+
+
 class ReminderSnooze(CallbackData, prefix="snz"):
     reminder_id: int
 

@@ -16,6 +16,8 @@ class EvidenceKind(StrEnum):
     FILE = "file"        # any other document: kept, but AliExpress won't take it
 
 
+# The label of evidence that serves no checklist line.
+OTHER = "other"
 # Flags that keep a file from being uploaded to AliExpress until it is fixed.
 UPLOAD_PROBLEMS = frozenset({"format", "too_big"})
 
@@ -46,6 +48,16 @@ class Requirement:
     label: str
     accepts: frozenset[EvidenceKind]
     count: int = 1
+
+
+# Short button labels for "what does this photo show?" (a checklist line is too long for a button).
+SHORT_LABELS: dict[str, str] = {
+    "tracking": N_("📍 Tracking history"), "order": N_("🧾 Order page"), "chat": N_("💬 Seller chat"),
+    "item_photos": N_("📷 The item"), "listing": N_("🛍 The listing"), "damage_photos": N_("🔎 The damage"),
+    "video": N_("🎬 Defect or unboxing"), "carrier_statement": N_("📄 Carrier statement"),
+    "customs_document": N_("🛃 Customs document"), "return_tracking": N_("↩️ Return tracking"),
+    "invalid_tracking": N_("❓ Number not found"), OTHER: N_("➕ Something else"),
+}
 
 
 _IMG = frozenset({EvidenceKind.IMAGE})
@@ -131,3 +143,15 @@ def counts(items: list[EvidenceItem]) -> dict[EvidenceKind, int]:
     for item in items:
         result[item.kind] += 1
     return result
+
+
+def open_labels(reason: str | None, items: list[EvidenceItem], kind: EvidenceKind,
+                tracking: str | None = None) -> list[str]:
+    """Keys of the checklist lines a new item of ``kind`` could still fill, then "other": the buttons after a
+    photo or video ("what does it show?"). ``items`` excludes the new item."""
+    lines = checklist(reason, items, tracking)
+    return [line.requirement.key for line in lines if kind in line.requirement.accepts and not line.done] + [OTHER]
+
+
+def valid_label(reason: str | None, key: str, tracking: str | None = None) -> bool:
+    return key == OTHER or key in {r.key for r in requirements_for(reason, tracking)}

@@ -406,3 +406,30 @@ async def test_a_chinese_detail_is_refused_and_the_step_stays(user):
     assert "refuses Chinese characters" in ChatUser.texts(replies)
     d = await user.harness.store.focused_dispute(user.id)
     assert d.state == "detail" and d.detail is None
+
+
+async def test_a_photo_is_labelled_from_the_open_checklist_lines(user, harness):
+    await user.send("/start")
+    await user.choose("new")
+    await user.choose("not_received")
+    await user.press("Says delivered")
+    for typed in ("8123456789012345", "$25.90", "11/1/2026", "40"):
+        replies = await user.send(typed)
+    assert "A statement from the carrier or post office" in user.texts(replies)
+    replies = await user.send_photo("statement-1")
+    labels = [t for t, _ in replies[-1].buttons()]
+    assert labels[:5] == ["📍 Tracking history", "📄 Carrier statement", "🧾 Order page", "💬 Seller chat",
+                          "➕ Something else"] and "✅ Done" in labels
+    replies = await user.press("Carrier statement")
+    assert user.alerts(replies) == ["Noted: 📄 Carrier statement"]
+    d = await harness.store.focused_dispute(user.id)
+    assert [i.label for i in await harness.store.list_evidence(d)] == ["carrier_statement"]
+    # The next photo isn't offered the line the first one filled.
+    replies = await user.send_photo("chat-1")
+    assert "📄 Carrier statement" not in [t for t, _ in replies[-1].buttons()]
+    await user.press("Seller chat")
+    replies = await user.press("Done")
+    summary = replies[-2].text
+    assert "✅ A statement from the carrier" in summary and "✅ Screenshots of your chat" in summary
+    assert "⬜ Screenshot of the tracking history" in summary  # labelled photos didn't fill it by guessing
+    assert "does not show delivery" not in replies[-1].text
