@@ -22,7 +22,8 @@ from flows.dispute import Dispute
 from flows.eligibility import Eligibility, Verdict
 from flows.evidence import UPLOAD_PROBLEMS, EvidenceItem, EvidenceKind, checklist, counts
 from flows.machine import edit_events
-from flows.steps import STEP, Context, Kind, Step
+from flows.explanation import notes
+from flows.steps import NOTES, STEP, Context, Kind, Step
 
 # Titles of the states that aren't intake steps (a step's title is in flows/steps.py).
 STATE_TITLES = {"summary": N_("Ready to submit"), "cancelled": N_("Cancelled")}
@@ -268,13 +269,20 @@ def summary(d: Dispute, items: list[EvidenceItem], e: Eligibility, *, locale: st
         _("<b>On AliExpress</b>"), *clicks, "",
         _("<b>Evidence checklist</b>"), checklist_text(d, items),
     ])
-    return Screen(text, summary_keyboard(d))
+    if notes(items) and not d.include_notes:
+        text += "\n\n" + ngettext("📝 You wrote {n} note: it can go into the explanation as your own words.",
+                                   "📝 You wrote {n} notes: they can go into the explanation as your own words.",
+                                   len(notes(items))).format(n=len(notes(items)))
+    return Screen(text, summary_keyboard(d, has_notes=bool(notes(items))))
 
 
-def summary_keyboard(d: Dispute) -> InlineKeyboardMarkup:
+def summary_keyboard(d: Dispute, *, has_notes: bool = False) -> InlineKeyboardMarkup:
     opened = EVENT_LABELS["open_on_aliexpress"]
     edits = [nav_button(d, "✏️ " + step_title(step), f"edit_{step}") for step in edit_events(d)]
-    return keyboard([nav_button(d, _(opened), "open_on_aliexpress")], *rows_of(edits, 2),
+    # Notes typed at the evidence step are offered for the explanation (and can be taken out again).
+    toggle = [answer_button(d, _("📝 Remove my notes") if d.include_notes else _("📝 Add my notes"), NOTES)]
+    return keyboard([nav_button(d, _(opened), "open_on_aliexpress")], toggle if has_notes else [],
+                    *rows_of(edits, 2),
                     [nav_button(d, _("✖️ Cancel"), "cancel"),
                      InlineKeyboardButton(text=_("➕ New dispute"), callback_data=NewDispute().pack())])
 

@@ -55,6 +55,8 @@ TRANSITIONS: list[dict] = [
     *({"trigger": "back", "source": source, "dest": dest, "conditions": [f"back_is_{dest}"]}
       for i, source in enumerate(NAMES) for dest in NAMES[:i]),
     {"trigger": "back", "source": "summary", "dest": "evidence"},
+    # An answer at the summary (the buyer's notes in or out of the explanation) shows it again.
+    {"trigger": "next", "source": "summary", "dest": "summary"},
 
     *({"trigger": f"edit_{step}", "source": "summary", "dest": step, "conditions": [f"has_step_{step}"],
        "after": "start_editing"} for step in NAMES),

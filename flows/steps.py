@@ -50,6 +50,7 @@ DONE = "done"
 FULL_REFUND = "full"
 SEVERAL = "several"
 SINGLE = "single"
+NOTES = "notes"  # at the summary: the buyer's notes in (or out of) the explanation
 DAYS_AGO = {"d0": 0, "d1": 1, "d2": 2, "d7": 7, "d14": 14, "d30": 30}
 
 # Longest typed detail and item name (the explanation must stay under the form's limit).
@@ -459,13 +460,22 @@ STEPS: tuple[Step, ...] = (
          options=_amount_options, pick=_pick_amount, parse=_parse_amount, recap=_amount_recap),
     Step("evidence", N_("Evidence"), Kind.EVIDENCE, _const(""),
          is_answered=lambda d: d.evidence_done,
-         options=lambda d, c: (Option(DONE, N_("✅ Done"), ""),), pick=_pick_done),
+         options=lambda d, c: (Option(DONE, N_("✅ Done"), ""),), pick=_pick_done,
+         facts={"include_notes": "bool"}),
 )
 
 STEP: dict[str, Step] = {s.name: s for s in STEPS}
 NAMES: tuple[str, ...] = tuple(STEP)
 # Facts the table adds to a dispute, stored together (bot/storage.py): field -> "str" | "date" | "bool".
 FACTS: dict[str, str] = {name: kind for s in STEPS for name, kind in s.facts.items()}
+
+
+def toggle_notes(d: Dispute, value: str) -> bool:
+    """The summary's one answer button: the buyer's notes go into the explanation, or out again."""
+    if d.state != "summary" or value != NOTES:
+        return False
+    d.include_notes = not d.include_notes
+    return True
 
 
 def path(d: Dispute) -> list[str]:

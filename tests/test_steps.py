@@ -433,3 +433,21 @@ async def test_a_photo_is_labelled_from_the_open_checklist_lines(user, harness):
     assert "✅ A statement from the carrier" in summary and "✅ Screenshots of your chat" in summary
     assert "⬜ Screenshot of the tracking history" in summary  # labelled photos didn't fill it by guessing
     assert "does not show delivery" not in replies[-1].text
+
+
+async def test_notes_from_the_evidence_step_are_offered_for_the_explanation(user):
+    await user.send("/start")
+    await user.choose("new")
+    await user.choose("not_received")
+    await user.press("Held at customs")
+    for typed in ("8123456789012345", "$25.90", "11/1/2026", "40"):
+        await user.send(typed)
+    await user.send("The customs office says they never received the parcel from the seller")
+    replies = await user.press("Done")
+    assert "You wrote 1 note" in replies[-2].text and "My notes" not in replies[-1].text
+    replies = await user.press("Add my notes")
+    english = replies[-1].text
+    assert "My notes: The customs office says they never received the parcel from the seller." in english
+    assert "Remove my notes" in [t for t, _ in replies[-1].buttons()][1]
+    replies = await user.press("Remove my notes")
+    assert "My notes" not in replies[-1].text

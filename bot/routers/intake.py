@@ -28,7 +28,7 @@ from flows.guard import asks_for_false_claim
 from flows.eligibility import assess
 from flows.machine import FINAL, LIFECYCLE, can_fire
 from flows.parsing import InputError, parse_date
-from flows.steps import STEP, Context, Kind
+from flows.steps import STEP, Context, Kind, toggle_notes
 
 
 
@@ -80,6 +80,8 @@ async def opened_moment(svc: Services, d: Dispute, locale: str, days_ago: int) -
 def _apply_button(d: Dispute, value: str, svc: Services) -> bool:
     if d.state == "opening":
         return value in DAYS_AGO
+    if d.state == "summary":
+        return toggle_notes(d, value)
     step = STEP.get(d.state)
     return step is not None and step.answer_button(d, value, Context(locale="en", today=today(svc.clock),
                                                                        policy=svc.policy))
