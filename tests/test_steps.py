@@ -451,3 +451,42 @@ async def test_notes_from_the_evidence_step_are_offered_for_the_explanation(user
     assert "Remove my notes" in [t for t, _ in replies[-1].buttons()][1]
     replies = await user.press("Remove my notes")
     assert "My notes" not in replies[-1].text
+
+
+# The status sentence each tracking status puts in the English text, through the Dispatcher.
+STATUS_SENTENCE = {
+    "moving": "The tracking shows the parcel in transit, but it has not reached me.",
+    "stalled": "The tracking has shown no update for a long time.",
+    "delivered": "The tracking shows the parcel as delivered, but I have not received it.",
+    "returned": "The tracking shows that the parcel was returned to the sender.",
+    "customs": "The tracking shows that the parcel is held at customs.",
+    "none": "The tracking number shows no information or is not valid.",
+}
+
+
+@pytest.mark.parametrize("lang", LANGS)
+@pytest.mark.parametrize("status", [o.value for o in TRACKING])
+async def test_every_tracking_status_in_every_language(harness, lang, status):
+    from bot.i18n import make_i18n
+
+    i18n = make_i18n()
+    user = harness.user(8300 + LANGS.index(lang) * 10 + [o.value for o in TRACKING].index(status),
+                        language_code=lang)
+    await user.send("/start")
+    await user.choose("new")
+    await user.choose("not_received")
+    await user.choose(status)
+    while (await harness.store.focused_dispute(user.id)).state in ("stalled_since", "eta"):
+        await user.choose("?")  # "I don't know": since when, the estimated delivery
+    for typed in ("8123456789012345", {"en": "$25.90", "ru": "25,90 ₽"}.get(lang, "25,90 €"),
+                  "01.11.2026" if lang in ("ru", "de") else "11/1/2026" if lang == "en" else "1/11/2026", "40"):
+        await user.send(typed)
+    replies = await user.choose("done")
+    summary, english = replies[-2].text, replies[-1].text
+    label = next(o.label for o in TRACKING if o.value == status)
+    assert i18n.gettext(label, locale=lang) in summary
+    assert STATUS_SENTENCE[status] in english
+    if status == "delivered":
+        assert "does not show delivery" not in english
+        extra = "A statement from the carrier or post office that you did not receive it"
+        assert i18n.gettext(extra, locale=lang) in summary
