@@ -43,7 +43,9 @@ async def test_each_item_is_acknowledged_with_the_running_count(user, harness):
     replies = await user.forward("We can give you $2 if you close the dispute", sender="Shop Official")
     warning, ack = [s.text for s in replies]
     assert "asks you to cancel or close the dispute. Don't." in warning and "saved this message as evidence" in warning
-    assert ack == "💬 Message from Shop Official (Nov 10, 2026) saved. 3 pieces of evidence so far."
+    assert ack == ("💬 Message from Shop Official (Nov 10, 2026) saved. 3 pieces of evidence so far.\n"
+                   "📸 AliExpress takes images, not forwarded messages: also send a screenshot of this chat from "
+                   "the AliExpress app.")
     d = await focused(user)
     items = await harness.store.list_evidence(d)
     assert [i.kind.value for i in items] == ["image", "note", "forward"]

@@ -102,14 +102,26 @@ async def on_evidence(message: Message, bot: Bot, svc: Services, locale: str) ->
     if warning:
         await message.answer(warning)
     if album is None:
-        await message.answer(ack(item, locale) + " " + evidence_count(count),
-                             reply_markup=await label_keyboard(d, item, svc))
+        text = ack(item, locale) + " " + evidence_count(count)
+        if item.kind is EvidenceKind.FORWARD and await first_forward(d, item, svc):
+            text += "\n" + SCREENSHOT_HINT()
+        await message.answer(text, reply_markup=await label_keyboard(d, item, svc))
     else:
         svc.albums.part_arrived(album, svc.config.bot.album_settle_seconds,
                                 lambda: ack_album(bot, message.chat.id, d, album, svc))
     if d.state != "evidence" and album is None:
         # Evidence is welcome at any step; then the step the buyer is on.
         await show(bot, message.chat.id, d, svc, locale)
+
+
+def SCREENSHOT_HINT() -> str:  # noqa: N802 - a message, translated when called
+    return _("📸 AliExpress takes images, not forwarded messages: also send a screenshot of this chat from the "
+             "AliExpress app.")
+
+
+async def first_forward(d: Dispute, item: EvidenceItem, svc: Services) -> bool:
+    """The dispute's first forwarded message: the buyer is told once to screenshot the chat for AliExpress."""
+    return not any(i.kind is EvidenceKind.FORWARD and i.id != item.id for i in await svc.store.list_evidence(d))
 
 
 async def label_keyboard(d: Dispute, item: EvidenceItem, svc: Services) -> InlineKeyboardMarkup | None:
