@@ -20,6 +20,10 @@ def input_hint(code: str, params: dict, *, locale: str, today: date, currency: s
     if code == "above_total":
         return _("⚠️ That is more than the order total ({total}). Type a smaller amount or tap “Full refund”.").format(
             total=fmt_money(params["maximum"], currency, locale))
+    if code == "above_item_price":
+        return _("⚠️ That is more than the price of the item in dispute ({total}): one dispute covers one "
+                 "product. Type a smaller amount or tap “Full refund”.").format(
+            total=fmt_money(params["maximum"], currency, locale))
     if code == "return_is_full_refund":
         return _("⚠️ With “Return and refund” you get the full price back: tap “Full refund”. For a partial "
                  "refund you keep the item: go back and pick “Refund only”.")

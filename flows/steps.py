@@ -311,7 +311,12 @@ def _pick_amount(d: Dispute, value: str, ctx: Context) -> bool:
 
 
 def _parse_amount(d: Dispute, text: str, ctx: Context) -> None:
-    money = parse_amount(text, ctx.locale, maximum=d.price())
+    try:
+        money = parse_amount(text, ctx.locale, maximum=d.price())
+    except InputError as e:
+        if e.code == "above_total" and d.several_items:
+            raise InputError("above_item_price", **e.params) from None  # one dispute per product
+        raise
     if money.currency and d.currency and money.currency != d.currency:
         raise InputError("currency_mismatch")
     if d.wants_return() and money.amount != d.price():

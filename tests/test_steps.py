@@ -135,7 +135,7 @@ def test_several_items_cap_the_amount_by_the_items_price():
     assert d.price() == Decimal("18.40") and d.currency == "USD"
     with pytest.raises(InputError) as too_much:
         STEP["amount"].answer_text(d, "20", ctx)
-    assert too_much.value.code == "above_total"
+    assert too_much.value.code == "above_item_price"
     STEP["amount"].answer_text(d, "10", ctx)
     text = explanation(d, [], TODAY)
     assert "The dispute is about one item of the order: Blue rain jacket, size L." in text
@@ -386,6 +386,7 @@ async def test_received_with_a_detail_and_several_items_in_every_language(harnes
     await user.send("30")
     replies = await user.send("25")  # more than the item's price: refused, the step stays
     assert (await harness.store.focused_dispute(user.id)).state == "amount"
+    assert replies[0].text.startswith("⚠️") and "18" in replies[0].text
     await user.choose("full")
     replies = await user.choose("done")
     summary, english = replies[-2].text, replies[-1].text
