@@ -33,7 +33,7 @@ from typing import Any
 import pytest
 from aiogram.methods import AnswerCallbackQuery, EditMessageText, GetFile, SendDocument, SendMessage
 
-from bot.keyboards import Confirm, OpenDispute, ReminderSnooze, StageAction, StepAnswer, StepNav
+from bot.keyboards import Confirm, EvidenceLabel, OpenDispute, ReminderSnooze, StageAction, StepAnswer, StepNav
 from flows.machine import FINAL, LIFECYCLE
 from tests.chat import BOT_USER, BotHarness, ChatUser, Sent, as_received
 from tests.test_evidence import to_evidence_step
@@ -675,6 +675,10 @@ INPUTS: tuple[BadInput, ...] = (
     BadInput("forged stage action", tap(lambda c: StageAction(dispute_id=c.victim_dispute_id,
                                                               action="mute").pack()), kind="callback"),
     BadInput("forged open", tap(lambda c: OpenDispute(dispute_id=c.victim_dispute_id).pack()), kind="callback"),
+    BadInput("forged evidence label", tap(lambda c: EvidenceLabel(dispute_id=c.victim_dispute_id, item_id=1,
+                                                                  key="order").pack()), kind="callback"),
+    BadInput("evidence label with a made-up key", tap(lambda c: EvidenceLabel(
+        dispute_id=c.dispute_id or 10_000, item_id=1, key="zz").pack()), kind="callback"),
     BadInput("forged snooze", tap(lambda c: ReminderSnooze(reminder_id=c.victim_reminder_id).pack()),
              kind="callback"),
     BadInput("outdated buttons", outdated_buttons, kind="callback"),
