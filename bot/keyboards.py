@@ -68,10 +68,7 @@ class ForgetConfirm(CallbackData, prefix="forget"):
     confirm: bool
 
 
-# Values of StepAnswer that aren't options of the step.
-UNKNOWN = "?"
-DONE = "done"
-FULL_REFUND = "full"
+# Values of StepAnswer that aren't options of a step (those are in flows/steps.py): "opening" takes the days ago.
 DAYS_AGO = {"d0": 0, "d1": 1, "d2": 2, "d7": 7}
 
 

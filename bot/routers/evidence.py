@@ -24,10 +24,11 @@ from bot.filters import PRIVATE, Inline
 from bot.formatting import fmt_date, html
 from bot.guard import guard_warning
 from bot.services import Services
-from bot.keyboards import DONE, EvidenceLabel, answer_button, keyboard
+from bot.keyboards import EvidenceLabel, answer_button, keyboard
 from bot.views import evidence_count, rows_of
 from flows.dispute import Dispute
 from flows.evidence import SHORT_LABELS, UPLOAD_PROBLEMS, EvidenceItem, EvidenceKind, open_labels, valid_label
+from flows.steps import DONE
 from flows.images import ImageError, can_download, check_image, compress_for_aliexpress, is_image
 
 log = logging.getLogger(__name__)
