@@ -32,6 +32,11 @@ def input_hint(code: str, params: dict, *, locale: str, today: date, currency: s
     if code == "future_date":
         return _("⚠️ {date} is in the future. Type the day the seller shipped, like {example}.").format(
             date=fmt_date(params["date"], locale), example=example_date(today, locale))
+    if code == "future_update":
+        return _("⚠️ {date} is in the future. Type the date of the tracking's last update, like {example}.").format(
+            date=fmt_date(params["date"], locale), example=example_date(today, locale))
+    if code == "not_a_currency":
+        return _("⚠️ I don't know that currency. Tap one of the buttons, or type its code, like EUR.")
     if code == "not_a_date":
         return _("⚠️ I couldn't read that date. Type it like {example}, or tap a button.").format(
             example=example_date(today, locale))

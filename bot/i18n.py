@@ -14,7 +14,7 @@ from flows.languages import LANGUAGES
 LOCALES_DIR = Path(__file__).resolve().parent.parent / "locales"
 DOMAIN = "messages"
 # Each language named in itself, for the /language buttons.
-LANGUAGE_NAMES = {"en": "🇺🇸 English", "ru": "🇷🇺 Русский", "es": "🇪🇸 Español", "de": "🇩🇪 Deutsch"}
+LANGUAGE_NAMES = {code: lang.name for code, lang in LANGUAGES.items()}
 # Babel locale used for numbers and dates; "en" means US English here (flows/languages.py).
 BABEL_LOCALES = {code: lang.babel for code, lang in LANGUAGES.items()}
 

@@ -1,6 +1,6 @@
 """Everything that differs per bot language, in one place (docs/rules.md).
 
-The Babel locale for numbers and dates, the default time zone for reminders,
+The language's own name, the Babel locale for numbers and dates, the default time zone for reminders,
 the country whose public holidays are not business days, and the currencies
 buyers of that language pay in (the first is the most common). The rest of the
 bot derives its per-language tables from ``LANGUAGES``.
@@ -13,6 +13,7 @@ from dataclasses import dataclass
 @dataclass(frozen=True)
 class LanguageData:
     code: str
+    name: str  # the language named in itself, for the /language buttons
     babel: str
     timezone: str
     holiday_country: str
@@ -22,10 +23,10 @@ class LanguageData:
 
 
 LANGUAGES: dict[str, LanguageData] = {
-    "en": LanguageData("en", "en_US", "America/New_York", "US", ("USD", "GBP", "CAD", "AUD", "EUR")),
-    "ru": LanguageData("ru", "ru_RU", "Europe/Moscow", "RU", ("RUB", "KZT", "BYN", "USD", "EUR")),
-    "es": LanguageData("es", "es_ES", "Europe/Madrid", "ES", ("EUR", "MXN", "ARS", "COP", "CLP", "USD")),
-    "de": LanguageData("de", "de_DE", "Europe/Berlin", "DE", ("EUR", "CHF")),
+    "en": LanguageData("en", "🇺🇸 English", "en_US", "America/New_York", "US", ("USD", "GBP", "CAD", "AUD", "EUR")),
+    "ru": LanguageData("ru", "🇷🇺 Русский", "ru_RU", "Europe/Moscow", "RU", ("RUB", "KZT", "BYN", "USD", "EUR")),
+    "es": LanguageData("es", "🇪🇸 Español", "es_ES", "Europe/Madrid", "ES", ("EUR", "MXN", "ARS", "COP", "CLP", "USD")),
+    "de": LanguageData("de", "🇩🇪 Deutsch", "de_DE", "Europe/Berlin", "DE", ("EUR", "CHF")),
 }
 DEFAULT_LANGUAGE = "en"
 

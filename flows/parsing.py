@@ -89,6 +89,18 @@ def _currency(word: str, locale: str = "en") -> str | None:
     raise InputError("not_a_number")
 
 
+def parse_currency(text: str, locale: str) -> str:
+    """A currency typed on its own ("usd", "€", "zł") -> ISO 4217."""
+    s = _clean(text, "not_a_currency")
+    try:
+        code = _currency(s, locale)
+    except InputError:
+        code = None
+    if code is None:
+        raise InputError("not_a_currency")
+    return code
+
+
 def _read_number(body: str, locale_decimal: str) -> Decimal:
     """Digits with ',', '.' and ' ' marks -> Decimal.  Both ',' and '.': the
     last is decimal.  One kind, several times: grouping.  Once: decimal,

@@ -24,7 +24,8 @@ from babel.numbers import get_currency_symbol
 from flows.choices import DEFECTS, N_, REASONS, RECEIVED, SOLUTIONS, TRACKING, Option, defects_for, option
 from flows.dispute import Dispute
 from flows.languages import LANGUAGES, babel_locale, language
-from flows.parsing import InputError, parse_amount, parse_date, parse_days_left, parse_money, parse_order_number
+from flows.parsing import (InputError, parse_amount, parse_currency, parse_date, parse_days_left, parse_money,
+                           parse_order_number)
 from flows.policy import Policy
 
 
@@ -154,7 +155,12 @@ def _pick_date(attr: str) -> Callable[[Dispute, str, Context], bool]:
 
 def _parse_past(attr: str) -> Callable[[Dispute, str, Context], None]:
     def parse(d: Dispute, text: str, ctx: Context) -> None:
-        setattr(d, attr, parse_date(text, ctx.locale, today=ctx.today))
+        try:
+            setattr(d, attr, parse_date(text, ctx.locale, today=ctx.today))
+        except InputError as e:
+            if e.code == "future_date":
+                raise InputError("future_update", **e.params) from None
+            raise
         d.unknown.discard(attr)
     return parse
 
@@ -288,6 +294,10 @@ def _pick_currency(d: Dispute, value: str, ctx: Context) -> bool:
         return False
     d.currency = value
     return True
+
+
+def _parse_currency(d: Dispute, text: str, ctx: Context) -> None:
+    d.currency = parse_currency(text, ctx.locale)
 
 
 def _amount_prompt(d: Dispute) -> str:
@@ -442,11 +452,12 @@ STEPS: tuple[Step, ...] = (
          skippable=True, example="amount", parse=_parse_item_price,
          recap=lambda d: ("{money}", {"money": d.item_price}) if d.item_price is not None else None,
          facts={"item_price": "decimal"}),
-    Step("currency", N_("Currency"), Kind.CHOICE,
+    Step("currency", N_("Currency"), Kind.TEXT,
          _const(N_("Which currency did you pay in? The order page shows it next to the price.")),
          is_answered=lambda d: d.currency is not None,
          shows=lambda d: d.price() is not None and not d.currency_given,
-         options=_currency_options, pick=_pick_currency, columns=2, recap=lambda d: _text(d.currency)),
+         options=_currency_options, pick=_pick_currency, parse=_parse_currency, columns=2,
+         recap=lambda d: _text(d.currency)),
     Step("shipped_on", N_("Shipping date"), Kind.TEXT,
          _const(N_("When did the seller ship the order? Tap a button or type the date, like {example}.")),
          is_answered=_known("shipped_on", lambda d: d.shipped_on), skippable=True, example="date",

@@ -491,3 +491,24 @@ async def test_every_tracking_status_in_every_language(harness, lang, status):
         assert "does not show delivery" not in english
         extra = "A statement from the carrier or post office that you did not receive it"
         assert i18n.gettext(extra, locale=lang) in summary
+
+
+async def test_the_currency_can_be_typed_and_a_future_update_date_is_refused(harness):
+    user = harness.user(8400, language_code="es")
+    await user.send("/start")
+    await user.choose("new")
+    await user.choose("not_received")
+    await user.choose("stalled")
+    replies = await user.send("24/12/2026")  # in the future: a hint about the last update, the step stays
+    assert "última actualización" in ChatUser.texts(replies)
+    assert (await harness.store.focused_dispute(user.id)).state == "stalled_since"
+    await user.send("7/11/2026")
+    await user.choose("?")
+    await user.send("8123456789012345")
+    replies = await user.send("$ 450")  # a Spanish speaker's "$" may be pesos: asked
+    assert any(v.endswith(":MXN") for _, v in replies[-1].buttons())
+    replies = await user.send("libras")
+    assert "No conozco esa moneda" in ChatUser.texts(replies)
+    await user.send("mxn")
+    d = await harness.store.focused_dispute(user.id)
+    assert d.currency == "MXN" and d.state == "shipped_on" and d.order_total == Decimal("450")
