@@ -22,6 +22,7 @@ from flows.choices import DEFECTS, N_, option
 from flows.dispute import Dispute
 from flows.evidence import EvidenceItem, EvidenceKind, counts
 from flows.languages import babel_locale
+from flows.steps import looks_english
 
 # CJK ideographs, kana, CJK and full-width punctuation.
 _CHINESE = re.compile(r"[\u2e80-\u2fff\u3000-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\ufe30-\ufe4f\uff00-\uffef]")
@@ -99,6 +100,11 @@ def buyer_words(text: str, text_lang: str | None, lang: Language) -> str:
         language=lang.gettext(language_name(text_lang)), text=text)
 
 
+def _words_language(text: str, locale: str) -> str:
+    """"en" when the buyer's words can go into the English text verbatim, else their language."""
+    return "en" if looks_english(text, locale) else locale
+
+
 def _tracking_line(d: Dispute, today: date, lang: Language) -> str:
     _, ngettext = lang.gettext, lang.ngettext
     t, eta = d.tracking, d.eta
@@ -162,7 +168,7 @@ def explanation(dispute: Dispute, items: list[EvidenceItem], today: date, lang: 
     if dispute.several_items:
         if dispute.item_name:
             head.append(_("The dispute is about one item of the order: {item}.").format(
-                item=buyer_words(dispute.item_name, "en" if dispute.item_name.isascii() else locale, lang)))
+                item=buyer_words(dispute.item_name, _words_language(dispute.item_name, locale), lang)))
         else:
             head.append(_("The dispute is about one item of the order."))
 
@@ -191,7 +197,7 @@ def explanation(dispute: Dispute, items: list[EvidenceItem], today: date, lang: 
 
     def notes_line(texts: list[str]) -> str:
         joined = "; ".join(t.rstrip(".") for t in texts)
-        return _("My notes: {notes}.").format(notes=buyer_words(joined, "en" if joined.isascii() else locale, lang))
+        return _("My notes: {notes}.").format(notes=buyer_words(joined, _words_language(joined, locale), lang))
 
     written = notes(items) if dispute.include_notes else []
     detail = dispute.detail if dispute.received else None
