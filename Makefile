@@ -11,6 +11,8 @@ run: setup
 	$(BIN)/python -m bot
 
 test: setup
+	$(BIN)/ruff check .
+	$(BIN)/mypy
 	$(BIN)/python scripts/i18n.py check
 	$(BIN)/python -m pytest -q
 

@@ -122,11 +122,14 @@ def not_received(b: Buyer, r: random.Random) -> Iterator:
     yield b.send("/start")
     yield b.choose("new")                       # 🚀 Start a dispute (NewDispute callback)
     yield b.choose("not_received")
+    yield b.choose("stalled")                   # tracking: no updates for a while
+    yield b.choose("d14")                       # since two weeks ago
+    yield b.choose("?")                         # estimated delivery: I don't know
     yield b.send(f"81234567{r.randrange(10**8):08d}")
     yield b.send("26")
+    yield b.choose("USD")                       # a bare number: the currency, asked once
     yield b.send("2026-11-01")
-    yield b.send("45")
-    yield b.choose("full")                      # Full refund
+    yield b.send("45")                          # not received: a full refund, no amount step
     yield b.photo(f"tracking-{b.id}")
     yield b.forward("Sorry, the parcel is lost. Please wait 30 more days.")
     yield b.choose("done")
@@ -137,9 +140,10 @@ def not_as_described(b: Buyer, r: random.Random) -> Iterator:
     yield b.choose("not_as_described")
     yield b.choose("yes")
     yield b.choose("size")
+    yield b.send("Listing: XXL, chest 60 cm. Arrived: chest 52 cm.")
     yield b.choose("refund_only")
     yield b.send(f"81234567{r.randrange(10**8):08d}")
-    yield b.send("26")
+    yield b.send("$26")
     yield b.send("abc")                         # refused: "couldn't read that date"
     yield b.send("2026-11-03")
     yield b.send("30")
@@ -158,9 +162,10 @@ def damaged(b: Buyer, r: random.Random) -> Iterator:
     yield b.choose("damaged")
     yield b.choose("yes")
     yield b.choose("does_not_work")
+    yield b.choose("?")                         # no detail
     yield b.choose("return_and_refund")
     yield b.send(f"81234567{r.randrange(10**8):08d}")
-    yield b.send("26")
+    yield b.send("26 USD")
     yield b.choose("d7")                        # shipped a week ago
     yield b.send("40")
     yield b.choose("full")

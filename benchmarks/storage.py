@@ -28,7 +28,7 @@ def _pages(db_path: Path) -> tuple[int, dict[str, int]]:
         (count,), (size,), (free,) = (db.execute(f"PRAGMA {p}").fetchone()
                                       for p in ("page_count", "page_size", "freelist_count"))
         by_table: dict[str, int] = {}
-        for name, table, pgsize in db.execute(
+        for _name, table, pgsize in db.execute(
                 "SELECT s.name, COALESCE(m.tbl_name, s.name), SUM(s.pgsize) FROM dbstat s"
                 " LEFT JOIN sqlite_schema m ON m.name = s.name GROUP BY s.name"):
             by_table[table] = by_table.get(table, 0) + pgsize

@@ -13,9 +13,10 @@ from urllib.parse import urlparse
 
 from pydantic import BaseModel, Field, ValidationError, field_validator
 
+from flows.languages import LANGUAGES
 from flows.policy import Policy
 
-LOCALES = ("en", "ru", "es", "de")
+LOCALES = tuple(LANGUAGES)  # flows/languages.py: every per-language table
 
 
 class FatalError(Exception):

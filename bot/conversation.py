@@ -16,11 +16,11 @@ from bot.keyboards import answer_button
 from bot.middlewares import mark_committed
 from bot.services import Services
 from bot.stages import stage_keyboard, stage_text
-from bot.views import explanation_text, question, summary, verdict_text
+from bot.views import explanation_text, pasted_text, question, summary, verdict_text
 from flows.clock import today
 from flows.dispute import Dispute
 from flows.eligibility import assess
-from flows.explanation import explanation
+from flows.explanation import explanation, explanation_details
 from flows.calendar import HOLIDAY_COUNTRY
 from flows.machine import FINAL, LIFECYCLE, fire
 
@@ -48,12 +48,17 @@ async def show(bot: Bot, chat_id: int, d: Dispute, svc: Services, locale: str, *
         await bot.send_message(chat_id, _join(hint, screen.text))
         # The explanation gets a message of its own (one tap copies the <pre>
         # block), and the edit buttons go last, where the buyer's thumb is.
-        english = explanation(d, items, day)
-        translation = explanation(d, items, day, user_language(locale, svc.i18n)) if locale != "en" else None
+        english = explanation(d, items, day, locale=locale)
+        translation = (explanation(d, items, day, user_language(locale, svc.i18n), locale=locale)
+                       if locale != "en" else None)
         await bot.send_message(chat_id, explanation_text(english, translation), reply_markup=screen.markup)
         return
     screen = question(d, items, locale=locale, today=day)
     await bot.send_message(chat_id, _join(hint, screen.text), reply_markup=screen.markup)
+
+
+# Steps after which the order's currency is known: remembered per buyer.
+CURRENCY_STEPS = frozenset({"order_total", "item_price", "currency", "amount"})
 
 
 def _join(hint: str | None, text: str) -> str:
@@ -82,5 +87,10 @@ async def advance(bot: Bot, chat_id: int, d: Dispute, svc: Services, locale: str
     if before in ("protection", "shipped_on") and d.state not in ("summary", "protection"):
         # The dates are in: say at once whether a dispute can be opened.
         hint = verdict_text(assess(d, svc.policy, today(svc.clock)), locale, today(svc.clock))
+    if before in CURRENCY_STEPS and d.currency:
+        await svc.store.set_currency(d.user_id, d.currency)  # asked once: remembered for this buyer
+    if before == "detail" and d.detail:
+        # The buyer sees exactly what goes into the form's text.
+        hint = pasted_text(explanation_details(d))
     await show(bot, chat_id, d, svc, locale, hint=hint)
     return True

@@ -20,6 +20,10 @@ def input_hint(code: str, params: dict, *, locale: str, today: date, currency: s
     if code == "above_total":
         return _("⚠️ That is more than the order total ({total}). Type a smaller amount or tap “Full refund”.").format(
             total=fmt_money(params["maximum"], currency, locale))
+    if code == "above_item_price":
+        return _("⚠️ That is more than the price of the item in dispute ({total}): one dispute covers one "
+                 "product. Type a smaller amount or tap “Full refund”.").format(
+            total=fmt_money(params["maximum"], currency, locale))
     if code == "return_is_full_refund":
         return _("⚠️ With “Return and refund” you get the full price back: tap “Full refund”. For a partial "
                  "refund you keep the item: go back and pick “Refund only”.")
@@ -28,6 +32,11 @@ def input_hint(code: str, params: dict, *, locale: str, today: date, currency: s
     if code == "future_date":
         return _("⚠️ {date} is in the future. Type the day the seller shipped, like {example}.").format(
             date=fmt_date(params["date"], locale), example=example_date(today, locale))
+    if code == "future_update":
+        return _("⚠️ {date} is in the future. Type the date of the tracking's last update, like {example}.").format(
+            date=fmt_date(params["date"], locale), example=example_date(today, locale))
+    if code == "not_a_currency":
+        return _("⚠️ I don't know that currency. Tap one of the buttons, or type its code, like EUR.")
     if code == "not_a_date":
         return _("⚠️ I couldn't read that date. Type it like {example}, or tap a button.").format(
             example=example_date(today, locale))
@@ -36,6 +45,13 @@ def input_hint(code: str, params: dict, *, locale: str, today: date, currency: s
             example=example_date(today, locale))
     if code == "not_order_number":
         return _("⚠️ An order number is only digits, like 8123456789012345. Type it, or tap “I don't know”.")
+    if code == "detail_length":
+        return _("⚠️ Please describe it in a few words, at most {n} characters, or tap “I don't know”.").format(
+            n=params.get("limit", 200))
+    if code == "item_name_length":
+        return _("⚠️ Type the item's name in a few words, at most {n} characters.").format(n=params.get("limit", 60))
+    if code == "use_buttons":
+        return use_buttons()
     if code == "chinese":
         return _("⚠️ AliExpress's form refuses Chinese characters. Please write it without them.")
     return _("⚠️ I couldn't read that. Please try again.")

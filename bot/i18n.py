@@ -9,13 +9,14 @@ from aiogram.utils.i18n import I18n, I18nMiddleware
 
 from bot.config import LOCALES
 from bot.storage import Storage
+from flows.languages import LANGUAGES
 
 LOCALES_DIR = Path(__file__).resolve().parent.parent / "locales"
 DOMAIN = "messages"
 # Each language named in itself, for the /language buttons.
-LANGUAGE_NAMES = {"en": "🇺🇸 English", "ru": "🇷🇺 Русский", "es": "🇪🇸 Español", "de": "🇩🇪 Deutsch"}
-# Babel locale used for numbers and dates; "en" means US English here.
-BABEL_LOCALES = {"en": "en_US", "ru": "ru_RU", "es": "es_ES", "de": "de_DE"}
+LANGUAGE_NAMES = {code: lang.name for code, lang in LANGUAGES.items()}
+# Babel locale used for numbers and dates; "en" means US English here (flows/languages.py).
+BABEL_LOCALES = {code: lang.babel for code, lang in LANGUAGES.items()}
 
 
 def make_i18n(default_locale: str = "en") -> I18n:

@@ -55,6 +55,13 @@ class Paperwork(CallbackData, prefix="doc"):
     what: str
 
 
+class EvidenceLabel(CallbackData, prefix="lbl"):
+    """What a photo or video shows: a checklist line's key, or "other"."""
+    dispute_id: int
+    item_id: int
+    key: str
+
+
 class ReminderSnooze(CallbackData, prefix="snz"):
     reminder_id: RowInt
 
@@ -82,10 +89,7 @@ class ForgetConfirm(CallbackData, prefix="forget"):
     confirm: bool
 
 
-# Values of StepAnswer that aren't options of the step.
-UNKNOWN = "?"
-DONE = "done"
-FULL_REFUND = "full"
+# Values of StepAnswer that aren't options of a step (those are in flows/steps.py): "opening" takes the days ago.
 DAYS_AGO = {"d0": 0, "d1": 1, "d2": 2, "d7": 7}
 
 

@@ -117,7 +117,7 @@ class ReminderEngine:
             # Overdue after downtime: one message per dispute and kind, the latest.
             claimed.sort(key=lambda r: (r.dispute_id, r.kind, r.due_at))
             latest = []
-            for _, group in groupby(claimed, key=lambda r: (r.dispute_id, r.kind)):
+            for _key, group in groupby(claimed, key=lambda r: (r.dispute_id, r.kind)):
                 *older, last = list(group)
                 for r in older:
                     await self.svc.store.finish_reminder(r.id, "skipped")

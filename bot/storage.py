@@ -24,6 +24,7 @@ from bot.config import FatalError
 from flows.dispute import Dispute
 from flows.evidence import EvidenceItem, EvidenceKind
 from flows.reminders import PlannedReminder
+from flows.steps import FACTS
 
 # Numbered migrations; each runs once, in its own transaction, in order.
 MIGRATIONS: list[str] = [
@@ -114,13 +115,21 @@ MIGRATIONS: list[str] = [
     ALTER TABLE processed_updates ADD COLUMN done INTEGER NOT NULL DEFAULT 1;
     CREATE INDEX processed_updates_in_flight ON processed_updates(update_id) WHERE done = 0;
     """,
+    # 6: the intake facts of the step table (flows/steps.py FACTS) as one JSON object, the currency a buyer
+    # paid in (asked once), what a piece of evidence shows (its checklist item)
+    """
+    ALTER TABLE disputes ADD COLUMN facts TEXT NOT NULL DEFAULT '{}';
+    ALTER TABLE disputes ADD COLUMN tracking TEXT;
+    ALTER TABLE users ADD COLUMN currency TEXT;
+    ALTER TABLE evidence ADD COLUMN label TEXT;
+    """,
 ]
 
 _ANSWER_COLUMNS = ("state", "version", "reason", "received", "defect", "solution", "order_number",
                    "order_total", "currency", "shipped_on", "protection_ends_on", "amount",
                    "refund_full", "evidence_done", "unknown", "editing", "opened_at", "window_started_at",
                    "decision", "decided_at", "return_agreed_at", "returned_at", "refund_started_at",
-                   "seller_answer", "seller_answered_at", "escalated_at", "reminders_off")
+                   "seller_answer", "seller_answered_at", "escalated_at", "reminders_off", "tracking", "facts")
 # A user's row when missing; DO NOTHING: an existing (or meanwhile created) user keeps its locale.
 _NEW_USER = ("INSERT INTO users (id, locale, created_at, updated_at) VALUES (?, ?, ?, ?)"
              " ON CONFLICT (id) DO NOTHING")
@@ -414,6 +423,14 @@ class Storage:
                           " ON CONFLICT (id) DO UPDATE SET timezone = excluded.timezone,"
                           " updated_at = excluded.updated_at", (user_id, tz_name, now, now))
 
+    async def get_currency(self, user_id: int) -> str | None:
+        """The currency this buyer paid in last time (asked once, then remembered)."""
+        row = await self._read_one("SELECT currency FROM users WHERE id = ?", (user_id,))
+        return row["currency"] if row else None
+
+    async def set_currency(self, user_id: int, currency: str) -> None:
+        await self._write("UPDATE users SET currency = ?, updated_at = ? WHERE id = ?", (currency, _now(), user_id))
+
     async def focus(self, user_id: int, dispute_id: int | None) -> None:
         await self._write("UPDATE users SET focused_dispute_id = ?, updated_at = ? WHERE id = ?",
                           (dispute_id, _now(), user_id))
@@ -603,13 +620,13 @@ class Storage:
         # inserted): one round trip to the SQLite thread instead of two.
         rows = await self._write_returning(
             "INSERT INTO evidence (dispute_id, kind, file_id, file_unique_id, file_name, mime_type, file_size,"
-            " media_group_id, text, origin_name, origin_date, flags, created_at)"
-            " SELECT id, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ? FROM disputes WHERE id = ? AND user_id = ?"
+            " media_group_id, text, origin_name, origin_date, flags, label, created_at)"
+            " SELECT id, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ? FROM disputes WHERE id = ? AND user_id = ?"
             " RETURNING id, (SELECT COUNT(*) FROM evidence e WHERE e.dispute_id = ?)",
             (item.kind.value, item.file_id, item.file_unique_id, item.file_name, item.mime_type, item.file_size,
              item.media_group_id, item.text, item.origin_name,
              item.origin_date.isoformat() if item.origin_date else None,
-             json.dumps(sorted(item.flags)), _now(), dispute.id, dispute.user_id, dispute.id))
+             json.dumps(sorted(item.flags)), item.label, _now(), dispute.id, dispute.user_id, dispute.id))
         if not rows:  # not this user's dispute: nothing stored
             return 0
         item.id, count = rows[0]
@@ -633,7 +650,14 @@ class Storage:
             file_name=r["file_name"], mime_type=r["mime_type"], file_size=r["file_size"],
             media_group_id=r["media_group_id"], text=r["text"], origin_name=r["origin_name"],
             origin_date=datetime.fromisoformat(r["origin_date"]) if r["origin_date"] else None,
-            flags=set(json.loads(r["flags"])), id=r["id"]) for r in rows]
+            flags=set(json.loads(r["flags"])), label=r["label"], id=r["id"]) for r in rows]
+
+    async def label_evidence(self, dispute: Dispute, item_id: int, label: str) -> bool:
+        """Says what a piece of evidence shows (a checklist item's key, or "other")."""
+        cursor = await self._write(
+            "UPDATE evidence SET label = ? WHERE id = ? AND dispute_id IN"
+            " (SELECT id FROM disputes WHERE id = ? AND user_id = ?)", (label, item_id, dispute.id, dispute.user_id))
+        return cursor.rowcount == 1
 
 
 async def _connect(database: Path | str, **kwargs) -> aiosqlite.Connection:
@@ -670,7 +694,9 @@ def _row_values(d: Dispute) -> dict:
         "amount": _iso(d.amount), "refund_full": int(d.refund_full), "evidence_done": int(d.evidence_done),
         "unknown": json.dumps(sorted(d.unknown)), "editing": int(d.editing),
         **{m: _iso(getattr(d, m)) for m in _MOMENTS}, "decision": d.decision,
-        "seller_answer": d.seller_answer, "reminders_off": int(d.reminders_off),
+        "seller_answer": d.seller_answer, "reminders_off": int(d.reminders_off), "tracking": d.tracking,
+        "facts": json.dumps({name: _iso(getattr(d, name)) if kind in ("date", "decimal") else getattr(d, name)
+                             for name, kind in FACTS.items()}, sort_keys=True),
     }
 
 
@@ -685,6 +711,20 @@ def _dispute(r: aiosqlite.Row) -> Dispute:
         amount=Decimal(r["amount"]) if r["amount"] else None, refund_full=bool(r["refund_full"]),
         evidence_done=bool(r["evidence_done"]), unknown=set(json.loads(r["unknown"])),
         editing=bool(r["editing"]), decision=r["decision"], reminders_off=bool(r["reminders_off"]),
-        seller_answer=r["seller_answer"],
-        number=r["number"], **{m: _from_moment(r[m]) for m in _MOMENTS},
+        seller_answer=r["seller_answer"], number=r["number"],
+        **{m: _from_moment(r[m]) for m in _MOMENTS}, tracking=r["tracking"],
+        **_facts(r["facts"]),
     )
+
+
+def _facts(text: str | None) -> dict:
+    """The step table's facts (flows/steps.py FACTS) from their JSON column; unknown keys are ignored."""
+    stored = json.loads(text or "{}")
+    facts: dict = {}
+    for name, kind in FACTS.items():
+        value = stored.get(name)
+        if value is None:
+            continue
+        facts[name] = (date.fromisoformat(value) if kind == "date" else Decimal(value) if kind == "decimal"
+                       else bool(value) if kind == "bool" else str(value))
+    return facts

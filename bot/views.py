@@ -12,22 +12,23 @@ from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.i18n import ngettext
 
+from decimal import Decimal
+
 from bot.formatting import example_amount, example_date, fmt_date, fmt_money, fmt_relative, html
 from bot.stages import EVENT_LABELS, paperwork_button
-from bot.keyboards import (DONE, FULL_REFUND, UNKNOWN, NewDispute, answer_button, in_rows,
-                           keyboard, nav_button, step_keyboard)
-from flows.choices import DEFECTS, N_, REASONS, RECEIVED, SOLUTIONS, defects_for, option
+from bot.keyboards import NewDispute, answer_button, in_rows, keyboard, nav_button, step_keyboard
+from flows.choices import DEFECTS, N_, REASONS, SOLUTIONS, TRACKING, option
 from flows.dispute import Dispute
 from flows.eligibility import Eligibility, Verdict
 from flows.evidence import UPLOAD_PROBLEMS, EvidenceItem, EvidenceKind, checklist, counts
 from flows.machine import edit_events
+from flows.explanation import notes
+from flows.steps import NOTES, STEP, Context, Kind, Step
 
-STEP_TITLES = {
-    "reason": N_("Problem"), "received": N_("Received"), "defect": N_("What's wrong"),
-    "solution": N_("Solution"), "order_number": N_("Order number"), "order_total": N_("Order total"),
-    "shipped_on": N_("Shipping date"), "protection": N_("Buyer Protection"), "amount": N_("Refund"),
-    "evidence": N_("Evidence"), "summary": N_("Ready to submit"), "cancelled": N_("Cancelled"),
-}
+# Titles of the states that aren't intake steps (a step's title is in flows/steps.py).
+STATE_TITLES = {"summary": N_("Ready to submit"), "cancelled": N_("Cancelled")}
+# A label longer than this is cut on a phone when two buttons share a row: such buttons get a row each.
+ROW_LABEL_MAX = 24
 
 
 @dataclass(frozen=True)
@@ -44,78 +45,49 @@ def step_marker(d: Dispute) -> str:
 
 
 def step_title(step: str) -> str:
-    return _(STEP_TITLES.get(step, step))
+    if step in STEP:
+        return _(STEP[step].title)
+    return _(STATE_TITLES.get(step, step))
 
 
-def question(d: Dispute, items: list[EvidenceItem], *, locale: str, today: date) -> Screen:
-    """The current step's question, with its buttons and Back/Cancel."""
-    if d.state == "summary":
-        raise ValueError("the summary is rendered by summary()")
+def _params(step: Step, d: Dispute, locale: str, today: date) -> dict[str, str]:
+    example = {"amount": html(example_amount(locale)), "date": example_date(today, locale)}.get(step.example or "", "")
+    total = fmt_money(d.order_total, d.currency, locale) if d.order_total is not None else ""
+    return {"example": example, "total": total}
+
+
+def rows_of(buttons: list[InlineKeyboardButton], width: int) -> list[list[InlineKeyboardButton]]:
+    """``width`` buttons a row when every label fits on a phone, else one a row."""
+    if width > 1 and any(len(b.text) > ROW_LABEL_MAX for b in buttons):
+        width = 1
+    return in_rows(buttons, width)
+
+
+def question(d: Dispute, items: list[EvidenceItem], *, locale: str, today: date,
+             ctx: Context | None = None) -> Screen:
+    """The current step's question, with its buttons and Back/Cancel (read from flows/steps.py)."""
+    if d.state not in STEP:
+        raise ValueError(f"no question for state {d.state!r}")
+    step = STEP[d.state]
+    ctx = ctx or Context(locale=locale, today=today)
+    params = _params(step, d, locale, today)
     head = f"<i>{step_marker(d)}</i>\n"
-    skip = [answer_button(d, _("🤷 I don't know"), UNKNOWN)]
-    back = d.state != "reason"
-    s = d.state
-    if s == "reason":
-        rows = [[answer_button(d, _(o.label), o.value)] for o in REASONS]
-        return Screen(head + _("What went wrong with your order?"), step_keyboard(d, rows, back=False))
-    if s == "received":
-        rows = [[answer_button(d, _(o.label), o.value) for o in RECEIVED]]
-        return Screen(head + _("Have you received the item? AliExpress's form asks this first."),
-                      step_keyboard(d, rows))
-    if s == "defect":
-        buttons = [answer_button(d, _(o.label), o.value) for o in defects_for(d.reason)]
-        return Screen(head + _("What exactly is wrong? Pick the closest match: the form has the same list."),
-                      step_keyboard(d, in_rows(buttons, 2)))
-    if s == "solution":
-        rows = [[answer_button(d, _(o.label), o.value)] for o in SOLUTIONS]
-        text = _("What do you want?\n"
-                 "• <b>Refund only</b>: you keep the item and get money back.\n"
-                 "• <b>Return and refund</b>: you send the item back, then get the refund.")
-        return Screen(head + text, step_keyboard(d, rows, back=back))
-    if s == "order_number":
-        text = _("What is the order number? It is in My Orders → the order → Order details. "
-                 "Type it, or tap “I don't know”.")
-        return Screen(head + text, step_keyboard(d, [skip]))
-    if s == "order_total":
-        text = _("How much did you pay for the whole order? For example: {example}").format(
-            example=html(example_amount(locale)))
-        return Screen(head + text, step_keyboard(d, [skip]))
-    if s == "shipped_on":
-        presets = [answer_button(d, _("Today"), "d0"), answer_button(d, _("Yesterday"), "d1"),
-                   answer_button(d, _("A week ago"), "d7")]
-        text = _("When did the seller ship the order? Tap a button or type the date, like {example}.").format(
-            example=example_date(today, locale))
-        return Screen(head + text, step_keyboard(d, [presets, skip]))
-    if s == "protection":
-        text = _("How long is left on the Buyer Protection timer? It is on the order's page.\n"
-                 "Type the days left (for example 23) or the end date (like {example}).").format(
-            example=example_date(today, locale))
-        return Screen(head + text, step_keyboard(d, [skip]))
-    if s == "amount":
-        total = d.order_total
-        full = (_("💯 Full refund: {total}").format(total=fmt_money(total, d.currency, locale)) if total is not None
-                else _("💯 Full refund"))
-        if d.wants_return():
-            text = _("A return means a full refund: tap “Full refund”. (For a partial refund you keep the item: "
-                     "go back and pick “Refund only”.)")
-        else:
-            text = _("How much do you ask for? Tap “Full refund”, or type a smaller amount, like {example}.").format(
-                example=html(example_amount(locale)))
-        return Screen(head + text, step_keyboard(d, [[answer_button(d, full, FULL_REFUND)]]))
-    if s == "evidence":
+    buttons = [answer_button(d, _(o.label).format(**params), o.value) for o in step.buttons(d, ctx)]
+    if step.kind is Kind.EVIDENCE:
         text = "\n".join([
             _("Now your evidence. Send photos, screenshots and videos here, or forward the seller's messages. "
               "I'll keep them in order and tell you what is still missing:"),
             "", checklist_text(d, items), "",
             _("Tap “Done” when you have sent everything."),
         ])
-        return Screen(head + text, step_keyboard(d, [[answer_button(d, _("✅ Done"), DONE)]]))
-    raise ValueError(f"no question for state {s!r}")
+    else:
+        text = _(step.prompt(d)).format(**params)
+    return Screen(head + text, step_keyboard(d, rows_of(buttons, step.columns), back=d.state != "reason"))
 
 
 def checklist_text(d: Dispute, items: list[EvidenceItem]) -> str:
     lines = []
-    for line in checklist(d.reason, items):
+    for line in checklist(d.reason, items, d.tracking if d.received is False else None):
         mark = "✅" if line.done else "⬜"
         count = f" ({line.have}/{line.requirement.count})" if line.requirement.count > 1 else ""
         lines.append(f"{mark} {html(_(line.requirement.label))}{count}")
@@ -158,7 +130,34 @@ def verdict_text(e: Eligibility, locale: str, today: date) -> str:
     def days(n: int) -> str:
         return ngettext("{n} day", "{n} days", n).format(n=n)
 
+    return _verdict_core(e, locale, today, day, days_left, days) + _tracking_note(e, locale, day)
+
+
+def _tracking_note(e: Eligibility, locale: str, day) -> str:
+    """What the tracking status adds to the verdict (docs/rules.md, "Not received: the tracking")."""
+    if e.lag_until is not None:
+        return "\n" + _("ℹ️ A new tracking number often shows nothing for the first days: carriers need up to a "
+                        "week to update it. If it still finds nothing on {date}, that counts as evidence.").format(
+            date=day(e.lag_until))
+    if e.tracking == "delivered" and e.verdict not in (Verdict.TOO_LATE,):
+        return "\n" + _("⚠️ When the tracking says “delivered”, the Buyer Protection timer may run out sooner: "
+                        "check it on the order page. Ask the carrier or post office for a written statement that "
+                        "you did not receive the parcel.")
+    if e.tracking == "customs":
+        return "\n" + _("ℹ️ Ask the carrier or your customs office what is needed to release the parcel; keep the "
+                        "customs notice as evidence.")
+    return ""
+
+
+def _verdict_core(e: Eligibility, locale: str, today: date, day, days_left, days) -> str:
     dates, v = e.dates, e.verdict
+    if v is Verdict.WAIT_DELIVERY and e.eta is not None:
+        text = _("🚚 The parcel is on its way: wait until the estimated delivery date, {date}. If it hasn't "
+                 "arrived by then, open the dispute.").format(date=day(e.eta))
+        if dates.safe_until is not None:
+            text += "\n" + _("Don't wait past {date}: after it fewer than {days} remain on the Buyer Protection "
+                             "timer.").format(date=fmt_date(dates.safe_until, locale), days=days(e.margin_days))
+        return text
     estimated = ("\n" + _("This date is an estimate: check the timer on the order page.")) if e.estimated else ""
     if v is Verdict.CHECK_TIMER:
         return _("⚠️ <b>Check the Buyer Protection timer on the order page now.</b> I assumed it runs "
@@ -209,34 +208,22 @@ def verdict_text(e: Eligibility, locale: str, today: date) -> str:
 
 
 def answer_text(d: Dispute, step: str, locale: str) -> str:
-    """The buyer's answer to a step, for the recap."""
+    """The buyer's answer to a step, for the recap (the step's recap in flows/steps.py, formatted here)."""
     if step in d.unknown:
         return _("I don't know")
-    if step == "reason":
-        o = option(REASONS, d.reason)
-    elif step == "received":
-        o = option(RECEIVED, None if d.received is None else ("yes" if d.received else "no"))
-    elif step == "defect":
-        o = option(DEFECTS, d.defect)
-    elif step == "solution":
-        o = option(SOLUTIONS, d.solution)
-    else:
-        o = None
-    if o is not None:
-        return html(_(o.label))
-    if step == "order_number" and d.order_number:
-        return html(d.order_number)
-    if step == "order_total" and d.order_total is not None:
-        return fmt_money(d.order_total, d.currency, locale)
-    if step == "shipped_on" and d.shipped_on:
-        return fmt_date(d.shipped_on, locale)
-    if step == "protection" and d.protection_ends_on:
-        return _("ends {date}").format(date=fmt_date(d.protection_ends_on, locale))
-    if step == "amount":
-        amount = d.refund_amount()
-        money = fmt_money(amount, d.currency, locale) if amount is not None else ""
-        return (_("full refund {money}") if d.refund_full else _("partial refund {money}")).format(money=money).strip()
-    return "—"
+    recap = STEP[step].recap(d) if step in STEP else None
+    if recap is None:
+        return "—"
+    msgid, params = recap
+    shown: dict[str, str] = {}
+    for key, value in params.items():
+        if isinstance(value, Decimal):
+            shown[key] = fmt_money(value, d.currency, locale)
+        elif isinstance(value, date):
+            shown[key] = fmt_date(value, locale)
+        else:
+            shown[key] = html(str(value))
+    return (html(_(msgid)) if msgid != "{text}" else msgid).format(**shown).strip()
 
 
 def form_steps(d: Dispute, locale: str) -> list[str]:
@@ -255,6 +242,9 @@ def form_steps(d: Dispute, locale: str) -> list[str]:
         answer=_("Yes") if d.received else _("No")))
     if defect and d.received:
         steps.append(_("What is wrong: “{option}”.").format(option=html(_(defect.form))))
+    tracking = option(TRACKING, d.tracking)
+    if tracking and d.received is False:
+        steps.append(_("If the form asks what the tracking shows: “{option}”.").format(option=html(_(tracking.form))))
     if solution:
         steps.append(_("Solution: “{option}”.").format(option=html(_(solution.form))))
     if amount is not None:
@@ -269,6 +259,8 @@ def form_steps(d: Dispute, locale: str) -> list[str]:
 
 def summary(d: Dispute, items: list[EvidenceItem], e: Eligibility, *, locale: str, today: date) -> Screen:
     recap = [f"• {step_title(step)}: {answer_text(d, step, locale)}" for step in d.path() if step != "evidence"]
+    if "amount" not in d.path():
+        recap.append(f"• {step_title('amount')}: {answer_text(d, 'amount', locale)}")
     recap.append(f"• {step_title('evidence')}: {evidence_summary(items)}")
     clicks = [f"{n}. {text}" for n, text in enumerate(form_steps(d, locale), start=1)]
     text = "\n".join([
@@ -277,14 +269,20 @@ def summary(d: Dispute, items: list[EvidenceItem], e: Eligibility, *, locale: st
         _("<b>On AliExpress</b>"), *clicks, "",
         _("<b>Evidence checklist</b>"), checklist_text(d, items),
     ])
-    return Screen(text, summary_keyboard(d))
+    if notes(items) and not d.include_notes:
+        text += "\n\n" + ngettext("📝 You wrote {n} note: it can go into the explanation as your own words.",
+                                   "📝 You wrote {n} notes: they can go into the explanation as your own words.",
+                                   len(notes(items))).format(n=len(notes(items)))
+    return Screen(text, summary_keyboard(d, has_notes=bool(notes(items))))
 
 
-def summary_keyboard(d: Dispute) -> InlineKeyboardMarkup:
+def summary_keyboard(d: Dispute, *, has_notes: bool = False) -> InlineKeyboardMarkup:
     opened = EVENT_LABELS["open_on_aliexpress"]
     edits = [nav_button(d, "✏️ " + step_title(step), f"edit_{step}") for step in edit_events(d)]
-    return keyboard([nav_button(d, _(opened), "open_on_aliexpress")], [paperwork_button(d, _("🗓 Timeline"), "timeline")],
-                    *in_rows(edits, 2),
+    # Notes typed at the evidence step are offered for the explanation (and can be taken out again).
+    toggle = [answer_button(d, _("📝 Remove my notes") if d.include_notes else _("📝 Add my notes"), NOTES)]
+    return keyboard([nav_button(d, _(opened), "open_on_aliexpress")], toggle if has_notes else [],
+                    [paperwork_button(d, _("🗓 Timeline"), "timeline")], *rows_of(edits, 2),
                     [nav_button(d, _("✖️ Cancel"), "cancel"),
                      InlineKeyboardButton(text=_("➕ New dispute"), callback_data=NewDispute().pack())])
 
@@ -294,3 +292,8 @@ def explanation_text(english: str, translation: str | None = None) -> str:
     if translation:
         text += "\n\n" + _("<i>What it says:</i> {translation}").format(translation=html(translation))
     return text
+
+
+def pasted_text(line: str) -> str:
+    """Shows the buyer the exact words that go into the form's text."""
+    return _("📝 This goes into the explanation for AliExpress, exactly as written:") + f"\n<code>{html(line)}</code>"

@@ -12,10 +12,12 @@ from zoneinfo import ZoneInfo
 import holidays
 from icalendar import Alarm, Calendar, Event
 
-# Country whose public holidays count as non-business days, per bot language.
-HOLIDAY_COUNTRY = {"en": "US", "ru": "RU", "es": "ES", "de": "DE"}
+from flows.languages import LANGUAGES
+
+# Country whose public holidays count as non-business days, per bot language (flows/languages.py).
+HOLIDAY_COUNTRY = {code: lang.holiday_country for code, lang in LANGUAGES.items()}
 # Default time zone per bot language (users can change theirs).
-DEFAULT_TIMEZONE = {"en": "America/New_York", "ru": "Europe/Moscow", "es": "Europe/Madrid", "de": "Europe/Berlin"}
+DEFAULT_TIMEZONE = {code: lang.timezone for code, lang in LANGUAGES.items()}
 
 PRODID = "-//dispute-guide-bot//EN"
 

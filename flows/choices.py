@@ -35,9 +35,13 @@ RECEIVED: tuple[Option, ...] = (
     Option("no", N_("No"), N_("No")),
 )
 
+# A sub-reason's button says exactly what the form's drop-down says (``label`` is ``form``), so
+# "pick this in the form" and the button the buyer tapped use the same words in every language.
 DEFECTS: tuple[Option, ...] = (
     Option("wrong_item", N_("Wrong item"), N_("Wrong item"),
            N_("it is a different item from the one I ordered")),
+    Option("counterfeit", N_("Counterfeit item"), N_("Counterfeit item"),
+           N_("it is a counterfeit, not the brand shown in the listing")),
     Option("brand", N_("Brand not as described"), N_("Brand not as described"),
            N_("the brand is not as described")),
     Option("model", N_("Model not as described"), N_("Model not as described"),
@@ -50,25 +54,40 @@ DEFECTS: tuple[Option, ...] = (
            N_("the material is not as described")),
     Option("weight", N_("Weight not as described"), N_("Weight not as described"),
            N_("the weight is not as described")),
-    Option("missing_parts", N_("Missing parts or features"), N_("Missing parts/features"),
+    Option("missing_parts", N_("Missing parts/features"), N_("Missing parts/features"),
            N_("parts or features shown in the listing are missing")),
-    Option("no_packaging", N_("No packaging or box"), N_("No packaging/box"),
+    Option("short_quantity", N_("Quantity not as described"), N_("Quantity not as described"),
+           N_("I received fewer pieces than I ordered")),
+    Option("empty_parcel", N_("Empty package"), N_("Empty package"),
+           N_("the package arrived empty")),
+    Option("no_packaging", N_("No packaging/box"), N_("No packaging/box"),
            N_("it came without the packaging or box")),
-    Option("damaged_in_transit", N_("Damaged in shipping"), N_("Damaged in transit"),
+    Option("damaged_in_transit", N_("Damaged in transit"), N_("Damaged in transit"),
            N_("it arrived damaged")),
     Option("does_not_work", N_("Does not work properly"), N_("Does not work properly"),
            N_("it does not work properly")),
-    Option("rusted_faded", N_("Rusted or faded"), N_("Product rusted/faded"),
+    Option("rusted_faded", N_("Product rusted/faded"), N_("Product rusted/faded"),
            N_("it is rusted or faded")),
 )
 
 # Which defects make sense for each reason; the form's drop-down is long, a
 # stressed buyer should see only the relevant half.
 DEFECTS_BY_REASON: dict[str, tuple[str, ...]] = {
-    "not_as_described": ("wrong_item", "brand", "model", "size", "color", "material", "weight",
-                         "missing_parts", "no_packaging"),
-    "damaged": ("damaged_in_transit", "does_not_work", "rusted_faded", "missing_parts", "no_packaging"),
+    "not_as_described": ("wrong_item", "counterfeit", "brand", "model", "size", "color", "material", "weight",
+                         "missing_parts", "short_quantity", "empty_parcel", "no_packaging"),
+    "damaged": ("damaged_in_transit", "does_not_work", "rusted_faded", "missing_parts", "short_quantity",
+                "empty_parcel", "no_packaging"),
 }
+
+# Not received: what the tracking shows decides the advice, the evidence and the explanation (docs/rules.md).
+TRACKING: tuple[Option, ...] = (
+    Option("moving", N_("🚚 Moving normally"), N_("Moving normally")),
+    Option("stalled", N_("⏸ No updates for a while"), N_("No updates for a while")),
+    Option("delivered", N_("📭 Says delivered, I have nothing"), N_("Shows delivered")),
+    Option("returned", N_("↩️ Returned to sender"), N_("Returned to sender")),
+    Option("customs", N_("🛃 Held at customs"), N_("Held at customs")),
+    Option("none", N_("❓ No tracking / invalid number"), N_("No tracking or invalid number")),
+)
 
 SOLUTIONS: tuple[Option, ...] = (
     Option("refund_only", N_("💵 Refund only"), N_("Refund only")),

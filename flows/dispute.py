@@ -9,18 +9,9 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
 
-from flows.choices import DEFECTS, REASONS, RECEIVED, SOLUTIONS, defects_for, option
+from flows.choices import DEFECTS, REASONS, RECEIVED, SOLUTIONS, TRACKING, defects_for, option
 
-# The intake steps in the order the form asks them, order facts included.
-STEPS: tuple[str, ...] = (
-    "reason", "received", "defect", "solution",
-    "order_number", "order_total", "shipped_on", "protection",
-    "amount", "evidence",
-)
-# Order facts the buyer may answer with "I don't know".
-SKIPPABLE: frozenset[str] = frozenset({"order_number", "order_total", "shipped_on", "protection"})
-# Steps answered with a button (anything typed there is unexpected input).
-BUTTON_STEPS: frozenset[str] = frozenset({"reason", "received", "defect", "solution"})
+# The intake steps themselves (name, kind, parsing, recap, condition) are one table: flows/steps.py.
 
 
 @dataclass
@@ -66,6 +57,22 @@ class Dispute:
     # When the refund was granted: it reaches the card within some business days.
     refund_started_at: datetime | None = None
     reminders_off: bool = False
+    # --- intake facts added with the step table (stored together, see flows/steps.py FACTS) ---
+    # Not received: what the tracking shows, since when it is stuck, the estimated delivery date.
+    tracking: str | None = None
+    stalled_since: date | None = None
+    eta: date | None = None
+    # Received: what differs from the listing, in the buyer's words, and their language ("en": verbatim).
+    detail: str | None = None
+    detail_lang: str | None = None
+    # One dispute per product: the order has several items, the dispute is about this one.
+    several_items: bool = False
+    item_name: str | None = None
+    item_price: Decimal | None = None
+    # The currency was typed with the amount (or remembered from an earlier dispute): not asked.
+    currency_given: bool = False
+    # The buyer's notes from the evidence step go into the explanation.
+    include_notes: bool = False
 
     # --- conditions (named in the machine's transition table) -------------
     def reason_settles_receipt(self, **_: object) -> bool:
@@ -80,6 +87,9 @@ class Dispute:
 
     def is_complete(self, **_: object) -> bool:
         return all(self.answered(step) for step in self.path())
+
+    def is_not_received(self) -> bool:
+        return self.received is False
 
     def wants_return(self, **_: object) -> bool:
         return self.solution == "return_and_refund"
@@ -141,32 +151,22 @@ class Dispute:
 
     # --- queries -------------------------------------------------------------
     def path(self) -> list[str]:
-        """The steps this dispute goes through, given the answers so far."""
-        skip: set[str] = set()
-        if self.reason_settles_receipt():
-            skip.add("received")
-        if self.received is False:
-            skip |= {"defect", "solution"}
-        return [s for s in STEPS if s not in skip]
+        """The steps this dispute goes through, given the answers so far (flows/steps.py)."""
+        from flows.steps import path
+        return path(self)
 
     def answered(self, step: str) -> bool:
-        if step in SKIPPABLE and step in self.unknown:
-            return True
-        value = {
-            "reason": self.reason, "received": self.received, "defect": self.defect,
-            "solution": self.solution, "order_number": self.order_number,
-            "order_total": self.order_total, "shipped_on": self.shipped_on,
-            "protection": self.protection_ends_on,
-        }.get(step)
-        if step == "amount":
-            return self.refund_full or self.amount is not None
-        if step == "evidence":
-            return self.evidence_done
-        return value is not None
+        from flows.steps import STEP
+        return STEP[step].is_answered(self)
+
+    def price(self) -> Decimal | None:
+        """What a full refund is: the order total, or the disputed item's price when the order has several
+        items (one dispute per product, docs/rules.md)."""
+        return self.item_price if self.several_items else self.order_total
 
     def refund_amount(self) -> Decimal | None:
-        """What the buyer asks for: the order total for a full refund."""
-        return self.order_total if self.refund_full else self.amount
+        """What the buyer asks for: the price in dispute for a full refund."""
+        return self.price() if self.refund_full else self.amount
 
     # --- answers -------------------------------------------------------------
     def choose(self, step: str, value: str) -> bool:
@@ -186,7 +186,11 @@ class Dispute:
             elif self.received is not True:
                 self.received, self.solution = True, None
             return True
+        if step == "tracking":
+            return self.set_tracking(value)
         if step == "defect" and option(defects_for(self.reason), value):
+            if self.defect != value:
+                self.detail = self.detail_lang = None  # the detail answered the old sub-reason's question
             self.defect = value
             return True
         if step == "solution" and self.item_received() and option(SOLUTIONS, value):
@@ -199,11 +203,25 @@ class Dispute:
     def _not_received(self) -> None:
         # Not received: the form offers no defect step and refunds in full.
         self.received, self.defect, self.solution = False, None, "refund_only"
+        self.detail = self.detail_lang = None
         self.refund_full = True
         self.amount = None
 
+    def set_tracking(self, value: str) -> bool:
+        if not self.is_not_received() or option(TRACKING, value) is None:
+            return False
+        self.tracking = value
+        if value != "stalled":
+            self.stalled_since = None
+            self.unknown.discard("stalled_since")
+        if value not in ("moving", "stalled"):
+            self.eta = None
+            self.unknown.discard("eta")
+        return True
+
     def mark_unknown(self, step: str) -> bool:
-        if step not in SKIPPABLE:
+        from flows.steps import STEP
+        if step not in STEP or not STEP[step].skippable:
             return False
         self.unknown.add(step)
         if step == "order_number":
@@ -214,14 +232,18 @@ class Dispute:
             self.shipped_on = None
         elif step == "protection":
             self.protection_ends_on = None
+        elif step in ("stalled_since", "eta", "detail", "item_name", "item_price"):
+            setattr(self, step, None)
         return True
 
     def set_order_number(self, number: str) -> None:
         self.order_number = number
         self.unknown.discard("order_number")
 
-    def set_order_total(self, total: Decimal, currency: str) -> None:
-        self.order_total, self.currency = total, currency
+    def set_order_total(self, total: Decimal, currency: str | None) -> None:
+        """The order's total, or the disputed item's price when the order has several items.
+        ``currency`` None: a bare number, the currency step asks it."""
+        self.order_total, self.currency, self.currency_given = total, currency, currency is not None
         self.unknown.discard("order_total")
         if self.amount is not None and self.amount > total:
             self.amount = None  # a partial refund can't exceed the new total: ask again
@@ -236,11 +258,11 @@ class Dispute:
 
     def set_amount(self, amount: Decimal | None) -> None:
         """None means the full order total."""
-        self.refund_full = amount is None or (self.order_total is not None and amount == self.order_total)
+        self.refund_full = amount is None or (self.price() is not None and amount == self.price())
         self.amount = None if self.refund_full else amount
 
     def finish_evidence(self) -> None:
         self.evidence_done = True
 
 
-__all__ = ["Dispute", "STEPS", "SKIPPABLE", "BUTTON_STEPS", "DEFECTS", "SOLUTIONS"]
+__all__ = ["Dispute", "DEFECTS", "SOLUTIONS"]

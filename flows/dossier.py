@@ -18,14 +18,14 @@ from zoneinfo import ZoneInfo
 
 from fpdf import FPDF
 from fpdf.enums import XPos, YPos
-from PIL import Image, ImageOps
+from PIL import Image
 
 from flows.choices import DEFECTS, N_, REASONS, SOLUTIONS, option
 from flows.dispute import Dispute
 from flows.evidence import EvidenceItem, EvidenceKind
 from flows.explanation import Language, evidence_phrase
 from flows.fonts import BOLD, REGULAR, printable
-from flows.images import TELEGRAM_DOWNLOAD_LIMIT, ImageError
+from flows.images import TELEGRAM_DOWNLOAD_LIMIT, ImageError, decode_bounded
 from flows.policy import Policy
 from flows.reminders import deadlines
 from flows.timeline import milestones
@@ -46,19 +46,13 @@ class Case:
 
 
 def shrink(data: bytes, long_side: int = PHOTO_LONG_SIDE, quality: int = PHOTO_QUALITY) -> bytes:
-    """A JPEG no longer than ``long_side`` pixels; ImageError("corrupt") when it can't be decoded."""
-    try:
-        with Image.open(io.BytesIO(data)) as image:
-            image.draft("RGB", (long_side, long_side))  # JPEG: decode at a fraction of the size
-            image = ImageOps.exif_transpose(image).convert("RGB")
-            image.thumbnail((long_side, long_side))
-            out = io.BytesIO()
-            image.save(out, "JPEG", quality=quality, optimize=True)
-            return out.getvalue()
-    except Image.DecompressionBombError as e:
-        raise ImageError("bomb") from e
-    except (OSError, ValueError, SyntaxError) as e:
-        raise ImageError("corrupt") from e
+    """A JPEG no longer than ``long_side`` pixels; ImageError when it can't be decoded within the
+    bot's decoding bounds (flows.images: pixel cap, two decodes at a time)."""
+    image = decode_bounded(data)
+    image.thumbnail((long_side, long_side))
+    out = io.BytesIO()
+    image.save(out, "JPEG", quality=quality, optimize=True)
+    return out.getvalue()
 
 
 def build_dossier(case: Case, languages: list[Language], photos: dict[int, bytes], *,
@@ -240,7 +234,7 @@ class _Part:
                           _("The refund should have arrived by this day; it has not arrived.")))
         if d.state == "escalated" and d.decision is None and d.escalated_at is None:
             found.append((None, _("The dispute went to AliExpress's team; no decision yet.")))
-        dated = sorted((e for e in found if e[0] is not None), key=lambda e: e[0])
+        dated = sorted((e for e in found if e[0] is not None), key=lambda e: e[0] or date.min)
         return dated + [e for e in found if e[0] is None]
 
     def history(self) -> None:
@@ -252,7 +246,7 @@ class _Part:
             self.pair(self.day(day), text, width=42)
 
     def statement(self) -> None:
-        _, d, lang = self._, self.d, self.lang
+        _, d = self._, self.d
         self.heading(_("3. My statement"))
         bought = (_("I bought an item on AliExpress, order {number}.").format(number=d.order_number)
                   if d.order_number else _("I bought an item on AliExpress."))
@@ -365,6 +359,7 @@ class _Part:
             self.para(title, bold=True)
             self.para(problem, grey=True)
             return
+        assert data is not None  # every other case returned above
         width, height = Image.open(io.BytesIO(data)).size
         w = min(150.0, 85.0 * width / height)
         h = w * height / width

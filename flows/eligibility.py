@@ -8,6 +8,7 @@ takes the reading that never makes a buyer give up a claim they still have.
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, timedelta
 from enum import StrEnum
@@ -25,6 +26,7 @@ class Verdict(StrEnum):
     LAST_CHANCE = "last_chance"  # protection ended, but "Open Dispute" may still be there
     CHECK_TIMER = "check_timer"  # our assumed end passed: only the buyer's timer can tell
     TOO_LATE = "too_late"        # past the days after protection in which a dispute may open
+    WAIT_DELIVERY = "wait_delivery"  # tracking moving, before the estimated delivery, protection not short
 
 
 @dataclass(frozen=True)
@@ -59,6 +61,11 @@ class Eligibility:
     margin_days: int = 15
     after_protection_days: int = 15
     protection_default_days: int = 60
+    # Not received: what the tracking shows, and the estimated delivery date on the order page.
+    tracking: str | None = None
+    eta: date | None = None
+    # "No tracking / invalid number" before the carrier's lag is over: it means little until this day.
+    lag_until: date | None = None
 
     @property
     def opens_on(self) -> date | None:
@@ -94,10 +101,32 @@ def assess(dispute: Dispute, policy: Policy, today: date) -> Eligibility:
     dates = opening_dates(dispute, policy)
     ends, opens = dates.protection_ends_on, dates.opens_on
     days_left = (ends - today).days if ends else None
+    tracking = dispute.tracking if dispute.received is False else None
+    lag_until = None
+    if tracking == "none" and dispute.shipped_on is not None:
+        lag_until = dispute.shipped_on + timedelta(days=policy.tracking_lag_days)
+        if today >= lag_until:
+            lag_until = None
 
     def verdict(v: Verdict) -> Eligibility:
         return Eligibility(v, dates, days_left, policy.protection_margin_days, policy.after_protection_days,
-                           policy.protection_default_days)
+                           policy.protection_default_days, tracking=tracking, eta=dispute.eta, lag_until=lag_until)
+
+    base = _base_verdict(dispute, policy, today, dates, days_left, verdict)
+    eta = dispute.eta
+    # Moving normally and not yet due: wait for the estimated delivery date, unless waiting would eat into the
+    # safety margin of the protection timer (then the usual advice: open while it is safe).
+    if (tracking == "moving" and eta is not None and today <= eta
+            and base.verdict in (Verdict.OPEN_NOW, Verdict.TOO_EARLY, Verdict.UNKNOWN) and not base.tight
+            and (opens is None or eta >= opens)
+            and (dates.safe_until is None or eta < dates.safe_until)):
+        return verdict(Verdict.WAIT_DELIVERY)
+    return base
+
+
+def _base_verdict(dispute: Dispute, policy: Policy, today: date, dates: OpeningDates, days_left: int | None,
+                  verdict: Callable[[Verdict], Eligibility]) -> Eligibility:
+    ends, opens = dates.protection_ends_on, dates.opens_on
 
     if days_left is not None and days_left < 0:
         if dates.estimated:

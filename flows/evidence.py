@@ -16,6 +16,8 @@ class EvidenceKind(StrEnum):
     FILE = "file"        # any other document: kept, but AliExpress won't take it
 
 
+# The label of evidence that serves no checklist line.
+OTHER = "other"
 # Flags that keep a file from being uploaded to AliExpress until it is fixed.
 UPLOAD_PROBLEMS = frozenset({"format", "too_big"})
 
@@ -35,6 +37,8 @@ class EvidenceItem:
     origin_date: datetime | None = None
     # Problems against AliExpress's upload rules, e.g. "format", "size".
     flags: set[str] = field(default_factory=set)
+    # What the buyer said it shows: a checklist requirement's key, or "other" (None: not labelled yet).
+    label: str | None = None
     id: int | None = None
 
 
@@ -46,10 +50,31 @@ class Requirement:
     count: int = 1
 
 
+# Short button labels for "what does this photo show?" (a checklist line is too long for a button).
+SHORT_LABELS: dict[str, str] = {
+    "tracking": N_("📍 Tracking history"), "order": N_("🧾 Order page"), "chat": N_("💬 Seller chat"),
+    "item_photos": N_("📷 The item"), "listing": N_("🛍 The listing"), "damage_photos": N_("🔎 The damage"),
+    "video": N_("🎬 Defect or unboxing"), "carrier_statement": N_("📄 Carrier statement"),
+    "customs_document": N_("🛃 Customs document"), "return_tracking": N_("↩️ Return tracking"),
+    "invalid_tracking": N_("❓ Number not found"), OTHER: N_("➕ Something else"),
+}
+
+
 _IMG = frozenset({EvidenceKind.IMAGE})
 _ORDER = Requirement("order", N_("Screenshot of the order page"), _IMG)
-_CHAT = Requirement("chat", N_("Your chat with the seller (forward the messages)"),
-                    frozenset({EvidenceKind.FORWARD, EvidenceKind.IMAGE}))
+# A forwarded message is kept here (its text, date and sender), but AliExpress takes only images: the chat
+# counts as done when the buyer has a screenshot of it (docs/rules.md, "Evidence").
+_CHAT = Requirement("chat", N_("Screenshots of your chat with the seller (AliExpress takes images, "
+                               "not forwarded messages)"), _IMG)
+
+# Not received: what else convinces, per tracking status (docs/rules.md, "Not received: the tracking").
+TRACKING_EXTRA: dict[str, Requirement] = {
+    "delivered": Requirement("carrier_statement", N_("A statement from the carrier or post office that "
+                                                     "you did not receive it"), _IMG),
+    "customs": Requirement("customs_document", N_("The customs notice or document"), _IMG),
+    "returned": Requirement("return_tracking", N_("Screenshot of the tracking showing the return"), _IMG),
+    "none": Requirement("invalid_tracking", N_("Screenshot of the carrier's site finding no such number"), _IMG),
+}
 
 CHECKLISTS: dict[str, tuple[Requirement, ...]] = {
     "not_received": (
@@ -82,15 +107,30 @@ class ChecklistLine:
         return self.have >= self.requirement.count
 
 
-def checklist(reason: str | None, items: list[EvidenceItem]) -> list[ChecklistLine]:
+def requirements_for(reason: str | None, tracking: str | None = None) -> tuple[Requirement, ...]:
+    """The checklist for the reason; not received adds what its tracking status needs, after the tracking."""
+    requirements = CHECKLISTS.get(reason or "", CHECKLISTS["not_as_described"])
+    extra = TRACKING_EXTRA.get(tracking or "") if reason == "not_received" else None
+    return (requirements[0], extra, *requirements[1:]) if extra else requirements
+
+
+def checklist(reason: str | None, items: list[EvidenceItem], tracking: str | None = None) -> list[ChecklistLine]:
     """Fills each requirement, in order, with the items that can serve it.
 
-    A buyer can't tag every photo on a phone, so items fill the first open slot
-    of their kind; the prompt lists the slots in the order to send them.
+    An item the buyer labelled fills its own requirement; an unlabelled one fills the first open slot of its
+    kind (the prompt lists the slots in the order to send them); "other" fills none.
     """
-    requirements = CHECKLISTS.get(reason or "", CHECKLISTS["not_as_described"])
+    requirements = requirements_for(reason, tracking)
     have = dict.fromkeys((r.key for r in requirements), 0)
-    for item in items:
+    by_key = {r.key: r for r in requirements}
+    for item in sorted(items, key=lambda i: i.label is None):  # labelled first: they know their slot
+        labelled = by_key.get(item.label or "")
+        if labelled is not None:
+            if have[labelled.key] < labelled.count:
+                have[labelled.key] += 1
+            continue
+        if item.label is not None:
+            continue  # "other"
         for r in requirements:
             if item.kind in r.accepts and have[r.key] < r.count:
                 have[r.key] += 1
@@ -103,3 +143,15 @@ def counts(items: list[EvidenceItem]) -> dict[EvidenceKind, int]:
     for item in items:
         result[item.kind] += 1
     return result
+
+
+def open_labels(reason: str | None, items: list[EvidenceItem], kind: EvidenceKind,
+                tracking: str | None = None) -> list[str]:
+    """Keys of the checklist lines a new item of ``kind`` could still fill, then "other": the buttons after a
+    photo or video ("what does it show?"). ``items`` excludes the new item."""
+    lines = checklist(reason, items, tracking)
+    return [line.requirement.key for line in lines if kind in line.requirement.accepts and not line.done] + [OTHER]
+
+
+def valid_label(reason: str | None, key: str, tracking: str | None = None) -> bool:
+    return key == OTHER or key in {r.key for r in requirements_for(reason, tracking)}

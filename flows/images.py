@@ -119,6 +119,15 @@ def compress_for_aliexpress(data: bytes, limit: int = ALIEXPRESS_MAX_BYTES) -> b
         return _compress(data, limit)
 
 
+def decode_bounded(data: bytes) -> Image.Image:
+    """The image upright in RGB, within the same pixel cap and decode slots as the AliExpress copy
+    (the dossier's photos use it too). Raises ImageError like compress_for_aliexpress."""
+    if len(data) > TELEGRAM_DOWNLOAD_LIMIT:
+        raise ImageError("too_large_to_download")
+    with _decoding:
+        return _decode(data)
+
+
 def _compress(data: bytes, limit: int) -> bytes:
     base = _decode(data)
     icc = base.info.get("icc_profile")
@@ -162,8 +171,7 @@ def _decode(data: bytes) -> Image.Image:
             im.load()
             # Phones store photos sideways plus an orientation tag; the copy
             # loses the tag, so turn the pixels instead.
-            im = ImageOps.exif_transpose(im)
-            return _to_rgb(im)
+            return _to_rgb(ImageOps.exif_transpose(im))
         except ImageError:
             raise
         except (Image.DecompressionBombError, Image.DecompressionBombWarning) as e:

@@ -6,9 +6,12 @@ machine holds no models: each update loads a Dispute and triggers on it.
 """
 from __future__ import annotations
 
-from transitions import Machine
+from typing import cast
 
-from flows.dispute import STEPS, Dispute
+from transitions import EventData, Machine
+
+from flows.dispute import Dispute
+from flows.steps import NAMES
 
 # After the dispute is opened on AliExpress (docs/rules.md, "After opening").
 LIFECYCLE: tuple[str, ...] = (
@@ -28,7 +31,7 @@ OPEN_STAGES: tuple[str, ...] = ("negotiating", "counter_offer", "refused", "retu
                                 "escalated")
 
 STATES: list[dict] = [
-    *({"name": step} for step in STEPS),
+    *({"name": step} for step in NAMES),
     # Arriving at the summary always ends an edit.
     {"name": "summary", "on_enter": "stop_editing"},
     {"name": "cancelled"},
@@ -38,52 +41,28 @@ STATES: list[dict] = [
     *({"name": stage, "final": True} for stage in FINAL),
 ]
 
-# Editable from the summary, with the condition that makes the step exist.
-EDITABLE: dict[str, list[str]] = {
-    "reason": [], "received": ["item_received"], "defect": ["item_received"],
-    "solution": ["item_received"], "order_number": [], "order_total": [],
-    "shipped_on": [], "protection": [], "amount": [], "evidence": [],
-}
-# "received" is editable only when the reason didn't already settle it.
-_EDIT_UNLESS: dict[str, list[str]] = {"received": ["reason_settles_receipt"]}
-
-_ALL_STEPS = list(STEPS)
+# The intake part is generated from the step table (flows/steps.py): "next" goes to the following step on
+# the dispute's path, "back" to the one before, and each step on the path can be edited from the summary.
+_ALL_STEPS = list(NAMES)
 
 TRANSITIONS: list[dict] = [
     # An edit from the summary returns there as soon as the path is complete
     # again (a changed answer may open steps that must be answered first).
     {"trigger": "next", "source": _ALL_STEPS, "dest": "summary", "conditions": ["is_editing", "is_complete"]},
-    {"trigger": "next", "source": "reason", "dest": "received", "unless": ["reason_settles_receipt"]},
-    {"trigger": "next", "source": "reason", "dest": "order_number", "conditions": ["reason_settles_receipt"]},
-    {"trigger": "next", "source": "received", "dest": "defect", "conditions": ["item_received"]},
-    {"trigger": "next", "source": "received", "dest": "order_number", "unless": ["item_received"]},
-    {"trigger": "next", "source": "defect", "dest": "solution"},
-    {"trigger": "next", "source": "solution", "dest": "order_number"},
-    {"trigger": "next", "source": "order_number", "dest": "order_total"},
-    {"trigger": "next", "source": "order_total", "dest": "shipped_on"},
-    {"trigger": "next", "source": "shipped_on", "dest": "protection"},
-    {"trigger": "next", "source": "protection", "dest": "amount"},
-    {"trigger": "next", "source": "amount", "dest": "evidence"},
-    {"trigger": "next", "source": "evidence", "dest": "summary"},
+    *({"trigger": "next", "source": source, "dest": dest, "conditions": [f"next_is_{dest}"]}
+      for i, source in enumerate(NAMES) for dest in NAMES[i + 1:]),
+    {"trigger": "next", "source": _ALL_STEPS, "dest": "summary", "conditions": ["next_is_summary"]},
 
     # Back out of an edit: the summary, answers as they are.
     {"trigger": "back", "source": _ALL_STEPS, "dest": "summary", "conditions": ["is_editing", "is_complete"]},
-    {"trigger": "back", "source": "received", "dest": "reason"},
-    {"trigger": "back", "source": "defect", "dest": "received"},
-    {"trigger": "back", "source": "solution", "dest": "defect"},
-    {"trigger": "back", "source": "order_number", "dest": "solution", "conditions": ["item_received"]},
-    {"trigger": "back", "source": "order_number", "dest": "reason", "conditions": ["reason_settles_receipt"]},
-    {"trigger": "back", "source": "order_number", "dest": "received"},
-    {"trigger": "back", "source": "order_total", "dest": "order_number"},
-    {"trigger": "back", "source": "shipped_on", "dest": "order_total"},
-    {"trigger": "back", "source": "protection", "dest": "shipped_on"},
-    {"trigger": "back", "source": "amount", "dest": "protection"},
-    {"trigger": "back", "source": "evidence", "dest": "amount"},
+    *({"trigger": "back", "source": source, "dest": dest, "conditions": [f"back_is_{dest}"]}
+      for i, source in enumerate(NAMES) for dest in NAMES[:i]),
     {"trigger": "back", "source": "summary", "dest": "evidence"},
+    # An answer at the summary (the buyer's notes in or out of the explanation) shows it again.
+    {"trigger": "next", "source": "summary", "dest": "summary"},
 
-    *({"trigger": f"edit_{step}", "source": "summary", "dest": step, "conditions": conditions,
-       "unless": _EDIT_UNLESS.get(step, []), "after": "start_editing"}
-      for step, conditions in EDITABLE.items()),
+    *({"trigger": f"edit_{step}", "source": "summary", "dest": step, "conditions": [f"has_step_{step}"],
+       "after": "start_editing"} for step in NAMES),
 
     {"trigger": "cancel", "source": [*_ALL_STEPS, "summary"], "dest": "cancelled"},
 
@@ -166,14 +145,14 @@ def available_events(dispute: Dispute) -> list[str]:
 
 def edit_events(dispute: Dispute) -> list[str]:
     """Steps the buyer may change from the summary, per the table's conditions."""
-    return [step for step in EDITABLE if _allowed(dispute, f"edit_{step}")]
+    return [step for step in NAMES if _allowed(dispute, f"edit_{step}")]
 
 
 def _allowed(dispute: Dispute, event: str) -> bool:
     if not can_fire(dispute, event):
         return False
     for transition in MACHINE.events[event].transitions[dispute.state]:
-        if all(c.check(_EventProbe(dispute)) for c in transition.conditions):
+        if all(c.check(cast(EventData, _EventProbe(dispute))) for c in transition.conditions):
             return True
     return False
 

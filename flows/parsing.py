@@ -17,10 +17,11 @@ from functools import cache
 from babel.dates import get_month_names
 from babel.numbers import get_decimal_symbol, list_currencies
 
+from flows.languages import babel_locale, language
+
 _MAX_LEN = 64  # no real amount, date or order number is longer than this
 _CENT = Decimal("0.01")
 _DIGITS = "0123456789"  # str.isdigit() would also let in '²', '٣' and friends
-_BABEL_LOCALES = {"en": "en_US", "ru": "ru", "es": "es", "de": "de"}
 
 
 class InputError(ValueError):
@@ -41,8 +42,7 @@ class Money:
 def _babel_locale(locale: str) -> str:
     """Bot locale -> Babel locale; "en" means en_US, unknown ones fall back to it.
     Only the primary subtag counts, so Telegram's "ru-RU"/"de_AT" still work."""
-    primary = re.split(r"[-_]", str(locale or ""), maxsplit=1)[0].lower()
-    return _BABEL_LOCALES.get(primary, "en_US")
+    return babel_locale(locale)
 
 
 def _clean(text: str, error: str) -> str:
@@ -61,7 +61,13 @@ _CURRENCY_WORDS = {
     "₽": "RUB", "руб": "RUB", "р": "RUB", "rub": "RUB",
     "рублей": "RUB", "рубля": "RUB", "рубль": "RUB",
     "£": "GBP", "¥": "CNY",
+    # Symbols buyers of the bot's languages pay with (flows/languages.py), as the order page shows them.
+    "ca$": "CAD", "c$": "CAD", "a$": "AUD", "au$": "AUD", "mx$": "MXN", "r$": "BRL", "zł": "PLN", "zl": "PLN",
+    "₸": "KZT", "тг": "KZT", "тенге": "KZT", "br": "BYN", "бел. руб": "BYN", "₴": "UAH", "грн": "UAH",
+    "fr": "CHF", "sfr": "CHF", "chf": "CHF", "pesos": None, "peso": None, "dólares": None, "dolares": None,
 }
+# Languages where a bare "$" names several currencies (pesos and dollars): the bot asks which one.
+_DOLLAR_AMBIGUOUS = frozenset({"es"})
 
 
 @cache
@@ -69,16 +75,30 @@ def _iso_codes() -> frozenset[str]:
     return frozenset(list_currencies())
 
 
-def _currency(word: str) -> str | None:
-    """Symbol, word or ISO code -> ISO 4217; "" -> None (bare number)."""
+def _currency(word: str, locale: str = "en") -> str | None:
+    """Symbol, word or ISO code -> ISO 4217; "" -> None (bare number, or a word naming several currencies)."""
     if not word:
         return None
     key = word.lower().rstrip(".")  # "руб." and "р." are the usual abbreviations
+    if key == "$" and language(locale).code in _DOLLAR_AMBIGUOUS:
+        return None  # "$" is the peso's sign too (MXN, ARS, COP, CLP): asked
     if key in _CURRENCY_WORDS:
         return _CURRENCY_WORDS[key]
     if len(key) == 3 and key.isascii() and key.isalpha() and key.upper() in _iso_codes():
         return key.upper()
     raise InputError("not_a_number")
+
+
+def parse_currency(text: str, locale: str) -> str:
+    """A currency typed on its own ("usd", "€", "zł") -> ISO 4217."""
+    s = _clean(text, "not_a_currency")
+    try:
+        code = _currency(s, locale)
+    except InputError:
+        code = None
+    if code is None:
+        raise InputError("not_a_currency")
+    return code
 
 
 def _read_number(body: str, locale_decimal: str) -> Decimal:
@@ -126,7 +146,7 @@ def parse_money(text: str, locale: str) -> Money:
     pre = pre.strip("-").strip()
     if pre and post:
         raise InputError("not_a_number")
-    currency = _currency(pre or post)
+    currency = _currency(pre or post, locale)
     amount = _read_number(body, get_decimal_symbol(_babel_locale(locale)))
     if negative or amount <= 0:
         raise InputError("not_positive")
@@ -184,10 +204,10 @@ def _candidates(s: str, babel_locale: str) -> list[tuple[int | None, int, int]]:
     if m := _YEAR_FIRST.fullmatch(s):
         return [(int(m[1]), int(m[3]), int(m[4]))]
     if m := _NUMERIC.fullmatch(s.replace(". ", ".")):
-        a, sep, b, year = int(m[1]), m[2], int(m[3]), _year(m[4])
+        a, sep, b, y = int(m[1]), m[2], int(m[3]), _year(m[4])
         if sep == ".":  # dots are day-first everywhere
-            return [(year, b, a)]
-        day_first = [(year, b, a), (year, a, b)]
+            return [(y, b, a)]
+        day_first = [(y, b, a), (y, a, b)]
         return day_first[::-1] if babel_locale == "en_US" else day_first
     months, numbers = [], []
     for token in re.split(r"[ ,]+", s):

@@ -12,6 +12,8 @@ from datetime import time
 
 from pydantic import BaseModel, Field
 
+from flows.languages import LANGUAGES
+
 
 class Policy(BaseModel):
     # A dispute can be opened from the 11th day after the seller shipped.
@@ -52,9 +54,10 @@ class Policy(BaseModel):
     # A reminder whose deadline passed longer ago than this (the bot was down)
     # is dropped, not sent late: its advice would be wrong by then.
     reminder_stale_days: int = Field(3, ge=0)
-    # Order currency assumed when the buyer types a bare number.
+    # The currency offered first when a bare number leaves the currency open (flows/languages.py lists all
+    # of a language's currencies), and assumed for amounts when the order total was "I don't know".
     default_currency: dict[str, str] = Field(
-        default_factory=lambda: {"en": "USD", "ru": "RUB", "es": "EUR", "de": "EUR"})
+        default_factory=lambda: {code: lang.currencies[0] for code, lang in LANGUAGES.items()})
 
     def currency_for(self, locale: str) -> str:
         return self.default_currency.get(locale, self.default_currency.get("en", "USD"))

@@ -15,9 +15,10 @@ from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from flows.calendar import add_business_days, in_daytime, next_daytime
-from flows.dispute import STEPS, Dispute
+from flows.dispute import Dispute
 from flows.eligibility import opening_dates
 from flows.policy import Policy
+from flows.steps import NAMES as STEPS
 
 _BEFORE_OPENING = frozenset({*STEPS, "summary"})
 

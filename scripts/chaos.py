@@ -57,7 +57,7 @@ from bot.config import load_config  # noqa: E402
 from bot.planning import zone  # noqa: E402
 from bot.storage import _dispute  # noqa: E402
 from flows.calendar import HOLIDAY_COUNTRY  # noqa: E402
-from flows.dispute import STEPS  # noqa: E402
+from flows.steps import NAMES as STEPS  # noqa: E402
 from flows.machine import STATES  # noqa: E402
 from flows.reminders import plan  # noqa: E402
 from testkit.fake_bot_api import APIError, FakeBotAPI  # noqa: E402
@@ -68,19 +68,19 @@ STATE_NAMES = frozenset(s["name"] for s in STATES)
 SIM_BASE = 20_000
 LOCALE = "en"
 # The path of an "Item not received" buyer, up to the goal.
-PATH = ("reason", "order_number", "order_total", "shipped_on", "protection", "amount", "evidence",
+PATH = ("reason", "tracking", "order_number", "order_total", "shipped_on", "protection", "evidence",
         "summary", "opening", "negotiating")
 GOAL = "negotiating"
 # What each screen must say (a step's buttons under another step's text would be a bug).
 SCREEN_TEXT = {
-    "reason": "What went wrong", "order_number": "order number", "order_total": "How much did you pay",
+    "reason": "What went wrong", "tracking": "What does the tracking", "order_number": "order number", "order_total": "How much did you pay",
     "shipped_on": "When did the seller ship", "protection": "Buyer Protection timer",
     "amount": "How much do you ask", "evidence": "Now your evidence", "summary": "Explanation for AliExpress",
     "opening": "When did you open the dispute", "negotiating": "The seller has until",
 }
 # Button answers of the script, by step (callback data "ans:<dispute>:<version>:<step>:<value>").
-TAPS = {"reason": "not_received", "amount": "full", "evidence": "done", "opening": "d0"}
-ORDER_TOTAL = "25.90"
+TAPS = {"reason": "not_received", "tracking": "customs", "evidence": "done", "opening": "d0"}
+ORDER_TOTAL = "25.90"  # typed with its currency ("$25.90"): a bare number would ask the currency
 PROTECTION_DAYS = 30
 MESSAGE_ID = "__chaos_message_id"  # the id the fake gave a sent message, kept on its params
 LOG_RECORD = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d+ [A-Z]+ ")
@@ -332,7 +332,7 @@ class Buyer:
         elif step == "order_number":
             self.send(self.order_number)
         elif step == "order_total":
-            self.send(ORDER_TOTAL)
+            self.send("$" + ORDER_TOTAL)
         elif step == "shipped_on":
             self.send(f"{self.shipped_on.month}/{self.shipped_on.day}/{self.shipped_on.year}")
         elif step == "protection":
@@ -727,12 +727,12 @@ class Chaos:
             "shipped_on": lambda: row["shipped_on"] == b.shipped_on.isoformat(),
             "protection": lambda: (row["protection_ends_on"] is not None
                                    and date.fromisoformat(row["protection_ends_on"]) in b.protection_ends),
-            "amount": lambda: row["refund_full"] == 1 and row["amount"] is None,
+            "tracking": lambda: row["tracking"] == "customs" and row["refund_full"] == 1 and row["amount"] is None,
             "evidence": lambda: row["evidence_done"] == 1,
             "negotiating": lambda: row["opened_at"] is not None and row["window_started_at"] == row["opened_at"],
         }
         names = {"reason": "reason,received", "order_number": "order_number", "order_total": "order_total,currency",
-                 "shipped_on": "shipped_on", "protection": "protection_ends_on", "amount": "refund_full,amount",
+                 "shipped_on": "shipped_on", "protection": "protection_ends_on", "tracking": "tracking,refund_full,amount",
                  "evidence": "evidence_done", "negotiating": "opened_at,window_started_at"}
         wrong = []
         for step in passed:

@@ -33,11 +33,11 @@ from typing import Any
 import pytest
 from aiogram.methods import AnswerCallbackQuery, EditMessageText, GetFile, SendDocument, SendMessage
 
-from bot.keyboards import Confirm, OpenDispute, ReminderSnooze, StageAction, StepAnswer, StepNav
+from bot.keyboards import Confirm, EvidenceLabel, OpenDispute, ReminderSnooze, StageAction, StepAnswer, StepNav
 from flows.machine import FINAL, LIFECYCLE
 from testkit.chat import BOT_USER, BotHarness, ChatUser, Sent, as_received
 from tests.test_evidence import to_evidence_step
-from tests.test_intake import begin
+from tests.test_intake import begin, to_amount
 from tests.test_lifecycle import open_dispute, to_summary
 
 OUTDATED = "This button is outdated."
@@ -144,7 +144,8 @@ def test_the_html_checker_is_strict():
 # States: how a fresh user gets there
 # --------------------------------------------------------------------------------------------
 NOTE_STATES = frozenset({"evidence", *LIFECYCLE, *FINAL})   # typed text there is saved as a note
-TYPED_STEPS = frozenset({"order_number", "order_total", "shipped_on", "protection", "amount"})
+TYPED_STEPS = frozenset({"order_number", "order_total", "shipped_on", "protection", "amount", "stalled_since", "eta",
+                         "detail", "item_name", "item_price"})
 
 
 async def _none(u: ChatUser) -> None:
@@ -168,14 +169,34 @@ async def _defect(u: ChatUser) -> None:
     await u.choose("yes")
 
 
-async def _solution(u: ChatUser) -> None:
+async def _detail(u: ChatUser) -> None:
     await _defect(u)
     await u.choose("does_not_work")
 
 
-async def _order_number(u: ChatUser) -> None:
+async def _solution(u: ChatUser) -> None:
+    await _detail(u)
+    await u.choose("?")  # no detail
+
+
+async def _tracking(u: ChatUser) -> None:
     await begin(u)
     await u.choose("not_received")
+
+
+async def _stalled_since(u: ChatUser) -> None:
+    await _tracking(u)
+    await u.choose("stalled")
+
+
+async def _eta(u: ChatUser) -> None:
+    await _stalled_since(u)
+    await u.choose("d7")
+
+
+async def _order_number(u: ChatUser) -> None:
+    await _tracking(u)
+    await u.choose("none")  # tracking: no tracking / invalid number
 
 
 async def _order_total(u: ChatUser) -> None:
@@ -193,9 +214,23 @@ async def _protection(u: ChatUser) -> None:
     await u.send("11/1/2026")
 
 
+async def _currency(u: ChatUser) -> None:
+    await _order_total(u)
+    await u.send("25.90")  # a bare number: which currency?
+
+
+async def _item_name(u: ChatUser) -> None:
+    await _order_total(u)
+    await u.choose("several")
+
+
+async def _item_price(u: ChatUser) -> None:
+    await _item_name(u)
+    await u.send("Blue jacket, size L")
+
+
 async def _amount(u: ChatUser) -> None:
-    await _protection(u)
-    await u.send("40")
+    await to_amount(u)  # not received asks no amount: a received item
 
 
 async def _summary(u: ChatUser) -> None:
@@ -306,9 +341,16 @@ STATES: tuple[StateCase, ...] = (
     StateCase("reason", _reason, "reason"),
     StateCase("received", _received, "received"),
     StateCase("defect", _defect, "defect"),
+    StateCase("detail", _detail, "detail"),
     StateCase("solution", _solution, "solution"),
+    StateCase("tracking", _tracking, "tracking"),
+    StateCase("stalled_since", _stalled_since, "stalled_since"),
+    StateCase("eta", _eta, "eta"),
     StateCase("order_number", _order_number, "order_number"),
     StateCase("order_total", _order_total, "order_total"),
+    StateCase("currency", _currency, "currency"),
+    StateCase("item_name", _item_name, "item_name"),
+    StateCase("item_price", _item_price, "item_price"),
     StateCase("shipped_on", _shipped_on, "shipped_on"),
     StateCase("protection", _protection, "protection"),
     StateCase("amount", _amount, "amount"),
@@ -645,6 +687,10 @@ INPUTS: tuple[BadInput, ...] = (
     BadInput("forged stage action", tap(lambda c: StageAction(dispute_id=c.victim_dispute_id,
                                                               action="mute").pack()), kind="callback"),
     BadInput("forged open", tap(lambda c: OpenDispute(dispute_id=c.victim_dispute_id).pack()), kind="callback"),
+    BadInput("forged evidence label", tap(lambda c: EvidenceLabel(dispute_id=c.victim_dispute_id, item_id=1,
+                                                                  key="order").pack()), kind="callback"),
+    BadInput("evidence label with a made-up key", tap(lambda c: EvidenceLabel(
+        dispute_id=c.dispute_id or 10_000, item_id=1, key="zz").pack()), kind="callback"),
     BadInput("forged snooze", tap(lambda c: ReminderSnooze(reminder_id=c.victim_reminder_id).pack()),
              kind="callback"),
     BadInput("outdated buttons", outdated_buttons, kind="callback"),

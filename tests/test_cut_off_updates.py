@@ -44,7 +44,9 @@ async def test_sigkill_mid_update_the_buyer_gets_the_question_again(fake: FakeBo
         welcome = await first.expect(sent_to(USER, button="Start a dispute"), what="the welcome")
         reason = await press(first, fake, welcome, "Start a dispute", sent_to(USER, text="What went wrong"),
                              "the reason question")
-        await press(first, fake, reason, "Item not received", sent_to(USER, text="order number"),
+        tracking = await press(first, fake, reason, "Item not received", sent_to(USER, text="tracking"),
+                               "the tracking question")
+        await press(first, fake, tracking, "No tracking", sent_to(USER, text="order number"),
                     "the order number question")
         # The answer is saved, then the reply hangs on a slow network: the process dies there.
         fake.delay_next("sendMessage", 60)
@@ -72,7 +74,7 @@ async def test_sigkill_mid_update_the_buyer_gets_the_question_again(fake: FakeBo
         assert len(resumed) == 1
         assert in_flight(db_path) == []
         # The buyer carries on from there.
-        fake.user_message(USER, "25.90")
+        fake.user_message(USER, "$25.90")
         await second.expect(sent_to(USER, text="ship"), what="the next question")
         assert await second.terminate() == 0, second.describe()
     finally:

@@ -47,6 +47,7 @@ async def at_order_number(user: ChatUser) -> None:
     await user.send("/start")
     await user.press("Start a dispute") if user.language_code == "en" else await user.choose("new")
     await user.choose("not_received")
+    await user.choose("none")  # tracking: no tracking / invalid number
     user.replies()
 
 

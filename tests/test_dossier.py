@@ -68,11 +68,11 @@ async def russian_case_to_rejection(user: ChatUser, harness) -> None:
     await user.send("/start")
     await user.choose("new")
     await user.choose("not_received")
+    await user.choose("none")  # tracking: no tracking / invalid number
     await user.send("8123456789012345")
-    await user.send("2 500,50")
+    await user.send("2 500,50 ₽")
     await user.send("01.11.2026")
-    await user.send("40")  # protection ends Dec 31
-    await user.choose("full")
+    await user.send("40")  # protection ends Dec 31 (not received: a full refund, no amount step)
     harness.session.files["ph-1"] = photo_bytes()
     await user.send_photo("ph-1", size=len(harness.session.files["ph-1"]))
     await user.send_photo("ph-big", size=25_000_000)
@@ -147,9 +147,9 @@ async def test_dossier_command_waits_for_the_answers_and_works_from_the_summary(
     assert "needs your answers first" in user.texts(replies)
     assert not [s for s in replies if isinstance(s.method, SendDocument)]
     await user.choose("not_received")
+    await user.choose("none")
     for text in ("8123456789012345", "$25.90", "11/1/2026", "40"):
         await user.send(text)
-    await user.choose("full")
     harness.session.files["broken"] = b"\xff\xd8 not a JPEG after all"
     await user.send_photo("broken", size=30)
     await user.choose("done")
@@ -259,13 +259,17 @@ async def test_the_timeline_renders_for_every_stage_in_every_language(harness, l
             await user.choose("damaged")
             await user.choose("yes")
             await user.choose("does_not_work")
+            await user.choose("?")  # no detail
             await user.choose("return_and_refund")
         else:
             await user.choose("not_received")
-        for text in ("8123456789012345", "25", "01.11.2026" if lang in ("ru", "de") else
+            await user.choose("none")
+        money = {"en": "$25", "ru": "25 ₽"}.get(lang, "25 €")
+        for text in ("8123456789012345", money, "01.11.2026" if lang in ("ru", "de") else
                      "1/11/2026" if lang == "es" else "11/1/2026", "40"):
             await user.send(text)
-        await user.choose("full")
+        if name == "return":
+            await user.choose("full")
         await user.choose("done")
         for event in [None, *events]:
             if event == "withdraw":
@@ -291,9 +295,9 @@ async def test_the_timeline_shows_the_dates_the_reminders_use(harness):
     await user.send("/start")
     await user.choose("new")
     await user.choose("not_received")
+    await user.choose("none")
     for text in ("8123456789012345", "$25.90", "11/1/2026", "40"):
         await user.send(text)
-    await user.choose("full")
     await user.choose("done")
     for event in ("open_on_aliexpress", "d0", "escalate", "decision_rejected"):
         await user.choose(event)
@@ -369,8 +373,9 @@ async def test_the_dossier_history_dates_the_sellers_answer_the_escalation_and_a
     await user.choose("damaged")
     await user.choose("yes")
     await user.choose("does_not_work")
+    await user.choose("?")  # no detail
     await user.choose("return_and_refund")
-    for typed in ("8123456789012345", "25.90", "11/1/2026", "40"):
+    for typed in ("8123456789012345", "$25.90", "11/1/2026", "40"):
         await user.send(typed)
     await user.choose("full")
     await user.choose("done")

@@ -144,7 +144,9 @@ async def test_restart_continues_where_the_user_was(fake: FakeBotAPI, env: dict[
         welcome = await first.expect(sent_to(USER, button="Start a dispute"), what="the /start welcome")
         reason = await press(first, fake, welcome, "Start a dispute",
                              sent_to(USER, text="What went wrong with your order?"), "the reason question")
-        await press(first, fake, reason, "Item not received", sent_to(USER, text="order number"),
+        tracking = await press(first, fake, reason, "Item not received", sent_to(USER, text="What does the tracking"),
+                               "the tracking question")
+        await press(first, fake, tracking, "Held at customs", sent_to(USER, text="order number"),
                     "the order number question")
         # The last update is confirmed before we stop: the second process must
         # continue from the database, not from a replayed tap.

@@ -16,7 +16,8 @@ async def to_evidence_step(user: ChatUser) -> None:
     await begin(user)
     await user.press("Damaged")
     await user.press("Yes, I have it")
-    await user.press("Damaged in shipping")
+    await user.press("Damaged in transit")
+    await user.choose("?")  # no detail
     await user.press("Refund only")
     await order_facts(user)
     await user.press("Full refund")
@@ -42,7 +43,9 @@ async def test_each_item_is_acknowledged_with_the_running_count(user, harness):
     replies = await user.forward("We can give you $2 if you close the dispute", sender="Shop Official")
     warning, ack = [s.text for s in replies]
     assert "asks you to cancel or close the dispute. Don't." in warning and "saved this message as evidence" in warning
-    assert ack == "💬 Message from Shop Official (Nov 10, 2026) saved. 3 pieces of evidence so far."
+    assert ack == ("💬 Message from Shop Official (Nov 10, 2026) saved. 3 pieces of evidence so far.\n"
+                   "📸 AliExpress takes images, not forwarded messages: also send a screenshot of this chat from "
+                   "the AliExpress app.")
     d = await focused(user)
     items = await harness.store.list_evidence(d)
     assert [i.kind.value for i in items] == ["image", "note", "forward"]
@@ -125,6 +128,7 @@ async def test_videos_and_video_notes_count(user, harness):
 async def test_evidence_sent_early_is_kept_and_the_step_is_asked_again(user, harness):
     await begin(user)
     await user.press("Item not received")
+    await user.choose("none")  # tracking: no tracking / invalid number
     replies = await user.send_photo("early")
     text = user.texts(replies)
     assert "Photo saved" in text and "What is the order number?" in text
@@ -139,7 +143,7 @@ async def test_checklist_shows_what_is_still_missing(user):
     text = user.texts(await user.press("Open #"))
     assert "⬜ Close-up photos of the damage (1/2)" in text
     assert "⬜ A video showing the defect or the unboxing" in text
-    assert "⬜ Your chat with the seller" in text
+    assert "⬜ Screenshots of your chat with the seller" in text
 
 
 async def test_evidence_without_a_dispute_says_how_to_start(user, harness):

@@ -22,7 +22,7 @@ TODAY = date(2026, 11, 21)
 def walk(d: Dispute, *answers: tuple[str, str]) -> Dispute:
     for step, value in answers:
         assert d.state == step
-        assert d.choose(step, value)
+        assert d.mark_unknown(step) if value == "?" else d.choose(step, value)
         assert fire(d, "next")
     return d
 
@@ -35,13 +35,16 @@ def test_one_machine_holds_no_models():
 
 def test_not_received_skips_the_received_defect_and_solution_steps():
     d = walk(Dispute(id=1, user_id=1), ("reason", "not_received"))
-    assert d.state == "order_number" and d.received is False and d.solution == "refund_only" and d.refund_full
-    assert d.path() == ["reason", "order_number", "order_total", "shipped_on", "protection", "amount", "evidence"]
+    # Not received asks what the tracking shows, and no amount (a full refund).
+    assert d.state == "tracking" and d.received is False and d.solution == "refund_only" and d.refund_full
+    assert d.path() == ["reason", "tracking", "order_number", "order_total", "shipped_on", "protection", "evidence"]
+    walk(d, ("tracking", "moving"))
+    assert d.state == "eta" and "eta" in d.path()
 
 
 def test_received_no_for_another_reason_also_skips_defect():
     d = walk(Dispute(id=1, user_id=1), ("reason", "damaged"), ("received", "no"))
-    assert d.state == "order_number" and d.defect is None and d.solution == "refund_only"
+    assert d.state == "tracking" and d.defect is None and d.solution == "refund_only"
 
 
 def test_return_and_refund_only_when_received():
@@ -73,10 +76,11 @@ def complete(d: Dispute) -> Dispute:
 
 
 def test_edits_from_the_summary_follow_the_conditions():
-    d = complete(walk(Dispute(id=1, user_id=1), ("reason", "not_received")))
+    d = complete(walk(Dispute(id=1, user_id=1), ("reason", "not_received"), ("tracking", "none")))
     assert d.state == "summary" and d.is_complete()
     assert "received" not in edit_events(d) and "defect" not in edit_events(d)
-    assert fire(d, "edit_amount") and d.editing
+    assert "amount" not in edit_events(d)  # not received is a full refund: no amount to change
+    assert fire(d, "edit_order_total") and d.editing
     assert fire(d, "back") and d.state == "summary" and not d.editing
 
 
@@ -150,7 +154,7 @@ def test_policy_values_drive_the_verdict():
 def test_explanation_is_english_and_free_of_chinese():
     d = walk(Dispute(id=1, user_id=1, order_number="8123456789012345", order_total=Decimal("1234.5"),
                      currency="RUB", shipped_on=date(2026, 10, 1)), ("reason", "not_as_described"),
-             ("received", "yes"), ("defect", "color"), ("solution", "return_and_refund"))
+             ("received", "yes"), ("defect", "color"), ("detail", "?"), ("solution", "return_and_refund"))
     d.set_amount(Decimal("600"))
     items = [EvidenceItem(EvidenceKind.IMAGE), EvidenceItem(EvidenceKind.IMAGE), EvidenceItem(EvidenceKind.VIDEO)]
     text = explanation(d, items, TODAY)
@@ -164,7 +168,12 @@ def test_explanation_is_english_and_free_of_chinese():
 def test_checklist_fills_slots_in_order():
     items = [EvidenceItem(EvidenceKind.IMAGE)] * 3 + [EvidenceItem(EvidenceKind.FORWARD)]
     lines = {line.requirement.key: line for line in checklist("not_as_described", items)}
-    assert lines["item_photos"].done and lines["listing"].done and not lines["order"].done and lines["chat"].done
+    # A forward is kept, but AliExpress takes images: the chat needs a screenshot.
+    assert lines["item_photos"].done and lines["listing"].done and not lines["order"].done
+    assert not lines["chat"].done
+    labelled = [*items, EvidenceItem(EvidenceKind.IMAGE, label="chat")]
+    lines = {line.requirement.key: line for line in checklist("not_as_described", labelled)}
+    assert lines["chat"].done and not lines["order"].done
 
 
 def test_flow_diagram_is_up_to_date():

@@ -21,6 +21,7 @@ async def to_order_total(user: ChatUser, order: str, note: str) -> None:
     await user.send("/start")
     await user.press("Start a dispute")
     await user.choose("not_received")
+    await user.choose("none")  # tracking: no tracking / invalid number
     await user.send(order)
     await user.forward(note, sender="Best Store")
 
@@ -62,6 +63,7 @@ async def test_the_bot_keeps_working_after_forget(harness: BotHarness) -> None:
     assert any("Start a dispute" in t for s in replies for t, _ in s.buttons()), ChatUser.texts(replies)
     await ann.press("Start a dispute")
     await ann.choose("not_received")
+    await ann.choose("none")
     await ann.send("8111111111111111")
     d = await harness.store.focused_dispute(ann.id)
     assert d.order_number == "8111111111111111"

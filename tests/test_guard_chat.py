@@ -15,8 +15,8 @@ from flows.evidence import EvidenceKind
 from tests.test_intake import focused
 
 TYPED = {  # what the buyer types on the way to the evidence step: total, date shipped
-    "en": ("25.90", "11/1/2026"), "ru": ("2 590", "01.11.2026"),
-    "es": ("25,90", "1/11/2026"), "de": ("25,90", "01.11.2026"),
+    "en": ("$25.90", "11/1/2026"), "ru": ("2 590 ₽", "01.11.2026"),
+    "es": ("25,90 €", "1/11/2026"), "de": ("25,90 €", "01.11.2026"),
 }
 
 SAVED = {
@@ -98,6 +98,16 @@ PRESSURE = {
 }
 
 # The forward's acknowledgement: sender, the original's date (Nov 10, 2026), running count.
+SCREENSHOT = {
+    "en": "📸 AliExpress takes images, not forwarded messages: also send a screenshot of this chat from the "
+          "AliExpress app.",
+    "ru": "📸 AliExpress принимает картинки, а не пересланные сообщения: пришлите ещё и скриншот этой переписки "
+          "из приложения AliExpress.",
+    "es": "📸 AliExpress acepta imágenes, no mensajes reenviados: envía también una captura de este chat desde la "
+          "app de AliExpress.",
+    "de": "📸 AliExpress nimmt Bilder, keine weitergeleiteten Nachrichten: Schick auch einen Screenshot dieses "
+          "Chats aus der AliExpress-App.",
+}
 SAVED_FORWARD = {
     "en": ("💬 Message from Best Store (Nov 10, 2026) saved.", ["1 piece of evidence so far.",
                                                                "2 pieces of evidence so far.",
@@ -163,9 +173,9 @@ async def to_evidence_step(harness, lang: str):
     await user.send("/start")
     await user.choose("new")
     await user.choose("not_received")
+    await user.choose("none")  # tracking: no tracking / invalid number
     for typed in ("8123456789012345", total, shipped, "40"):
         await user.send(typed)
-    await user.choose("full")
     assert (await focused(user)).state == "evidence"
     user.replies()
     return user
@@ -175,9 +185,11 @@ async def to_evidence_step(harness, lang: str):
 async def test_forwarded_pressure_is_warned_about_and_kept(harness, lang):
     user = await to_evidence_step(harness, lang)
     saved, counts = SAVED_FORWARD[lang]
-    for n, (message, flag, warning) in enumerate(PRESSURE[lang]):
+    for n, (message, _flag, warning) in enumerate(PRESSURE[lang]):
         replies = await user.forward(message)
-        assert [plain(s.text) for s in replies] == [f"{warning}\n{SAVED[lang]}", f"{saved} {counts[n]}"]
+        # The first forward also says to screenshot the chat: AliExpress takes images, not forwards.
+        hint = f"\n{SCREENSHOT[lang]}" if n == 0 else ""
+        assert [plain(s.text) for s in replies] == [f"{warning}\n{SAVED[lang]}", f"{saved} {counts[n]}{hint}"]
     items = await harness.store.list_evidence(await focused(user))
     assert [(i.kind, i.text, i.origin_name, i.origin_date, i.flags) for i in items] == [
         (EvidenceKind.FORWARD, message, "Best Store", datetime(2026, 11, 10, 9, 30, tzinfo=timezone.utc),

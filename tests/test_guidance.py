@@ -89,12 +89,15 @@ async def to_dates(user: ChatUser, lang: str, *, shipped: date, protection: str 
     await user.send("/start")
     await user.choose("new")
     await user.choose(reason)
+    if reason == "not_received":
+        await user.choose("none")  # tracking: no tracking / invalid number
     if reason != "not_received":
         await user.choose("yes")
         await user.choose("does_not_work" if reason == "damaged" else "size")
+        await user.choose("?")  # no detail
         await user.choose(solution)
     await user.send("8123456789012345")
-    await user.send("25.90" if lang == "en" else "25,90")
+    await user.send({"en": "$25.90", "ru": "25,90 ₽"}.get(lang, "25,90 €"))
     await user.send(typed(shipped, lang))
     if protection is None:
         replies = await user.choose("?")
@@ -125,7 +128,6 @@ async def test_protection_ended_three_days_ago_says_look_for_open_dispute_today(
     # Reminded 3 days before that last day and on it, at 10:00 where the buyer is.
     assert await planned(harness, user, lang) == [
         ("last_chance", "2026-11-30 10:00"), ("last_chance", "2026-12-03 10:00")]
-    await user.choose("full")
     replies = await user.choose("done")
     assert SAYS["last_chance"][lang] in plain(replies[-2].text)  # the summary says the same
 
@@ -171,7 +173,6 @@ async def test_can_open_reminder_comes_on_the_first_day_itself_in_daytime(harnes
     text = await to_dates(user, lang, shipped=date(2026, 11, 14), protection="40")
     assert SAYS["too_early"][lang] in text and shown(date(2026, 11, 25), lang) in text
     assert ("can_open", "2026-11-25 10:00") in await planned(harness, user, lang)
-    await user.choose("full")
     await user.choose("done")
     user.replies()
     tz = ZoneInfo(ZONES[lang])
@@ -192,7 +193,6 @@ async def test_protection_reminders_start_when_the_safety_margin_is_reached(harn
     assert reminders[:5] == [("protection", "2026-11-26 10:00"), ("protection", "2026-12-04 10:00"),
                              ("protection", "2026-12-08 10:00"), ("protection", "2026-12-10 10:00"),
                              ("protection", "2026-12-11 10:00")]
-    await user.choose("full")
     await user.choose("done")
     user.replies()
     await harness.pass_days(5.5)  # to Nov 27
@@ -290,7 +290,6 @@ async def test_a_reminder_just_inside_the_stale_limit_is_still_sent(user, harnes
 
 async def test_a_snoozed_reminder_is_dropped_after_the_stage_changed(user, harness):
     await to_dates(user, "en", shipped=date(2026, 11, 1), protection="40")
-    await user.choose("full")
     await user.choose("done")
     await user.choose("open_on_aliexpress")
     await user.choose("d0")  # the seller has until Nov 26
@@ -308,7 +307,6 @@ async def test_a_snoozed_reminder_is_dropped_after_the_stage_changed(user, harne
 
 async def test_a_snoozed_reminder_in_the_same_stage_is_sent(user, harness):
     await to_dates(user, "en", shipped=date(2026, 11, 1), protection="40")
-    await user.choose("full")
     await user.choose("done")
     await user.choose("open_on_aliexpress")
     await user.choose("d0")
@@ -337,7 +335,6 @@ REFUND_DAYS = {"en": "3–20 business days", "ru": "3–20 рабочих дне
 
 async def opened(user: ChatUser, lang: str) -> None:
     await to_dates(user, lang, shipped=date(2026, 11, 1), protection="40")
-    await user.choose("full")
     await user.choose("done")
     await user.choose("open_on_aliexpress")
     await user.choose("d0")
@@ -382,9 +379,13 @@ def test_every_verdict_renders_in_every_language(lang):
     cases = [(None, None), (-5, 40), (-5, 3), (-5, 20), (-30, 15), (-30, 40), (-30, 5), (-90, -3), (-90, -30),
              (-200, None), (-20, None)]
     seen = set()
-    for shipped, ends in cases:
+    # (shipped, ends, tracking, estimated delivery): the tracking status adds a verdict and notes.
+    cases = [(*case, None, None) for case in cases] + [
+        (-30, 40, "moving", 5), (-3, 40, "none", None), (-30, 40, "delivered", None), (-30, 40, "customs", None)]
+    for shipped, ends, tracking, eta in cases:
         d = Dispute(id=1, user_id=1, shipped_on=shipped and TODAY + timedelta(days=shipped),
-                    protection_ends_on=ends and TODAY + timedelta(days=ends))
+                    protection_ends_on=ends and TODAY + timedelta(days=ends), received=tracking and False,
+                    tracking=tracking, eta=eta and TODAY + timedelta(days=eta))
         e = assess(d, Policy(), TODAY)
         seen.add(e.verdict)
         with i18n.context(), i18n.use_locale(lang):

@@ -130,6 +130,7 @@ async def test_a_failed_reply_loses_no_answer(user, harness):
     from tests.test_intake import begin, focused
     await begin(user)
     await user.choose("not_received")
+    await user.choose("none")  # tracking: no tracking / invalid number
     harness.session.fail_next(SendMessage, TelegramNetworkError(method=SendMessage(chat_id=1, text="x"),
                                                                 message="connection reset"))
     await user.send("8123456789012345")  # saved, but the next question never reached the user
@@ -195,8 +196,8 @@ async def test_a_failed_spinner_answer_does_not_drop_the_tap(user, harness):
     harness.session.fail_next(AnswerCallbackQuery, TelegramServerError(
         method=AnswerCallbackQuery(callback_query_id="x"), message="Internal Server Error"))
     replies = await user.choose("not_received")
-    assert "order number" in user.texts(replies)
-    assert (await focused(user)).state == "order_number"
+    assert "What does the tracking" in user.texts(replies)
+    assert (await focused(user)).state == "tracking"
 
 
 async def test_the_token_stays_out_of_logs_when_real_requests_fail(caplog):

@@ -4,7 +4,6 @@ can't be converted is still stored, the buyer told the copy couldn't be made."""
 from __future__ import annotations
 
 import io
-import os
 import subprocess
 import sys
 import threading

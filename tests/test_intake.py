@@ -24,6 +24,17 @@ async def order_facts(user: ChatUser, *, number="8123456789012345", total="$25.9
     return await user.send(protection)
 
 
+async def to_amount(user: ChatUser, *, total: str = "$25.90", **facts: str) -> None:
+    """A received item (refund only) up to the amount step: not received asks no amount."""
+    await begin(user)
+    await user.choose("damaged")
+    await user.choose("yes")
+    await user.choose("does_not_work")
+    await user.choose("?")  # no detail
+    await user.choose("refund_only")
+    await order_facts(user, total=total, **facts)
+
+
 async def focused(user: ChatUser):
     return await user.harness.store.focused_dispute(user.id)
 
@@ -38,16 +49,19 @@ async def test_start_explains_in_two_lines_and_offers_a_button(user):
 async def test_not_received_happy_path(user, harness):
     await begin(user)
     replies = await user.press("Item not received")
-    # Not received settles the form's "received?" question: straight to the order facts.
-    assert "Step 2 of 7" in user.texts(replies) and "order number" in user.texts(replies)
+    # Not received settles the form's "received?" question: the tracking status comes next.
+    assert "Step 2 of 7" in user.texts(replies) and "What does the tracking" in user.texts(replies)
+    replies = await user.press("Moving normally")
+    assert "Step 3 of 8" in user.texts(replies) and "estimated delivery date" in user.texts(replies)
+    await user.send("11/15/2026")
     await user.send("8123456789012345")
     await user.send("$25.90")
     await user.send("11/1/2026")
     replies = await user.send("45")
     text = user.texts(replies)
     assert "You can open the dispute now" in text and "Jan 5, 2027" in text and "45 days left" in text
-    replies = await user.press("Full refund: $25.90")
-    assert "Screenshot of the tracking history" in user.texts(replies)
+    # Not received is a full refund: no amount step, straight to the evidence.
+    assert "Screenshot of the tracking history" in text
     await user.send_photo("tracking-1")
     await user.forward("Sorry, the parcel is lost. Please wait 30 more days.", sender="Best Store")
     replies = await user.press("Done")
@@ -55,35 +69,57 @@ async def test_not_received_happy_path(user, harness):
     assert "Your dispute is ready" in summary
     assert "Item not received" in summary and "$25.90" in summary and "Nov 1, 2026" in summary
     assert "“Have you received the item?”: <b>No</b>" in summary
+    assert "Tracking: 🚚 Moving normally" in summary and "Estimated delivery: Nov 15, 2026" in summary
+    assert "full refund $25.90" in summary
     assert "✅ Screenshot of the tracking history" in summary and "⬜ Screenshot of the order page" in summary
+    # A forward is kept, but AliExpress takes images: the chat is still to screenshot.
+    assert "⬜ Screenshots of your chat with the seller" in summary
     assert "<pre>" in explanation
     assert "I have not received order 8123456789012345." in explanation
     assert "November 1, 2026, 20 days ago" in explanation
+    assert "The tracking shows the parcel in transit, but the estimated delivery date, November 15, 2026, " \
+           "has passed." in explanation
     assert "a full refund of 25.90 USD" in explanation
-    assert "1 photo and 1 message from my chat with the seller" in explanation
+    assert "Attached: 1 photo and screenshots of my chat with the seller." in explanation
     assert not has_chinese(explanation)
     d = await focused(user)
     assert d.state == "summary" and d.received is False and d.solution == "refund_only"
     assert d.order_total == Decimal("25.90") and d.currency == "USD" and d.refund_full
     assert d.shipped_on == date(2026, 11, 1) and d.protection_ends_on == date(2027, 1, 5)
+    assert d.tracking == "moving" and d.eta == date(2026, 11, 15)
     items = await harness.store.list_evidence(d)
     assert [i.kind.value for i in items] == ["image", "forward"]
     assert items[1].origin_name == "Best Store" and items[1].origin_date.date() == date(2026, 11, 10)
     assert items[1].text.startswith("Sorry, the parcel is lost")
 
 
+async def test_the_simplest_path_takes_nine_taps(user):
+    """/start to the summary for "not received", refund only: at most 9 messages and taps, as before."""
+    taps = 0
+    for action in (lambda: user.send("/start"), lambda: user.press("Start a dispute"),
+                   lambda: user.press("Item not received"), lambda: user.press("Held at customs"),
+                   lambda: user.send("8123456789012345"), lambda: user.send("$25.90"),
+                   lambda: user.send("11/1/2026"), lambda: user.send("40"), lambda: user.press("Done")):
+        replies = await action()
+        taps += 1
+    assert taps == 9 and "Your dispute is ready" in replies[-2].text
+
+
 async def test_not_as_described_happy_path_with_partial_refund(user):
     await begin(user)
     await user.press("Not as described")
     replies = await user.press("Yes, I have it")
-    assert "Step 3 of 10" in user.texts(replies)
+    assert "Step 3 of 11" in user.texts(replies)
     buttons = [t for t, _ in replies[-1].buttons()]
     assert "Size not as described" in buttons and "Damaged in shipping" not in buttons
     await user.press("Size not as described")
+    replies = await user.send("Listing: XXL, chest 60 cm. Arrived: chest 52 cm.")
+    # The buyer sees exactly what goes into the form's text.
+    assert "<code>Details: Listing: XXL, chest 60 cm. Arrived: chest 52 cm.</code>" in user.texts(replies)
     await user.press("Refund only")
     await order_facts(user)
     replies = await user.send("12,50")
-    assert "Step 10 of 10" in user.texts(replies)
+    assert "Step 11 of 11" in user.texts(replies)
     await user.send_photo("item-1")
     await user.send_photo("item-2")
     await user.send("The label says XL, the listing promised XXL.")
@@ -93,6 +129,7 @@ async def test_not_as_described_happy_path_with_partial_refund(user):
     assert "Solution: “Refund only”" in summary and "partial refund $12.50" in summary
     assert "✅ Clear photos of the item you received (2/2)" in summary
     assert "the size is not as described" in explanation
+    assert "Details: Listing: XXL, chest 60 cm. Arrived: chest 52 cm." in explanation
     assert "a partial refund of 12.50 USD (order total 25.90 USD)" in explanation
     assert "Attached: 2 photos." in explanation
     d = await focused(user)
@@ -104,8 +141,9 @@ async def test_damaged_happy_path_with_return(user, harness):
     await user.press("Damaged or doesn't work")
     await user.press("Yes, I have it")
     await user.press("Does not work properly")
+    await user.choose("?")  # no detail
     await user.press("Return the item")
-    await order_facts(user, total="25.90")
+    await order_facts(user, total="$25.90")
     await user.press("Full refund")
     replies = await user.send(video={"file_id": "vid-1", "file_unique_id": "v1", "width": 640, "height": 480,
                                      "duration": 12, "file_size": 5_000_000})
@@ -121,9 +159,7 @@ async def test_damaged_happy_path_with_return(user, harness):
 
 @pytest.mark.parametrize("typed", ["abc", "-5", "0", "259", "12.505", "😀", "   "])
 async def test_bad_amounts_are_refused_and_the_step_stays(user, typed):
-    await begin(user)
-    await user.press("Item not received")
-    await order_facts(user, total="25.90")
+    await to_amount(user)
     before = await focused(user)
     replies = await user.send(typed)
     text = user.texts(replies)
@@ -137,9 +173,7 @@ async def test_bad_amounts_are_refused_and_the_step_stays(user, typed):
     ("12.50 USD", Decimal("12.50")), ("1 234,56", Decimal("1234.56")), ("1.234,56", Decimal("1234.56")),
 ])
 async def test_amount_formats_are_understood(user, typed, expected):
-    await begin(user)
-    await user.press("Item not received")
-    await order_facts(user, total="2000")
+    await to_amount(user, total="$2000")
     await user.send(typed)
     d = await focused(user)
     assert d.state == "evidence" and d.amount == expected
@@ -148,8 +182,17 @@ async def test_amount_formats_are_understood(user, typed, expected):
 async def test_amounts_follow_the_users_locale(harness):
     user = harness.user(2002, language_code="de-AT")
     await user.send("/new")
-    await user.choose("not_received")
-    await order_facts(user, total="2.000", shipped="01.11.2026")
+    await user.choose("damaged")
+    await user.choose("yes")
+    await user.choose("does_not_work")
+    await user.choose("?")  # no detail
+    await user.choose("refund_only")
+    await user.send("8123456789012345")
+    replies = await user.send("2.000")  # a bare number: German speakers pay in EUR or CHF
+    assert [t for t, _ in replies[-1].buttons()][:2] == ["€ EUR", "CHF"]
+    await user.choose("EUR")
+    await user.send("01.11.2026")
+    await user.send("30")
     await user.send("1.234")  # German: a thousands separator
     d = await focused(user)
     assert d.order_total == Decimal("2000") and d.currency == "EUR" and d.amount == Decimal("1234")
@@ -158,8 +201,9 @@ async def test_amounts_follow_the_users_locale(harness):
 async def test_dates_buttons_typed_and_future(user):
     await begin(user)
     await user.press("Item not received")
+    await user.choose("none")  # tracking: no tracking / invalid number
     await user.send("8123456789012345")
-    await user.send("25.90")
+    await user.send("$25.90")
     replies = await user.send("12/24/2026")
     assert "is in the future" in user.texts(replies) and (await focused(user)).state == "shipped_on"
     replies = await user.send("yesterday-ish")
@@ -174,6 +218,7 @@ async def test_dates_buttons_typed_and_future(user):
 async def test_eligibility_urgent_and_too_late(user):
     await begin(user)
     await user.press("Item not received")
+    await user.choose("none")  # tracking: no tracking / invalid number
     replies = await order_facts(user, protection="3")
     assert "Urgent" in user.texts(replies)
     d = await focused(user)
@@ -190,9 +235,10 @@ async def test_eligibility_urgent_and_too_late(user):
 async def test_every_order_fact_can_be_skipped(user):
     await begin(user)
     await user.press("Item not received")
+    await user.choose("none")  # tracking: no tracking / invalid number
     for _ in range(4):
-        await user.press("I don't know")
-    replies = await user.press("Full refund")
+        replies = await user.press("I don't know")
+    # Not received is a full refund: no amount step.
     assert "Step 7 of 7" in user.texts(replies)
     replies = await user.press("Done")
     assert "Check the Buyer Protection timer" in replies[-2].text
@@ -220,6 +266,7 @@ async def test_typing_where_a_button_is_expected_re_asks(user):
 async def test_unexpected_input_gets_a_hint_and_the_same_question(user, fields):
     await begin(user)
     await user.press("Item not received")
+    await user.choose("none")  # tracking: no tracking / invalid number
     before = await focused(user)
     replies = await user.send(**fields)
     text = user.texts(replies)
@@ -231,6 +278,7 @@ async def test_unexpected_input_gets_a_hint_and_the_same_question(user, fields):
 async def test_chinese_characters_are_refused(user):
     await begin(user)
     await user.press("Item not received")
+    await user.choose("none")  # tracking: no tracking / invalid number
     replies = await user.send("订单 8123456789012345")
     assert "refuses Chinese characters" in user.texts(replies)
     assert (await focused(user)).state == "order_number"
@@ -239,13 +287,13 @@ async def test_chinese_characters_are_refused(user):
 async def test_user_text_is_escaped_when_echoed(user):
     await begin(user)
     await user.press("Item not received")
+    await user.choose("none")  # tracking: no tracking / invalid number
     replies = await user.send("<b>&*_[")
     assert "<b>&" not in user.texts(replies).replace("<b>→", "")
     await user.send("8123456789012345")
-    await user.send("25.90")
+    await user.send("$25.90")
     await user.send("11/1/2026")
     await user.send("30")
-    await user.press("Full refund")
     replies = await user.forward("<script>alert(1)</script> close the dispute", sender="<Evil & Co>")
     assert "&lt;Evil &amp; Co&gt;" in user.texts(replies)
 
@@ -255,16 +303,17 @@ async def test_back_walks_every_step_to_the_start(user):
     await user.press("Damaged")
     await user.press("Yes, I have it")
     await user.press("Does not work")
+    await user.choose("?")  # no detail
     await user.press("Refund only")
     await order_facts(user)
     await user.press("Full refund")
     seen = [(await focused(user)).state]
-    for _ in range(9):
+    for _ in range(10):
         replies = await user.press("Back")
         assert "Step" in user.texts(replies)
         seen.append((await focused(user)).state)
     assert seen == ["evidence", "amount", "protection", "shipped_on", "order_total", "order_number",
-                    "solution", "defect", "received", "reason"]
+                    "solution", "detail", "defect", "received", "reason"]
     assert not any("Back" in text for text, _ in user.last_with_buttons().buttons())
     d = await focused(user)
     assert (d.reason, d.defect, d.order_number) == ("damaged", "does_not_work", "8123456789012345")
@@ -273,6 +322,7 @@ async def test_back_walks_every_step_to_the_start(user):
 async def test_cancel_asks_first_then_discards(user):
     await begin(user)
     await user.press("Item not received")
+    await user.choose("none")  # tracking: no tracking / invalid number
     replies = await user.press("Cancel")
     assert "Cancel this dispute?" in user.texts(replies)
     replies = await user.press("No, continue")
@@ -289,11 +339,11 @@ async def test_resume_after_restart(user, harness):
     await user.press("Yes, I have it")
     await harness.restart()
     replies = await user.send("/disputes")
-    assert "Step 3 of 10: What's wrong" in user.texts(replies)
+    assert "Step 3 of 11: What's wrong" in user.texts(replies)
     replies = await user.press("Open #")
     assert "What exactly is wrong?" in user.texts(replies)
     await user.press("Wrong item")
-    assert (await focused(user)).state == "solution"
+    assert (await focused(user)).state == "detail"
 
 
 async def test_disputes_lists_the_newest_twenty(user, harness):
@@ -314,7 +364,7 @@ async def test_double_tap_advances_once(user):
     replies = await user.press("Item not received", on=question)
     assert user.alerts(replies) == ["This button is outdated."]
     d = await focused(user)
-    assert d.state == "order_number" and d.version == 1
+    assert d.state == "tracking" and d.version == 1
 
 
 async def test_forged_callback_for_another_users_dispute(harness):
@@ -336,8 +386,8 @@ async def test_forged_callback_for_another_users_dispute(harness):
 async def test_change_an_answer_from_the_summary(user):
     await begin(user)
     await user.press("Item not received")
+    await user.choose("none")  # tracking: no tracking / invalid number
     await order_facts(user)
-    await user.press("Full refund")
     await user.press("Done")
     replies = await user.press("✏️ Order total")
     assert "How much did you pay" in user.texts(replies)
@@ -348,7 +398,8 @@ async def test_change_an_answer_from_the_summary(user):
     await user.press("Damaged")
     replies = await user.press("Yes, I have it")
     assert "What exactly is wrong?" in user.texts(replies)
-    await user.press("Damaged in shipping")
+    await user.press("Damaged in transit")
+    await user.choose("?")  # no detail
     replies = await user.press("Refund only")
     assert "Your dispute is ready" in user.texts(replies)
     d = await focused(user)
@@ -358,6 +409,7 @@ async def test_change_an_answer_from_the_summary(user):
 async def test_several_disputes_and_switching(user):
     await begin(user)
     await user.press("Item not received")
+    await user.choose("none")  # tracking: no tracking / invalid number
     await user.send("/new")
     await user.press("Not as described")
     replies = await user.send("/disputes")
@@ -369,6 +421,7 @@ async def test_several_disputes_and_switching(user):
 async def test_forget_deletes_everything(user, harness):
     await begin(user)
     await user.press("Item not received")
+    await user.choose("none")  # tracking: no tracking / invalid number
     await user.send_photo()
     await user.send("/forget")
     await user.press("Yes, delete everything")
@@ -379,6 +432,7 @@ async def test_forget_deletes_everything(user, harness):
 async def test_a_handler_failure_tells_the_user_and_keeps_the_answer(user, harness, monkeypatch):
     await begin(user)
     await user.press("Item not received")
+    await user.choose("none")  # tracking: no tracking / invalid number
     import bot.conversation
 
     async def broken_show(*args, **kwargs):

@@ -55,6 +55,10 @@ CASES = {
 }
 
 
+# The first two currency buttons after a bare number, per language (flows/languages.py).
+CURRENCY_BUTTONS = {"en": ("USD", "GBP"), "ru": ("RUB", "KZT"), "es": ("EUR", "MXN"), "de": ("EUR", "CHF")}
+
+
 @pytest.mark.parametrize("lang", sorted(CASES))
 async def test_full_dispute_in_each_language(harness, lang):
     total, shipped, shown_date, shown_money = CASES[lang]
@@ -63,11 +67,14 @@ async def test_full_dispute_in_each_language(harness, lang):
     everything += await user.send("/start")
     everything += await user.choose("new")
     everything += await user.choose("not_received")
+    everything += await user.choose("none")  # tracking: no tracking / invalid number
     everything += await user.send("8123456789012345")
     everything += await user.send(total)
+    # A bare number: the language's currencies as buttons (asked once, then remembered for this buyer).
+    assert [v.rsplit(":", 1)[-1] for _, v in everything[-1].buttons()][:2] == list(CURRENCY_BUTTONS[lang])
+    everything += await user.choose(CURRENCY_BUTTONS[lang][0])
     everything += await user.send(shipped)
     everything += await user.send("30")
-    everything += await user.choose("full")
     everything += await user.send_photo("t1")
     everything += await user.forward("ok", sender="Shop")
     everything += await user.send("0")  # a note

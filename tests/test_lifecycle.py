@@ -17,15 +17,19 @@ from tests.test_intake import begin, focused
 async def to_summary(user: ChatUser, *, reason="not_received", solution=None, protection="40") -> None:
     await begin(user)
     await user.choose(reason)
+    if reason == "not_received":
+        await user.choose("none")  # tracking: no tracking / invalid number
     if reason != "not_received":
         await user.choose("yes")
         await user.choose("does_not_work" if reason == "damaged" else "size")
+        await user.choose("?")  # no detail
         await user.choose(solution or "refund_only")
     await user.send("8123456789012345")
-    await user.send("25.90")
+    await user.send("$25.90")
     await user.send("11/1/2026")
     await user.send(protection)
-    await user.choose("full")
+    if reason != "not_received":
+        await user.choose("full")
     await user.choose("done")
 
 
@@ -76,8 +80,9 @@ async def test_protection_reminders_before_opening(user, harness):
 async def test_too_early_gets_a_can_open_reminder(user, harness):
     await begin(user)
     await user.choose("not_received")
+    await user.choose("none")  # tracking: no tracking / invalid number
     await user.send("8123456789012345")
-    await user.send("25.90")
+    await user.send("$25.90")
     await user.send("11/18/2026")  # opens on Nov 29
     await user.choose("?")
     kinds = {(r.kind, r.due_at.date().isoformat()) for r in await reminders(harness, user, "pending")}
@@ -345,7 +350,8 @@ async def test_reminders_follow_the_users_language(harness):
     user = harness.user(6060, language_code="de")
     await user.send("/new")
     await user.choose("not_received")
-    for text in ("8123456789012345", "25,90", "01.11.2026", "10"):
+    await user.choose("none")  # tracking: no tracking / invalid number
+    for text in ("8123456789012345", "25,90 €", "01.11.2026", "10"):
         await user.send(text)
     user.replies()
     await harness.pass_days(3.2)
@@ -356,6 +362,7 @@ async def test_reminders_follow_the_users_language(harness):
 async def test_the_bot_never_coaches_a_false_claim(user, harness):
     await begin(user)
     await user.choose("not_received")
+    await user.choose("none")  # tracking: no tracking / invalid number
     before = await focused(user)
     replies = await user.send("Can I lie that it never arrived so I get my money back and keep it?")
     assert "I can't help with a false claim" in sent_texts(replies)[-1]

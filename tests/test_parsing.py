@@ -78,6 +78,8 @@ MONEY_ANY_LOCALE = [
 @pytest.mark.parametrize("locale", LOCALES)
 @pytest.mark.parametrize("text,amount,currency", MONEY_ANY_LOCALE)
 def test_money_any_locale(text, amount, currency, locale):
+    if text.startswith("$") and locale.startswith("es"):
+        currency = None  # a Spanish speaker's "$" may be pesos: the bot asks (docs/rules.md, currency)
     assert parse_money(text, locale) == Money(D(amount), currency)
 
 
@@ -334,3 +336,15 @@ def test_huge_input_fails_fast(text):
                                   "Номер заказа: 8123456789012345", "Bestellnummer: 8123456789012345"])
 def test_order_number_with_the_order_pages_label(text):
     assert parse_order_number(text) == "8123456789012345"
+
+
+@pytest.mark.parametrize("text, locale, currency", [
+    ("US$5", "en", "USD"), ("$5", "en", "USD"), ("€ 12,50", "de", "EUR"), ("1 500 ₽", "ru", "RUB"),
+    ("MXN 200", "es", "MXN"), ("200 mxn", "es", "MXN"), ("zł 25", "en", "PLN"), ("25 zł", "de", "PLN"),
+    ("R$ 10", "es", "BRL"), ("5000 тг", "ru", "KZT"), ("12 CHF", "de", "CHF"), ("5 Fr.", "de", "CHF"),
+    ("CA$ 30", "en", "CAD"), ("A$ 30", "en", "AUD"), ("£ 9.99", "en", "GBP"),
+    # "$" is also the peso's sign: a Spanish speaker's "$" leaves the currency to ask, as does "pesos".
+    ("$5", "es", None), ("200 pesos", "es", None), ("25.90", "en", None),
+])
+def test_currency_as_paid_is_read_when_typed(text, locale, currency):
+    assert parse_money(text, locale).currency == currency

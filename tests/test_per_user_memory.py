@@ -32,7 +32,7 @@ async def test_a_hundred_buyers_leave_nothing_behind_in_memory(tmp_path):
             await buyer.send("/new")
             now[0] += 0.01
             replies = await buyer.choose("not_received")
-            assert "order number" in buyer.texts(replies).lower()
+            assert "what does the tracking" in buyer.texts(replies).lower()
         assert h.dp.fsm.storage.storage == {}
         assert h.dp.fsm.events_isolation.held() == 0
         # Flood control remembers only the last window's senders: 100 users in 2 s, window 5 s.
@@ -42,7 +42,7 @@ async def test_a_hundred_buyers_leave_nothing_behind_in_memory(tmp_path):
         assert flood_control(h.dp).remembered() == 1
         # What matters is in the database, not in memory.
         disputes = [await h.store.focused_dispute(uid) for uid in range(5000, 5100)]
-        assert {d.state for d in disputes} == {"order_number"}
+        assert {d.state for d in disputes} == {"tracking"}
     finally:
         await h.stop()
 

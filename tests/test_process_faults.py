@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from testkit.fake_bot_api import FakeBotAPI, Request
-from testkit.processes import TIMEOUT, BotProcess, bot_env
+from testkit.fake_bot_api import FakeBotAPI
+from testkit.processes import TIMEOUT, BotProcess
 from tests.test_e2e import button_data, message_id_of, sent_to
 
 USER = 5001
@@ -291,7 +291,7 @@ async def test_locked_database_at_run_time_through_the_process(fake: FakeBotAPI,
         fake.user_message(USER, "/help")
         await bot.expect(sent_to(USER, text="How it works"), what="/help while locked", timeout=3)
         assert time.monotonic() - start < 1.5
-        since = fake.mark()
+        fake.mark()
         fake.user_message(USER, "/disputes")
         await bot.expect(sent_to(USER, text="no disputes yet"), what="/disputes while locked", timeout=3)
         assert time.monotonic() - start < 3

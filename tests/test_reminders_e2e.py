@@ -11,22 +11,15 @@ Only the first is due during a test; the second must stay pending and untouched.
 from __future__ import annotations
 
 import asyncio
-import sqlite3
-import time
 from collections import Counter
-from datetime import datetime, time as dtime, timedelta, timezone
+from datetime import timedelta
 from pathlib import Path
-from typing import Callable
-from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.storage import Storage
-from flows.policy import Policy
-from flows.reminders import plan
-from testkit.fake_bot_api import FakeBotAPI, Request
+from testkit.fake_bot_api import FakeBotAPI
 from testkit.processes import BotProcess, max_in_window
-from testkit.seeding import (BASE_UID, POLICY, UTC, attempts_to, moment, reminder_rows, reminders_sent, seed,
+from testkit.seeding import (BASE_UID, attempts_to, moment, reminder_rows, reminders_sent, seed,
                              stop, wait_until)
 
 # ------------------------------------------------------------------ helpers

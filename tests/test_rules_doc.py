@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from flows import calendar, dossier, images, reminders, timeline
+from flows import calendar, dossier, explanation, images, languages, reminders, steps, timeline
 from flows.policy import Policy
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -59,6 +59,9 @@ CONSTANTS = {
     "PHOTO_QUALITY": dossier.PHOTO_QUALITY,
     "WIDTH": timeline.WIDTH,
     "MIN_TEXT_PX": timeline.MIN_TEXT_PX,
+    "EXPLANATION_MAX": explanation.EXPLANATION_MAX,
+    "DETAIL_MAX": steps.DETAIL_MAX,
+    "CURRENCIES": languages.CURRENCIES,
 }
 
 

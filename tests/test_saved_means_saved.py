@@ -34,11 +34,12 @@ async def test_a_failed_mark_answered_edit_loses_no_tap(user, harness, fault):
     harness.session.fail_next(EditMessageText, edit_fault(fault))
     replies = await user.choose("not_received")
     d = await focused(user)
-    assert d.reason == "not_received" and d.state == "order_number"  # the tap is stored
+    assert d.reason == "not_received" and d.state == "tracking"  # the tap is stored
     text = user.texts(replies)
-    assert "order number" in text  # the next question went out
+    assert "tracking on the order page" in text  # the next question went out
     assert "Something went wrong" not in text
     # The next steps work on top of it: nothing to redo.
+    await user.choose("none")
     await user.send("8123456789012345")
     assert (await focused(user)).state == "order_total"
 
@@ -73,11 +74,11 @@ async def test_a_long_429_on_the_edit_loses_nothing_and_claims_nothing(user, har
     harness.session.fail_next(EditMessageText, TelegramRetryAfter(
         method=EditMessageText(text="x"), message="Too Many Requests: retry after 1", retry_after=1))
     replies = await user.choose("not_received")
-    assert (await focused(user)).state == "order_number"  # the tap is stored
+    assert (await focused(user)).state == "tracking"  # the tap is stored
     assert [s for s in replies if s.text] == []  # and nothing was said while Telegram asked to wait
     await asyncio.sleep(1.1)
     replies = await user.send("hello?")  # the buyer's next message gets the question again
-    assert "order number" in user.texts(replies)
+    assert "tracking on the order page" in user.texts(replies)
 
 
 async def test_the_edit_marks_the_question_only_after_the_save(user, harness):
@@ -125,7 +126,7 @@ async def test_a_reply_that_fails_after_the_save_says_saved(user, harness):
                                                                message="Bad Gateway"))
     replies = await user.choose("not_received")
     assert SAVED in user.texts(replies)
-    assert (await focused(user)).state == "order_number"
+    assert (await focused(user)).state == "tracking"
 
 
 async def test_spinner_and_edit_both_failing_lose_nothing(user, harness):
@@ -134,8 +135,8 @@ async def test_spinner_and_edit_both_failing_lose_nothing(user, harness):
         method=AnswerCallbackQuery(callback_query_id="x"), message="Too Many Requests", retry_after=5))
     harness.session.fail_next(EditMessageText, edit_fault("502"))
     replies = await user.choose("not_received")
-    assert (await focused(user)).state == "order_number"
-    assert "order number" in user.texts(replies)
+    assert (await focused(user)).state == "tracking"
+    assert "tracking on the order page" in user.texts(replies)
 
 
 # --- item 2: the AliExpress-ready fix runs after the photo is stored --------------------

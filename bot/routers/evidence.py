@@ -9,12 +9,13 @@ from __future__ import annotations
 import asyncio
 import io
 import logging
+from contextlib import suppress
 from dataclasses import dataclass
 
 from aiogram import Bot, F, Router
-from aiogram.exceptions import TelegramAPIError
-from aiogram.types import (BufferedInputFile, Message, MessageOriginChannel, MessageOriginChat,
-                           MessageOriginHiddenUser, MessageOriginUser)
+from aiogram.exceptions import TelegramAPIError, TelegramBadRequest
+from aiogram.types import (BufferedInputFile, CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message,
+                           MessageOriginChannel, MessageOriginChat, MessageOriginHiddenUser, MessageOriginUser)
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.i18n import ngettext
 from aiohttp import ClientError
@@ -26,9 +27,11 @@ from bot.formatting import fmt_date, html
 from bot.guard import guard_warning
 from bot.middlewares import mark_committed
 from bot.services import Services
-from bot.views import evidence_count, evidence_summary
+from bot.keyboards import EvidenceLabel, answer_button, keyboard
+from bot.views import evidence_count, evidence_summary, rows_of
 from flows.dispute import Dispute
-from flows.evidence import UPLOAD_PROBLEMS, EvidenceItem, EvidenceKind
+from flows.evidence import SHORT_LABELS, UPLOAD_PROBLEMS, EvidenceItem, EvidenceKind, open_labels, valid_label
+from flows.steps import DONE
 from flows.images import ImageError, can_download, check_image, compress_for_aliexpress, is_image
 
 log = logging.getLogger(__name__)
@@ -138,10 +141,50 @@ async def on_evidence(message: Message, bot: Bot, svc: Services, locale: str) ->
         svc.albums.part_arrived(burst, svc.config.bot.album_settle_seconds,
                                 lambda: ack_burst(bot, message.chat.id, d, burst, svc), part=item)
         return
-    await message.answer(ack(item, locale) + " " + evidence_count(count))
+    text = ack(item, locale) + " " + evidence_count(count)
+    if item.kind is EvidenceKind.FORWARD and await first_forward(d, item, svc):
+        text += "\n" + SCREENSHOT_HINT()
+    await message.answer(text, reply_markup=await label_keyboard(d, item, svc))
     if d.state != "evidence":
         # Evidence is welcome at any step; then the step the buyer is on.
         await show(bot, message.chat.id, d, svc, locale)
+
+
+def SCREENSHOT_HINT() -> str:  # noqa: N802 - a message, translated when called
+    return _("📸 AliExpress takes images, not forwarded messages: also send a screenshot of this chat from the "
+             "AliExpress app.")
+
+
+async def first_forward(d: Dispute, item: EvidenceItem, svc: Services) -> bool:
+    """The dispute's first forwarded message: the buyer is told once to screenshot the chat for AliExpress."""
+    return not any(i.kind is EvidenceKind.FORWARD and i.id != item.id for i in await svc.store.list_evidence(d))
+
+
+async def label_keyboard(d: Dispute, item: EvidenceItem, svc: Services) -> InlineKeyboardMarkup | None:
+    """At the evidence step, "what does it show?": the checklist lines still open for a photo or video, and
+    "other", then Done. Labelled evidence fills its own line instead of the first open one."""
+    if d.state != "evidence" or item.id is None or item.kind not in (EvidenceKind.IMAGE, EvidenceKind.VIDEO):
+        return None
+    others = [i for i in await svc.store.list_evidence(d) if i.id != item.id]
+    tracking = d.tracking if d.received is False else None
+    buttons = [InlineKeyboardButton(text=_(SHORT_LABELS[key]), callback_data=EvidenceLabel(
+        dispute_id=d.id, item_id=item.id, key=key).pack()) for key in open_labels(d.reason, others, item.kind, tracking)]
+    return keyboard(*rows_of(buttons, 2), [answer_button(d, _("✅ Done"), DONE)])
+
+
+async def on_label(callback: CallbackQuery, callback_data: EvidenceLabel, svc: Services) -> None:
+    d = await svc.store.get_dispute(callback.from_user.id, callback_data.dispute_id)
+    tracking = d.tracking if d is not None and d.received is False else None
+    if (d is None or not valid_label(d.reason, callback_data.key, tracking)
+            or not await svc.store.label_evidence(d, callback_data.item_id, callback_data.key)):
+        await callback.answer(hints.outdated())
+        return
+    label = _(SHORT_LABELS[callback_data.key])
+    await callback.answer(_("Noted: {label}").format(label=label))
+    message = callback.message
+    if isinstance(message, Message) and message.text:
+        with suppress(TelegramBadRequest):
+            await message.edit_text(f"{message.html_text}\n<b>→ {html(label)}</b>", reply_markup=None)
 
 
 def ack(item: EvidenceItem, locale: str) -> str:
@@ -264,4 +307,5 @@ def create_router() -> Router:
     router = Router(name="evidence")
     router.message.filter(PRIVATE)
     router.message.register(on_evidence, Inline(F.photo | F.video | F.video_note | F.document | F.forward_origin))
+    router.callback_query.register(on_label, EvidenceLabel.filter())
     return router

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from datetime import datetime, time, timedelta, timezone
 
 from aiogram import Bot, F, Router
@@ -14,8 +15,7 @@ from aiogram.utils.i18n import gettext as _
 from bot import hints
 from bot.conversation import advance, show
 from bot.filters import PRIVATE, Inline
-from bot.keyboards import (DAYS_AGO, DONE, FULL_REFUND, UNKNOWN, Confirm, OpenedOn, StepAnswer, StepNav,
-                           keyboard)
+from bot.keyboards import DAYS_AGO, Confirm, OpenedOn, StepAnswer, StepNav, keyboard
 from bot.guard import guard_warning
 from bot.planning import user_zone
 from bot.formatting import fmt_date, html
@@ -23,13 +23,14 @@ from bot.services import Services
 from bot.stages import stage_keyboard
 from bot.views import evidence_count
 from flows.clock import today
-from flows.dispute import BUTTON_STEPS, Dispute
+from flows.dispute import Dispute
 from flows.evidence import EvidenceItem, EvidenceKind
 from flows.explanation import has_chinese
 from flows.guard import asks_for_false_claim
 from flows.eligibility import assess
 from flows.machine import FINAL, LIFECYCLE, can_fire
-from flows.parsing import InputError, parse_amount, parse_date, parse_days_left, parse_money, parse_order_number
+from flows.parsing import InputError, parse_date
+from flows.steps import STEP, Context, Kind, toggle_notes
 
 log = logging.getLogger(__name__)
 
@@ -124,21 +125,13 @@ async def opened_moment(svc: Services, d: Dispute, locale: str, days_ago: int) -
 
 
 def _apply_button(d: Dispute, value: str, svc: Services) -> bool:
-    day = today(svc.clock)
     if d.state == "opening":
         return value in DAYS_AGO
-    if value == UNKNOWN:
-        return d.mark_unknown(d.state)
-    if d.state == "shipped_on" and value in DAYS_AGO:
-        d.set_shipped_on(day - timedelta(days=DAYS_AGO[value]))
-        return True
-    if d.state == "amount" and value == FULL_REFUND:
-        d.set_amount(None)
-        return True
-    if d.state == "evidence" and value == DONE:
-        d.finish_evidence()
-        return True
-    return d.state in BUTTON_STEPS and d.choose(d.state, value)
+    if d.state == "summary":
+        return toggle_notes(d, value)
+    step = STEP.get(d.state)
+    return step is not None and step.answer_button(d, value, Context(locale="en", today=today(svc.clock),
+                                                                       policy=svc.policy))
 
 
 def _button_label(callback: CallbackQuery, data: CallbackData) -> str:
@@ -228,7 +221,7 @@ async def on_text(message: Message, bot: Bot, svc: Services, locale: str) -> Non
     if d.state == "summary":
         await show(bot, message.chat.id, d, svc, locale, hint=hints.unexpected())
         return
-    if d.state in BUTTON_STEPS:
+    if d.state in STEP and STEP[d.state].kind is Kind.CHOICE:
         await show(bot, message.chat.id, d, svc, locale, hint=hints.use_buttons())
         return
     if d.state in ("evidence", *LIFECYCLE, *FINAL):
@@ -244,8 +237,10 @@ async def on_text(message: Message, bot: Bot, svc: Services, locale: str) -> Non
             return
         await record_opening(bot, message.chat.id, d, svc, locale, (today(svc.clock) - day).days)
         return
+    ctx = Context(locale=locale, today=today(svc.clock), policy=svc.policy,
+                  currency=await svc.store.get_currency(message.from_user.id))
     try:
-        _apply_text(d, message.text, svc, locale)
+        _apply_text(d, message.text, ctx)
     except InputError as e:
         hint = hints.input_hint(e.code, e.params, locale=locale, today=today(svc.clock), currency=d.currency)
         await show(bot, message.chat.id, d, svc, locale, hint=hint)
@@ -253,34 +248,18 @@ async def on_text(message: Message, bot: Bot, svc: Services, locale: str) -> Non
     await advance(bot, message.chat.id, d, svc, locale)
 
 
-def _apply_text(d: Dispute, text: str, svc: Services, locale: str) -> None:
-    """Parses a typed answer into the dispute; raises InputError with a hint code."""
+def _apply_text(d: Dispute, text: str, ctx: Context) -> None:
+    """Parses a typed answer into the dispute (the step's parser in flows/steps.py); raises InputError
+    with a hint code, leaving the dispute as it was."""
     if has_chinese(text):
         raise InputError("chinese")
-    day = today(svc.clock)
-    if d.state == "order_number":
-        d.set_order_number(parse_order_number(text))
-    elif d.state == "order_total":
-        money = parse_money(text, locale)
-        d.set_order_total(money.amount, money.currency or d.currency or svc.policy.currency_for(locale))
-    elif d.state == "shipped_on":
-        d.set_shipped_on(parse_date(text, locale, today=day))
-    elif d.state == "protection":
-        try:
-            d.set_protection_ends_on(day + timedelta(days=parse_days_left(text)))
-        except InputError:
-            d.set_protection_ends_on(parse_date(text, locale, today=day, allow_future=True))
-    elif d.state == "amount":
-        money = parse_amount(text, locale, maximum=d.order_total)
-        if money.currency and d.currency and money.currency != d.currency:
-            raise InputError("currency_mismatch")
-        if d.wants_return() and money.amount != d.order_total:
-            raise InputError("return_is_full_refund")  # a return means a full refund: docs/rules.md
-        if d.currency is None:
-            d.currency = money.currency or svc.policy.currency_for(locale)
-        d.set_amount(money.amount)
-    else:
+    step = STEP.get(d.state)
+    if step is None or step.parse is None:
         raise InputError("unexpected")
+    trial = replace(d, unknown=set(d.unknown))
+    step.answer_text(trial, text, ctx)  # on a copy: a parser that fails half-way changes nothing
+    for name in vars(d):
+        setattr(d, name, getattr(trial, name))
 
 
 async def save_note(message: Message, d: Dispute, svc: Services, locale: str) -> None:

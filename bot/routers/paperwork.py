@@ -24,7 +24,8 @@ from bot.keyboards import Paperwork
 from bot.planning import user_zone
 from bot.services import Services
 from flows.calendar import HOLIDAY_COUNTRY
-from flows.dispute import STEPS, Dispute
+from flows.dispute import Dispute
+from flows.steps import NAMES as STEPS
 from flows.dossier import PHOTO_LONG_SIDE, Case, build_dossier, shrink
 from flows.evidence import EvidenceItem, EvidenceKind
 from flows.explanation import ENGLISH
