@@ -201,9 +201,8 @@ def load_config(environ: dict[str, str] | None = None) -> Config:
         first = e.errors()[0]
         where = ".".join(str(p) for p in first["loc"])
         from_env = [var for var, loc in ENV_OVERRIDES.items() if loc == tuple(first["loc"][:2]) and env.get(var)]
-        if from_env:
-            where += f" (from {from_env[0]})"
-        raise ConfigError(f"config value {where}: {first['msg']}") from None
+        source = f" (set by {from_env[0]})" if from_env else ""
+        raise ConfigError(f"config value {where}: {first['msg']}{source}") from None
     if not config.bot.token:
         raise ConfigError("BOT_TOKEN is not set: get a token from @BotFather and run BOT_TOKEN=<token> python -m bot")
     if not TOKEN_SHAPE.fullmatch(config.bot.token):
