@@ -225,3 +225,22 @@ async def test_metrics_in_polling_mode_move_with_traffic_and_reminders(
         assert await bot.terminate() == 0, bot.describe()
     finally:
         await bot.kill()
+
+
+async def test_reminders_go_out_in_webhook_mode(
+        fake: FakeBotAPI, env: dict[str, str], db_path: Path, config_file: Path) -> None:
+    write_config(config_file)
+    config_file.write_text(config_file.read_text() + "\n[webhook]\nhost = \"127.0.0.1\"\n", encoding="utf-8")
+    await seed(db_path, 2, window_started=-timedelta(days=5) + timedelta(hours=2),
+               planned_at=-timedelta(days=3), expect_due=1, expect_pending=2)
+    port = free_port()
+    bot = await BotProcess.start(webhook_env(env, port), fake, "webhook")
+    try:
+        await bot.expect("setWebhook", since=0, what="setWebhook")
+        deadline = asyncio.get_running_loop().time() + 20
+        while not (reminders_sent(fake, BASE_UID) and reminders_sent(fake, BASE_UID + 1)):
+            assert asyncio.get_running_loop().time() < deadline, bot.describe()
+            await asyncio.sleep(0.1)
+        assert await bot.terminate() == 0, bot.describe()
+    finally:
+        await bot.kill()
