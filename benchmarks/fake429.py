@@ -1,4 +1,4 @@
-"""tests/fake_bot_api.FakeBotAPI with Telegram's global flood limit: a sendMessage beyond
+"""testkit/fake_bot_api.FakeBotAPI with Telegram's global flood limit: a sendMessage beyond
 ``limit`` accepted messages in the trailing ``window`` seconds is answered 429."""
 from __future__ import annotations
 

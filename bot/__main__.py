@@ -1,4 +1,8 @@
-"""``python -m bot``: loads the configuration and runs the bot until SIGTERM."""
+"""``python -m bot [webhook|polling]``: loads the configuration and runs the bot until SIGTERM.
+
+With no argument the mode follows the configuration: webhook when ``BOT_WEBHOOK_URL``
+(``[webhook] url``) is set, else long polling. ``webhook`` insists on a URL; ``polling``
+polls even when one is set (the Procfile's ``web:`` and ``worker:`` lines)."""
 from __future__ import annotations
 
 import asyncio
@@ -9,12 +13,23 @@ from bot.config import ConfigError, FatalError, load_config
 from bot.logs import redactor, setup_logging
 
 
-def main() -> int:
+MODES = ("webhook", "polling")
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = sys.argv[1:] if argv is None else argv
+    if len(args) > 1 or (args and args[0] not in MODES):
+        print("usage: python -m bot [webhook|polling]", file=sys.stderr)
+        return 2
     try:
         config = load_config()
+        if args == ["webhook"] and not config.webhook.url:
+            raise ConfigError("webhook mode needs BOT_WEBHOOK_URL (the https URL Telegram posts updates to)")
     except ConfigError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
+    if args == ["polling"]:
+        config.webhook.url = None
     setup_logging(config.bot.token)
     # After the config check: a bad token fails fast and quietly. Importing aiogram
     # builds ~400 pydantic models (~200,000 objects that live as long as the process):

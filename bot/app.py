@@ -14,6 +14,7 @@ from aiogram.fsm.storage.base import BaseEventIsolation
 from aiogram.exceptions import TelegramNetworkError, TelegramUnauthorizedError
 from aiogram.types import BotCommandScopeDefault
 
+from bot import metrics, web
 from bot.budget import SendBudget
 from bot.config import LOCALES, Config, FatalError
 from bot.instance import AnotherInstance, ConflictWatch, InstanceLock
@@ -150,6 +151,9 @@ async def _run(config: Config, clock: Clock | None) -> None:
 
     watch = ConflictWatch(conflict)
     bot.session.middleware(watch)
+    # Operator metrics (/metrics): every update by type, and the Bot API's 429s (innermost).
+    dp.update.outer_middleware(metrics.UpdateMetrics())
+    bot.session.middleware(metrics.Count429())
 
     async def start_engine() -> None:
         dp["reminder_task"] = asyncio.create_task(engine.run(), name="reminders")
@@ -182,9 +186,23 @@ async def _run(config: Config, clock: Clock | None) -> None:
             await resume_cut_off(bot, svc)
         except Exception as e:  # noqa: BLE001 - a courtesy: it must not keep the bot from starting
             log.warning("could not resume the chats cut off by the last stop: %s", type(e).__name__)
-        # aiogram stops polling on SIGTERM/SIGINT and waits for running handlers.
-        await dp.start_polling(bot, polling_timeout=config.bot.polling_timeout,
-                               handle_signals=True, close_bot_session=True)
+        if config.webhook.url:
+            # Telegram posts to BOT_WEBHOOK_URL; SIGTERM finishes the updates in flight (bot.web).
+            await web.run_webhook(bot, dp, svc, config)
+            return
+        # Polling and a webhook exclude each other: drop one left by a webhook deploy
+        # (Telegram would refuse getUpdates). Pending updates stay.
+        await bot.delete_webhook(drop_pending_updates=False)
+        side = None
+        if config.metrics.port:
+            side = await web.start_site(web.web_app(svc), config.metrics.host, config.metrics.port)
+        try:
+            # aiogram stops polling on SIGTERM/SIGINT and waits for running handlers.
+            await dp.start_polling(bot, polling_timeout=config.bot.polling_timeout,
+                                   handle_signals=True, close_bot_session=True)
+        finally:
+            if side is not None:
+                await side.cleanup()
         if watch.tripped:
             raise AnotherInstance("another instance of the bot is polling with this token "
                                   "(Telegram answered 409 Conflict): stop it, or use another token")

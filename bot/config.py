@@ -11,7 +11,7 @@ import tomllib
 from pathlib import Path
 from urllib.parse import urlparse
 
-from pydantic import BaseModel, Field, ValidationError, field_validator
+from pydantic import BaseModel, Field, SecretStr, ValidationError, field_validator
 
 from flows.languages import LANGUAGES
 from flows.policy import Policy
@@ -112,9 +112,61 @@ class DatabaseSection(BaseModel):
     busy_timeout_seconds: float = Field(5.0, gt=0, le=60)
 
 
+# What Telegram accepts as a webhook's secret_token.
+SECRET_SHAPE = re.compile(r"[A-Za-z0-9_-]{1,256}")
+
+
+class WebhookSection(BaseModel):
+    # Set: Telegram posts updates to this URL (setWebhook), served on host:port. Unset: long polling.
+    # Telegram only posts to https on port 443, 80, 88 or 8443; a TLS proxy in front forwards to port.
+    url: str | None = None
+    # Telegram sends it in X-Telegram-Bot-Api-Secret-Token; a request without it is refused (401).
+    # Unset: a new one is generated at every start (fine for one process, not for several).
+    secret: SecretStr | None = None
+    host: str = "0.0.0.0"
+    port: int = Field(8080, ge=1, le=65535)
+
+    @field_validator("url")
+    @classmethod
+    def _webhook_url(cls, value: str | None) -> str | None:
+        if not value:
+            return None
+        try:
+            parsed = urlparse(value)
+            parsed.port  # noqa: B018 - raises ValueError for a bad port
+        except ValueError:
+            raise ValueError("is not a valid URL: it must look like https://bot.example.com/telegram") from None
+        if parsed.scheme not in ("http", "https") or not parsed.hostname or parsed.fragment:
+            raise ValueError("must look like https://bot.example.com/telegram")
+        return value
+
+    @field_validator("secret")
+    @classmethod
+    def _secret_shape(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None or not value.get_secret_value():
+            return None
+        if not SECRET_SHAPE.fullmatch(value.get_secret_value()):
+            raise ValueError("must be 1 to 256 characters, only A-Z, a-z, 0-9, _ and -")
+        return value
+
+    @property
+    def path(self) -> str:
+        """Where the server takes Telegram's posts: the URL's path."""
+        return urlparse(self.url or "").path or "/"
+
+
+class MetricsSection(BaseModel):
+    # Polling mode: serve /metrics and /healthz on this port (unset: no HTTP server). In webhook
+    # mode both are always on the webhook's server.
+    port: int | None = Field(None, ge=1, le=65535)
+    host: str = "0.0.0.0"
+
+
 class Config(BaseModel):
     bot: BotSection = Field(default_factory=BotSection)
     database: DatabaseSection = Field(default_factory=DatabaseSection)
+    webhook: WebhookSection = Field(default_factory=WebhookSection)
+    metrics: MetricsSection = Field(default_factory=MetricsSection)
     reminders: RemindersSection = Field(default_factory=RemindersSection)
     sending: SendingSection = Field(default_factory=SendingSection)
     policy: Policy = Field(default_factory=Policy)
@@ -125,7 +177,9 @@ class Config(BaseModel):
 TOKEN_SHAPE = re.compile(r"\d+:\S+")
 
 ENV_OVERRIDES = {"BOT_TOKEN": ("bot", "token"), "BOT_API_URL": ("bot", "api_url"),
-                 "DATABASE_URL": ("database", "url")}
+                 "DATABASE_URL": ("database", "url"), "BOT_WEBHOOK_URL": ("webhook", "url"),
+                 "BOT_WEBHOOK_SECRET": ("webhook", "secret"), "PORT": ("webhook", "port"),
+                 "METRICS_PORT": ("metrics", "port")}
 
 
 def load_config(environ: dict[str, str] | None = None) -> Config:
@@ -147,7 +201,9 @@ def load_config(environ: dict[str, str] | None = None) -> Config:
     except ValidationError as e:
         first = e.errors()[0]
         where = ".".join(str(p) for p in first["loc"])
-        raise ConfigError(f"config value {where}: {first['msg']}") from None
+        from_env = [var for var, loc in ENV_OVERRIDES.items() if loc == tuple(first["loc"][:2]) and env.get(var)]
+        source = f" (set by {from_env[0]})" if from_env else ""
+        raise ConfigError(f"config value {where}: {first['msg']}{source}") from None
     if not config.bot.token:
         raise ConfigError("BOT_TOKEN is not set: get a token from @BotFather and run BOT_TOKEN=<token> python -m bot")
     if not TOKEN_SHAPE.fullmatch(config.bot.token):

@@ -18,6 +18,7 @@ from aiogram.types import InlineKeyboardButton
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.i18n import ngettext
 
+from bot import metrics
 from bot.formatting import fmt_date
 from bot.keyboards import ReminderSnooze
 from bot.planning import reminder_plan, zone
@@ -114,6 +115,7 @@ class ReminderEngine:
         while not self._stopping and (claimed := await self.svc.store.claim_reminders(
                 self.svc.clock.now(), lease=self.lease_seconds, limit=self.batch)):
             total += len(claimed)
+            metrics.reminder("due", len(claimed))
             # Overdue after downtime: one message per dispute and kind, the latest.
             claimed.sort(key=lambda r: (r.dispute_id, r.kind, r.due_at))
             latest = []
@@ -121,6 +123,7 @@ class ReminderEngine:
                 *older, last = list(group)
                 for r in older:
                     await self.svc.store.finish_reminder(r.id, "skipped")
+                    metrics.reminder("skipped")
                 latest.append(last)
             await asyncio.gather(*(self._deliver_one(r) for r in latest))
             if len(claimed) < self.batch:
@@ -135,6 +138,7 @@ class ReminderEngine:
                 await self._deliver(r)
             except Exception:  # one bad row must not hold back the others
                 log.exception("reminder %s failed", r.id)
+                metrics.reminder("retried")
                 await self.svc.store.retry_reminder(r.id, self.svc.clock.now() + timedelta(minutes=5))
 
     async def _deliver(self, r: ReminderRecord) -> None:
@@ -144,9 +148,11 @@ class ReminderEngine:
         locale = (user.locale if user else None) or self.svc.config.bot.default_locale
         if d is None or user is None or not self._still_wanted(r, d, locale, user.timezone):
             await store.finish_reminder(r.id, "cancelled")
+            metrics.reminder("cancelled")
             return
         if now - r.deadline_at > timedelta(days=self.svc.policy.reminder_stale_days):
             await store.finish_reminder(r.id, "skipped", error="deadline long past")
+            metrics.reminder("skipped")
             return
         tz = zone(user.timezone, locale)
         policy = self.svc.policy
@@ -155,17 +161,21 @@ class ReminderEngine:
             morning = next_daytime(now, tz, policy.daytime_start, policy.daytime_end)
             if morning < r.deadline_at:
                 await store.retry_reminder(r.id, morning)
+                metrics.reminder("deferred")
                 return
         text, markup = self.render(r, d, locale, tz, now)
         result = await self.sender.send_message(d.user_id, text, reply_markup=markup)
         if result.outcome is DeliveryOutcome.SENT:
             await store.finish_reminder(r.id, "sent")
+            metrics.reminder("sent")
         elif result.outcome in (DeliveryOutcome.BLOCKED, DeliveryOutcome.REJECTED):
             await store.finish_reminder(r.id, "failed", error=result.error)
+            metrics.reminder("failed")
         else:
             # attempts counts this one (the claim raised it): 30 s, 60 s, 120 s … up to an hour.
             backoff = result.retry_after or min(30 * 2 ** max(r.attempts - 1, 0), 3600)
             await store.retry_reminder(r.id, now + timedelta(seconds=backoff), error=result.error)
+            metrics.reminder("retried")
 
     def _still_wanted(self, r: ReminderRecord, d: Dispute, locale: str, tz_name: str | None) -> bool:
         if d.reminders_off:

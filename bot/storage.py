@@ -456,6 +456,15 @@ class Storage:
             result[table][key] = n
         return result
 
+    async def disputes_by_state(self) -> dict[str, int]:
+        """Disputes per stage, for /metrics: one COUNT ... GROUP BY on the read connection."""
+        rows = await self._rdb.execute_fetchall("SELECT state, COUNT(*) FROM disputes GROUP BY state")
+        return {state: n for state, n in rows}
+
+    async def ping(self) -> None:
+        """A trivial read (for /healthz): raises when the database can't be read."""
+        await self._read_one("SELECT 1 FROM schema_migrations LIMIT 1")
+
     async def forget_user(self, user_id: int) -> None:
         # One statement, so no BEGIN/COMMIT round trips: the user's disputes go
         # with the user, their evidence and reminders with the disputes

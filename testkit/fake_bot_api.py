@@ -20,7 +20,7 @@ from aiohttp import web
 SENT_METHODS = {"sendMessage", "sendDocument", "sendPhoto", "editMessageText"}
 OK_TRUE = {"deleteWebhook", "setMyCommands", "deleteMyCommands", "setMyDescription",
            "setMyShortDescription", "setMyName", "answerCallbackQuery", "deleteMessage",
-           "editMessageReplyMarkup", "setChatMenuButton", "sendChatAction"}
+           "editMessageReplyMarkup", "setChatMenuButton", "sendChatAction", "setWebhook"}
 INT_KEYS = {"chat_id", "from_chat_id", "message_id", "user_id", "offset", "limit", "timeout",
             "reply_to_message_id", "message_thread_id", "cache_time"}
 CONFLICT = "Conflict: terminated by other getUpdates request; make sure that only one bot instance is running"

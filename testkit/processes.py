@@ -17,7 +17,8 @@ from testkit.fake_bot_api import FakeBotAPI, Request
 
 REPO = Path(__file__).resolve().parent.parent
 TIMEOUT = 15.0
-ENV_KEYS = ("BOT_TOKEN", "BOT_API_URL", "DATABASE_URL", "CONFIG_FILE")
+ENV_KEYS = ("BOT_TOKEN", "BOT_API_URL", "DATABASE_URL", "CONFIG_FILE", "BOT_WEBHOOK_URL", "BOT_WEBHOOK_SECRET",
+            "PORT", "METRICS_PORT")
 
 
 def bot_env(**overrides: str) -> dict[str, str]:
@@ -39,9 +40,11 @@ class BotProcess:
                         asyncio.create_task(self._drain(proc.stderr, self._err))]
 
     @classmethod
-    async def start(cls, env: dict[str, str], fake: FakeBotAPI | None = None) -> "BotProcess":
+    async def start(cls, env: dict[str, str], fake: FakeBotAPI | None = None, *args: str,
+                    python: str = sys.executable, cwd: Path = REPO) -> "BotProcess":
+        """``python -m bot *args``; ``python`` and ``cwd`` for another install (tests/test_deploy.py)."""
         proc = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "bot", cwd=REPO, env=env, stdin=asyncio.subprocess.DEVNULL,
+            python, "-m", "bot", *args, cwd=cwd, env=env, stdin=asyncio.subprocess.DEVNULL,
             stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
         return cls(proc, fake)
 
