@@ -26,6 +26,7 @@ from bot.sender import RateLimitedSender
 from bot.routers import admin, commands, evidence, fallback, intake, lifecycle, paperwork
 from bot.services import Services
 from bot.storage import Storage, sqlite_path
+from bot.users import UserRow
 from flows.choices import N_
 from flows.clock import Clock, SystemClock
 
@@ -78,6 +79,8 @@ def create_dispatcher(svc: Services, *, isolation: BaseEventIsolation | None = N
     dp.update.outer_middleware(FloodControl(b.flood_limit, b.flood_window_seconds, b.flood_cooldown_seconds,
                                             slow_down, clock=svc.monotonic,
                                             exempt=lambda update: evidence.carries_evidence(update.message)))
+    # After flood control (a muted update reads nothing): the user row, read once per update.
+    dp.update.outer_middleware(UserRow(svc.store))
     UserLocaleMiddleware(svc.i18n, svc.store).setup(dp)
 
     async def on_shutdown() -> None:

@@ -21,6 +21,7 @@ from urllib.parse import urlparse
 import aiosqlite
 
 from bot.config import FatalError
+from bot.users import user_changed
 from flows.dispute import Dispute
 from flows.evidence import EvidenceItem, EvidenceKind
 from flows.reminders import PlannedReminder
@@ -392,6 +393,7 @@ class Storage:
         if user is None:
             now = _now()
             await self._write(_NEW_USER, (user_id, locale, now, now))
+            user_changed(user_id)
             user = UserRecord(user_id, locale, None)
         return user
 
@@ -402,16 +404,19 @@ class Storage:
         await self._write("INSERT INTO users (id, locale, created_at, updated_at) VALUES (?, ?, ?, ?)"
                           " ON CONFLICT (id) DO UPDATE SET locale = excluded.locale, updated_at = excluded.updated_at",
                           (user_id, locale, now, now))
+        user_changed(user_id, locale=locale)
 
     async def set_timezone(self, user_id: int, tz_name: str) -> None:
         now = _now()
         await self._write("INSERT INTO users (id, timezone, created_at, updated_at) VALUES (?, ?, ?, ?)"
                           " ON CONFLICT (id) DO UPDATE SET timezone = excluded.timezone,"
                           " updated_at = excluded.updated_at", (user_id, tz_name, now, now))
+        user_changed(user_id, timezone=tz_name)
 
     async def focus(self, user_id: int, dispute_id: int | None) -> None:
         await self._write("UPDATE users SET focused_dispute_id = ?, updated_at = ? WHERE id = ?",
                           (dispute_id, _now(), user_id))
+        user_changed(user_id, focused_dispute_id=dispute_id)
 
     async def export_user(self, user_id: int) -> dict:
         """Everything stored about the user, for /export."""
@@ -445,6 +450,7 @@ class Storage:
             except sqlite3.Error as e:
                 self._failed(e)
                 raise
+            user_changed(user_id)
             # The WAL still holds the pages as they were before the delete; copy the
             # zeroed pages into the database and cut the WAL to zero bytes, so no
             # readable copy of the buyer's answers is left on disk.
@@ -465,6 +471,7 @@ class Storage:
             dispute_id, number = await cursor.fetchone()
             await db.execute("UPDATE users SET focused_dispute_id = ?, updated_at = ? WHERE id = ?",
                              (dispute_id, now, user_id))
+        user_changed(user_id, focused_dispute_id=dispute_id)  # a new user's row: read again
         return Dispute(id=dispute_id, user_id=user_id, state=initial_state, number=number)
 
     async def get_dispute(self, user_id: int, dispute_id: int) -> Dispute | None:
