@@ -16,6 +16,7 @@ from aiogram.types import BotCommandScopeDefault
 
 from bot.budget import SendBudget
 from bot.config import LOCALES, Config, FatalError
+from bot.cosmetic import Cosmetics
 from bot.instance import AnotherInstance, ConflictWatch, InstanceLock
 from bot.i18n import UserLocaleMiddleware, make_i18n, telegram_locale
 from bot.isolation import SparseMemoryStorage, UserLocks
@@ -62,6 +63,8 @@ def create_dispatcher(svc: Services, *, isolation: BaseEventIsolation | None = N
     in_flight = InFlight()
     dp.update.outer_middleware(in_flight)
     dp.update.outer_middleware(TrackCommit())
+    # Spinner and "answered" edits run beside the next question; the update waits for them at its end.
+    dp.update.outer_middleware(Cosmetics())
     once = OncePerUpdate(svc.store)
     dp.update.outer_middleware(once)
     b = svc.config.bot
