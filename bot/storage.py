@@ -111,6 +111,10 @@ MIGRATIONS: list[str] = [
     ALTER TABLE processed_updates ADD COLUMN done INTEGER NOT NULL DEFAULT 1;
     CREATE INDEX processed_updates_in_flight ON processed_updates(update_id) WHERE done = 0;
     """,
+    # 6: small facts the bot remembers between starts (the hash of the profile it published)
+    """
+    CREATE TABLE settings (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+    """,
 ]
 
 _ANSWER_COLUMNS = ("state", "version", "reason", "received", "defect", "solution", "order_number",
@@ -378,6 +382,15 @@ class Storage:
         rows = await self._rdb.execute_fetchall(
             "SELECT update_id, chat_id FROM processed_updates WHERE done = 0 ORDER BY update_id")
         return [(r["update_id"], r["chat_id"]) for r in rows]
+
+    # --- settings ------------------------------------------------------------
+    async def get_setting(self, key: str) -> str | None:
+        row = await self._read_one("SELECT value FROM settings WHERE key = ?", (key,))
+        return row["value"] if row else None
+
+    async def set_setting(self, key: str, value: str) -> None:
+        await self._write("INSERT INTO settings (key, value) VALUES (?, ?)"
+                          " ON CONFLICT (key) DO UPDATE SET value = excluded.value", (key, value))
 
     # --- users ---------------------------------------------------------------
     async def get_user(self, user_id: int) -> UserRecord | None:
