@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import itertools
 import os
 import shutil
 import sqlite3
@@ -46,8 +47,9 @@ def echo_dispatcher() -> Dispatcher:
 FIRST_UID = 100_000
 
 
-async def record(db_path: Path, users: int) -> tuple[Bot, list[Update]]:
+async def record(db_path: Path, users: int, *, first_update_id: int = 1) -> tuple[Bot, list[Update]]:
     h = await IntakeHarness(db_path, record=True).start()
+    h.update_ids = itertools.count(first_update_id)
     try:
         await run_buyers(h, range(FIRST_UID, FIRST_UID + users))
     finally:
@@ -161,6 +163,68 @@ async def grown(workdir: Path, seeded: Path, users: int, rounds: int = 2) -> lis
     return [Figure(f"1. full stack with {disputes:,} disputes and {reminders:,} reminders stored ÷ on a fresh database",
                    f"{full:,.0f} ÷ {fresh:,.0f} updates/s = {full / fresh:.2f}", ok=None,
                    note=f"{users:,} buyers' intakes each, best of {rounds}; every query is on an index")]
+
+
+FIRST_REPLAYED_ID = 1_000_001  # both sides: the grown side's log holds the 100,000 ids before it
+
+
+def seed_update_log(path: Path, keep: int = 100_000) -> None:
+    """A grown bot's de-duplication log is full: the newest ``keep`` update ids (storage prunes
+    older ones as new ones come), all done, just below the ids the replay uses."""
+    db = sqlite3.connect(path)
+    try:
+        db.executemany("INSERT OR IGNORE INTO processed_updates (update_id, at, chat_id, done) VALUES (?, ?, ?, 1)",
+                       ((FIRST_REPLAYED_ID - i, "2026-11-01T00:00:00+00:00", 1_000 + i % 5_000)
+                        for i in range(1, keep + 1)))
+        db.commit()
+    finally:
+        db.close()
+
+
+async def grown_chunks(workdir: Path, seeded: Path, users: int, *, chunk: int = 100) -> list[Figure]:
+    """The grown database against a fresh one, in alternating chunks of ``chunk`` updates in
+    one process: both replay harnesses are open at once and take turns, so machine noise
+    falls on both alike. Each side's updates were recorded on its own copy of its database
+    (the buttons carry the dispute ids that database hands out)."""
+    sides: dict[str, dict] = {}
+    for kind in ("fresh", "grown"):
+        record_db, replay_db = workdir / f"{kind}-crecord.db", workdir / f"{kind}-creplay.db"
+        for path in (record_db, replay_db):
+            for leftover in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+                leftover.unlink(missing_ok=True)
+            if kind == "grown":
+                shutil.copyfile(seeded, path)
+                seed_update_log(path)
+        bot, updates = await record(record_db, users, first_update_id=FIRST_REPLAYED_ID)
+        h = await IntakeHarness(replay_db, bot=bot).start()
+        sides[kind] = {"h": h, "bot": bot, "updates": updates, "db": replay_db, "elapsed": 0.0, "durations": []}
+    try:
+        n = min(len(s["updates"]) for s in sides.values())
+        for start in range(0, n, chunk):
+            order = ("fresh", "grown") if (start // chunk) % 2 == 0 else ("grown", "fresh")
+            for kind in order:
+                s = sides[kind]
+                s["elapsed"] += await timed(s["h"].dp, s["bot"], s["updates"][start:start + chunk], s["durations"])
+        for s in sides.values():
+            await s["h"].settle()
+    finally:
+        for s in sides.values():
+            await s["h"].stop()
+    for s in sides.values():
+        check_replay(s["db"], users)
+    db = sqlite3.connect(seeded)
+    try:
+        disputes, reminders = db.execute(
+            "SELECT (SELECT COUNT(*) FROM disputes), (SELECT COUNT(*) FROM reminders)").fetchone()
+    finally:
+        db.close()
+    fresh, full = (n / sides[k]["elapsed"] for k in ("fresh", "grown"))
+    p99 = {k: percentile(sides[k]["durations"], 0.99) * 1000 for k in sides}
+    return [Figure(f"1. grown ({disputes:,} disputes, {reminders:,} reminders, 100,000 update ids) ÷ fresh database, "
+                   f"alternating chunks of {chunk}", f"{full:,.0f} ÷ {fresh:,.0f} updates/s = {full / fresh:.2f}",
+                   "≥ 0.9", full / fresh >= 0.9,
+                   note=f"{users:,} buyers each, {n:,} updates per side; p99 per update {p99['grown']:.2f} ms grown, "
+                        f"{p99['fresh']:.2f} ms fresh")]
 
 
 if __name__ == "__main__":  # python -m benchmarks.throughput [users] [profile.txt]
