@@ -85,7 +85,14 @@ async def run(workdir: Path, users: int, *, profile: str | None = None) -> list[
     echo = echo_dispatcher()
     full_times: list[float] = []
     echo_times: list[float] = []
-    full_total = echo_total = 0.0
+    peer_times: list[float] = []
+    full_total = echo_total = peer_total = 0.0
+    try:  # the realistic peer needs the bench extra (SQLAlchemy)
+        from benchmarks.peer import open_engine, peer_dispatcher
+        engine = await open_engine(workdir / "peer.db")
+        peer = peer_dispatcher(engine)
+    except ImportError:
+        engine = peer = None
     full_calls = 0
     profiler = None
     if profile:
@@ -99,6 +106,8 @@ async def run(workdir: Path, users: int, *, profile: str | None = None) -> list[
         for i in range(0, len(updates), CHUNK):
             chunk = updates[i:i + CHUNK]
             echo_total += await timed(echo, bot, chunk, echo_times)
+            if peer is not None:
+                peer_total += await timed(peer, bot, chunk, peer_times)
             if profiler:
                 profiler.start()
             before = bot.session.calls
@@ -109,6 +118,8 @@ async def run(workdir: Path, users: int, *, profile: str | None = None) -> list[
         await full.settle()
     finally:
         await full.stop()
+        if engine is not None:
+            await engine.dispose()
     if profiler:
         Path(profile).write_text(profiler.output_text(unicode=True, color=False, show_all=False), encoding="utf-8")
 
@@ -128,7 +139,13 @@ async def run(workdir: Path, users: int, *, profile: str | None = None) -> list[
         Figure("1. throughput ratio full/bare", f"{ratio:.3f}", "≥ 0.5", ratio >= 0.5),
         Figure("1. full stack p50 per update", f"{p50:.2f} ms", ok=None),
         Figure("1. full stack p99 per update", f"{p99:.2f} ms", "< 20 ms", p99 < 20),
-    ]
+    ] + ([
+        Figure("1. realistic peer (aiogram FSMContext + SQLAlchemy/aiosqlite intake) throughput",
+               f"{n / peer_total:,.0f} updates/s", ok=None,
+               note=f"p50 {percentile(peer_times, 0.5) * 1000:.2f} ms, p99 {percentile(peer_times, 0.99) * 1000:.2f} ms; "
+                    "benchmarks/peer.py, same updates, alternating chunks"),
+        Figure("1. throughput ratio full/peer", f"{full_rate / (n / peer_total):.3f}", ok=None),
+    ] if peer is not None else [])
 
 
 async def grown(workdir: Path, seeded: Path, users: int, rounds: int = 2) -> list[Figure]:
