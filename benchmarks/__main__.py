@@ -24,9 +24,9 @@ SIZES = {
     # users in the throughput run, and in its run on a grown database; memory checkpoints (users) and time budget (s);
     # pending reminders for start→ready; due reminders to dispatch; disputes for /disputes
     "small": {"users": 100, "grown": 100, "memory": (300, 800, 40), "pending": 1_000_000, "due": 500,
-              "disputes": 100, "rounds": 5, "latency_rounds": 2},
+              "disputes": 100, "rounds": 5, "latency_rounds": 2, "grown_rounds": 3},
     "full": {"users": 1_000, "grown": 300, "memory": (1_000, 100_000, 9_000), "pending": 1_000_000,
-             "due": 10_000, "disputes": 100, "rounds": 7, "latency_rounds": 5},
+             "due": 10_000, "disputes": 100, "rounds": 7, "latency_rounds": 5, "grown_rounds": 3},
 }
 
 
@@ -60,7 +60,7 @@ async def main_async(size: str, only: set[str], profile: Path | None = None) -> 
             if not seeded.exists():
                 await reminders.seed_pending(seeded, s["pending"])
             print(f"[1] throughput on a grown database: {s['grown']:,} buyers …", flush=True)
-            show(await throughput.grown_chunks(workdir, seeded, s["grown"]))
+            show(await throughput.grown_rounds(workdir, seeded, s["grown"], s["grown_rounds"]))
         first, last, budget = s["memory"]
         mem_task = None
         if "2" in only:
