@@ -1,8 +1,8 @@
-"""``python -m benchmarks [--small | --full] [--only 1,2,3,4,5] [--json PATH]``
+"""``python -m benchmarks [--small | --full] [--only 1,2,3,4,5,6] [--json PATH]``
 
 Prints every figure with its target and PASS/MISS (— where the issue sets no
 target), and the machine it ran on. ``--small`` (the default) finishes in about
-two minutes on a 2-core machine; ``--full`` runs the sizes of the issue where
+four minutes on a 2-core machine; ``--full`` runs the sizes of the issue where
 they fit (see BENCHMARKS.md). All figures that are compared are measured as
 ratios within the same run: the machines are noisy.
 """
@@ -89,7 +89,7 @@ async def main_async(size: str, only: set[str], profile: Path | None = None) -> 
 def main() -> int:
     p = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__.split("\n\n")[1])
     group = p.add_mutually_exclusive_group()
-    group.add_argument("--small", dest="size", action="store_const", const="small", help="≈ 2 min (default)")
+    group.add_argument("--small", dest="size", action="store_const", const="small", help="≈ 4 min (default)")
     group.add_argument("--full", dest="size", action="store_const", const="full", help="the issue's sizes, ≈ 1.5 h")
     p.add_argument("--only", default="1,2,3,4,5,6", help="comma-separated figure numbers (default: all)")
     p.add_argument("--json", type=Path, help="also write the figures and the machine here")
