@@ -1,8 +1,8 @@
-"""``python -m benchmarks [--small | --full] [--only 1,2,3,4,5] [--json PATH]``
+"""``python -m benchmarks [--small | --full] [--only 1,2,3,4,5,6] [--json PATH]``
 
 Prints every figure with its target and PASS/MISS (— where the issue sets no
 target), and the machine it ran on. ``--small`` (the default) finishes in about
-two minutes on a 2-core machine; ``--full`` runs the sizes of the issue where
+four minutes on a 2-core machine; ``--full`` runs the sizes of the issue where
 they fit (see BENCHMARKS.md). All figures that are compared are measured as
 ratios within the same run: the machines are noisy.
 """
@@ -17,16 +17,16 @@ import tempfile
 import time
 from pathlib import Path
 
-from benchmarks import dossier, memory, reminders, storage, throughput
+from benchmarks import dossier, latency, memory, reminders, storage, throughput
 from benchmarks.common import Figure, machine, table
 
 SIZES = {
     # users in the throughput run, and in its run on a grown database; memory checkpoints (users) and time budget (s);
     # pending reminders for start→ready; due reminders to dispatch; disputes for /disputes
-    "small": {"users": 100, "grown": 50, "memory": (300, 800, 40), "pending": 1_000_000, "due": 500,
-              "disputes": 100, "rounds": 1},
+    "small": {"users": 100, "grown": 100, "memory": (300, 800, 40), "pending": 1_000_000, "due": 500,
+              "disputes": 100, "rounds": 5, "latency_rounds": 2, "grown_rounds": 3},
     "full": {"users": 1_000, "grown": 300, "memory": (1_000, 100_000, 9_000), "pending": 1_000_000,
-             "due": 10_000, "disputes": 100, "rounds": 3},
+             "due": 10_000, "disputes": 100, "rounds": 7, "latency_rounds": 5, "grown_rounds": 3},
 }
 
 
@@ -60,7 +60,7 @@ async def main_async(size: str, only: set[str], profile: Path | None = None) -> 
             if not seeded.exists():
                 await reminders.seed_pending(seeded, s["pending"])
             print(f"[1] throughput on a grown database: {s['grown']:,} buyers …", flush=True)
-            show(await throughput.grown(workdir, seeded, s["grown"]))
+            show(await throughput.grown_rounds(workdir, seeded, s["grown"], s["grown_rounds"]))
         first, last, budget = s["memory"]
         mem_task = None
         if "2" in only:
@@ -79,15 +79,19 @@ async def main_async(size: str, only: set[str], profile: Path | None = None) -> 
         if "5" in only:
             print("[5] dossier: 30 photos and 50 seller messages, and the timeline picture …", flush=True)
             show(await asyncio.to_thread(dossier.run))
+        if "6" in only:
+            print(f"[6] answer latency in round trips: {s['latency_rounds']} rounds before/after, alternating …",
+                  flush=True)
+            show(await latency.run(workdir, rounds=s["latency_rounds"]))
     return figures
 
 
 def main() -> int:
     p = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__.split("\n\n")[1])
     group = p.add_mutually_exclusive_group()
-    group.add_argument("--small", dest="size", action="store_const", const="small", help="≈ 2 min (default)")
+    group.add_argument("--small", dest="size", action="store_const", const="small", help="≈ 4 min (default)")
     group.add_argument("--full", dest="size", action="store_const", const="full", help="the issue's sizes, ≈ 1.5 h")
-    p.add_argument("--only", default="1,2,3,4,5", help="comma-separated figure numbers (default: all)")
+    p.add_argument("--only", default="1,2,3,4,5,6", help="comma-separated figure numbers (default: all)")
     p.add_argument("--json", type=Path, help="also write the figures and the machine here")
     p.add_argument("--profile", type=Path, help="write a pyinstrument profile of the full stack's replay (figure 1) "
                                                 "here; needs pip install -e '.[bench]'")
@@ -101,7 +105,7 @@ def main() -> int:
     started = time.monotonic()
     figures = asyncio.run(main_async(args.size, set(args.only.split(",")), args.profile))
     elapsed = time.monotonic() - started
-    order = {n: i for i, n in enumerate("12345")}
+    order = {n: i for i, n in enumerate("123456")}
     figures.sort(key=lambda f: order.get(f.name[:1], 9))
     print(f"=== all figures ({args.size}, {elapsed:.0f} s) ===")
     print(table(figures))

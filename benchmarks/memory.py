@@ -107,6 +107,13 @@ def figures(result: dict, wanted: int) -> list[Figure]:
                note=f"{b['elapsed']:.0f} s of intake in all, {slope:,.1f} bytes per further user"),
         Figure(f"2. RSS ratio {b['users']:,}/{a['users']:,} users", f"{ratio:.3f}", "≤ 1.3", ratio <= 1.3,
                note="the issue's sizes are 100,000/1,000 (--full)" if b["users"] < 100_000 else ""),
+        Figure(f"2. bytes per idle buyer between the checkpoints ({a['users']:,} → {b['users']:,})",
+               f"{slope:,.1f} B", ok=None,
+               note="RSS difference ÷ buyers added; every buyer idle (intake done) at both checkpoints"),
+        Figure("2. per-buyer structure entries between the checkpoints", ", ".join(
+            f"{k} {(b['structures'].get(k, 0) - a['structures'].get(k, 0)) / max(1, b['users'] - a['users']):+.4f}"
+            for k in b["structures"]) or "none", "0", all(
+            b["structures"].get(k, 0) <= a["structures"].get(k, 0) for k in b["structures"])),
         Figure("2. per-user structures still in memory", ", ".join(
             f"{k}: {v:,}" for k, v in grown.items()) or "none", "none", not grown,
             note="after the last checkpoint: " + ", ".join(f"{k} {v:,}" for k, v in b["structures"].items())),

@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import json
 import logging
 from contextlib import suppress
 
@@ -12,11 +14,14 @@ from aiogram.client.telegram import TelegramAPIServer
 from aiogram.enums import ParseMode
 from aiogram.fsm.storage.base import BaseEventIsolation
 from aiogram.exceptions import TelegramNetworkError, TelegramUnauthorizedError
+from aiogram.client.session.middlewares.base import BaseRequestMiddleware
+from aiogram.methods import GetUpdates, SetMyCommands, SetMyDescription, SetMyShortDescription, TelegramMethod
 from aiogram.types import BotCommandScopeDefault
 
 from bot import metrics, web
 from bot.budget import SendBudget
 from bot.config import LOCALES, Config, FatalError
+from bot.cosmetic import Cosmetics
 from bot.instance import AnotherInstance, ConflictWatch, InstanceLock
 from bot.i18n import UserLocaleMiddleware, make_i18n, telegram_locale
 from bot.isolation import SparseMemoryStorage, UserLocks
@@ -27,6 +32,7 @@ from bot.sender import RateLimitedSender
 from bot.routers import admin, commands, evidence, fallback, intake, lifecycle, paperwork
 from bot.services import Services
 from bot.storage import Storage, sqlite_path
+from bot.users import UserRow
 from flows.choices import N_
 from flows.clock import Clock, SystemClock
 
@@ -62,6 +68,8 @@ def create_dispatcher(svc: Services, *, isolation: BaseEventIsolation | None = N
     in_flight = InFlight()
     dp.update.outer_middleware(in_flight)
     dp.update.outer_middleware(TrackCommit())
+    # Spinner and "answered" edits run beside the next question; the update waits for them at its end.
+    dp.update.outer_middleware(Cosmetics())
     once = OncePerUpdate(svc.store)
     dp.update.outer_middleware(once)
     b = svc.config.bot
@@ -79,6 +87,8 @@ def create_dispatcher(svc: Services, *, isolation: BaseEventIsolation | None = N
     dp.update.outer_middleware(FloodControl(b.flood_limit, b.flood_window_seconds, b.flood_cooldown_seconds,
                                             slow_down, clock=svc.monotonic,
                                             exempt=lambda update: evidence.carries_evidence(update.message)))
+    # After flood control (a muted update reads nothing): the user row, read once per update.
+    dp.update.outer_middleware(UserRow(svc.store))
     UserLocaleMiddleware(svc.i18n, svc.store).setup(dp)
 
     async def on_shutdown() -> None:
@@ -110,16 +120,73 @@ def create_engine(svc: Services, bot: Bot) -> ReminderEngine:
                           concurrency=r.concurrency)
 
 
-async def set_profile(bot: Bot, svc: Services) -> None:
+def profile_calls(svc: Services) -> list[TelegramMethod]:
     """Command menu, description and short description in every language; the default language unscoped."""
     default = svc.config.bot.default_locale
+    calls: list[TelegramMethod] = []
     for locale in (default, *(lang for lang in LOCALES if lang != default)):
         code = None if locale == default else locale
         tr = svc.i18n.gettext
-        await bot.set_my_commands(commands.bot_commands(locale, svc.i18n), scope=BotCommandScopeDefault(),
-                                  language_code=code)
-        await bot.set_my_description(tr(DESCRIPTION, locale=locale), language_code=code)
-        await bot.set_my_short_description(tr(SHORT_DESCRIPTION, locale=locale), language_code=code)
+        calls += [SetMyCommands(commands=commands.bot_commands(locale, svc.i18n), scope=BotCommandScopeDefault(),
+                                language_code=code),
+                  SetMyDescription(description=tr(DESCRIPTION, locale=locale), language_code=code),
+                  SetMyShortDescription(short_description=tr(SHORT_DESCRIPTION, locale=locale), language_code=code)]
+    return calls
+
+
+def profile_hash(bot_id: int, calls: list[TelegramMethod]) -> str:
+    """What the profile calls would set, for this bot (another token is another bot)."""
+    body = json.dumps([bot_id, *((type(c).__name__, c.model_dump(mode="json")) for c in calls)],
+                      sort_keys=True, ensure_ascii=False)
+    return hashlib.sha256(body.encode()).hexdigest()
+
+
+async def set_profile(bot: Bot, svc: Services) -> None:
+    """Sets the whole profile (every language), whatever was set before."""
+    for call in profile_calls(svc):
+        await bot(call)
+
+
+PROFILE_KEY = "profile_hash"
+
+
+async def publish_profile(bot: Bot, svc: Services, bot_id: int) -> bool:
+    """Sets the profile only when it differs from what the last start set (its hash is in the
+    database; remembered only once every call succeeded). True when it was set now."""
+    calls = profile_calls(svc)
+    digest = profile_hash(bot_id, calls)
+    if await svc.store.get_setting(PROFILE_KEY) == digest:
+        return False
+    for call in calls:
+        await bot(call)
+    await svc.store.set_setting(PROFILE_KEY, digest)
+    log.info("profile published (%d calls)", len(calls))
+    return True
+
+
+class FirstPoll(BaseRequestMiddleware):
+    """Set once the first getUpdates goes out: background start-up work waits for it."""
+
+    def __init__(self) -> None:
+        self.polling = asyncio.Event()
+
+    async def __call__(self, make_request, bot, method):
+        if isinstance(method, GetUpdates):
+            self.polling.set()
+        return await make_request(bot, method)
+
+
+async def publish_in_background(bot: Bot, svc: Services, bot_id: int, first_poll: FirstPoll) -> None:
+    """After polling has started: buyers are served first, the profile is cosmetic."""
+    with suppress(TimeoutError):
+        await asyncio.wait_for(first_poll.polling.wait(), 10)
+    try:
+        await publish_profile(bot, svc, bot_id)
+    except asyncio.CancelledError:
+        raise
+    except Exception as e:  # noqa: BLE001 - the profile is set again on the next start
+        log.warning("could not publish the bot's profile (tried again at the next start): %s: %s",
+                    type(e).__name__, e)
 
 
 async def run(config: Config, clock: Clock | None = None) -> None:
@@ -154,6 +221,8 @@ async def _run(config: Config, clock: Clock | None) -> None:
     # Operator metrics (/metrics): every update by type, and the Bot API's 429s (innermost).
     dp.update.outer_middleware(metrics.UpdateMetrics())
     bot.session.middleware(metrics.Count429())
+    first_poll = FirstPoll()
+    bot.session.middleware(first_poll)
 
     async def start_engine() -> None:
         dp["reminder_task"] = asyncio.create_task(engine.run(), name="reminders")
@@ -171,21 +240,33 @@ async def _run(config: Config, clock: Clock | None) -> None:
     dp.shutdown.register(stop_engine)
     api = config.bot.api_url or "https://api.telegram.org"
     started = False
+    profile: asyncio.Task | None = None
     try:
         try:
-            me = await bot.get_me()
+            me = await bot.me()  # cached: start_polling asks for it again
         except TelegramUnauthorizedError:
             raise FatalError(f"the Bot API at {api} rejected BOT_TOKEN (401 Unauthorized): "
                              "copy it again from @BotFather") from None
         except TelegramNetworkError as e:
             raise FatalError(f"can't reach the Bot API at {api}: {e.message}") from None
-        await set_profile(bot, svc)
         log.info("started as @%s", me.username)
         started = True
         try:
             await resume_cut_off(bot, svc)
         except Exception as e:  # noqa: BLE001 - a courtesy: it must not keep the bot from starting
             log.warning("could not resume the chats cut off by the last stop: %s", type(e).__name__)
+        # Buyers first (polling or the webhook); the profile (14 calls when it changed, none when not)
+        # in the background.
+        profile = asyncio.create_task(publish_in_background(bot, svc, me.id, first_poll), name="profile")
+
+        async def stop_profile() -> None:
+            if not profile.done():
+                try:
+                    await asyncio.wait_for(profile, SHUTDOWN_GRACE_SECONDS)
+                except TimeoutError:
+                    log.warning("publishing the profile did not finish in time")
+
+        dp.shutdown.register(stop_profile)
         if config.webhook.url:
             # Telegram posts to BOT_WEBHOOK_URL; SIGTERM finishes the updates in flight (bot.web).
             await web.run_webhook(bot, dp, svc, config)
@@ -207,6 +288,10 @@ async def _run(config: Config, clock: Clock | None) -> None:
             raise AnotherInstance("another instance of the bot is polling with this token "
                                   "(Telegram answered 409 Conflict): stop it, or use another token")
     finally:
+        if profile is not None and not profile.done():
+            profile.cancel()
+            with suppress(asyncio.CancelledError):
+                await profile
         await bot.session.close()
         await store.close()
         if started:

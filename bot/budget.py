@@ -29,7 +29,7 @@ from contextvars import ContextVar
 
 from aiogram.client.session.middlewares.base import BaseRequestMiddleware
 from aiogram.exceptions import TelegramRetryAfter
-from aiogram.methods import SendChatAction
+from aiogram.methods import EditMessageText, SendChatAction
 
 log = logging.getLogger(__name__)
 
@@ -71,10 +71,19 @@ class SendBudget(BaseRequestMiddleware):
         if not counted(method):
             return await make_request(bot, method)
         is_background = _background.get()
+        # Edits of a message already in the chat (marking a question answered) are not
+        # paced per chat: Telegram's ~1 message/s per chat is about messages that arrive in
+        # the chat (each notifies the buyer); an edit adds none, and the bot makes at most
+        # one per buyer's tap, so it can't run ahead of the buyer. It still takes a token of
+        # the bot-wide budget and obeys a chat's 429 pause (None: no chat bucket, the
+        # bot-wide pause key). Paced with the next question, it would take that question's
+        # slot: from the fifth tap in a row the question would wait a second for the edit.
+        # answerCallbackQuery is no message at all (``counted`` leaves it out entirely).
         chat = getattr(method, "chat_id", None)
+        paced = chat if not isinstance(method, EditMessageText) else None
         retried = False
         while True:
-            await self._wait_turn(method, chat, is_background)
+            await self._wait_turn(method, chat, is_background, paced)
             try:
                 return await make_request(bot, method)
             except TelegramRetryAfter as e:
@@ -86,10 +95,10 @@ class SendBudget(BaseRequestMiddleware):
                 log.warning("429 on %s: retrying once after %s s", type(method).__name__, e.retry_after)
                 retried = True
 
-    async def _wait_turn(self, method, chat, is_background: bool) -> None:
+    async def _wait_turn(self, method, chat, is_background: bool, paced=None) -> None:
         await self._wait_pause(method, chat, is_background)
-        if chat is not None:
-            wait = self._reserve_chat(chat)
+        if paced is not None:
+            wait = self._reserve_chat(paced)
             if wait > 0:
                 await asyncio.sleep(wait)
         await self._take(is_background)

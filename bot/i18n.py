@@ -15,6 +15,7 @@ from aiogram.utils.i18n import I18n, I18nMiddleware
 from bot.config import LOCALES
 from bot.storage import Storage
 from flows.languages import LANGUAGES
+from bot.users import user_record
 
 log = logging.getLogger(__name__)
 
@@ -100,13 +101,14 @@ class UserLocaleMiddleware(I18nMiddleware):
 
     async def get_locale(self, event: TelegramObject, data: dict[str, Any]) -> str:
         # Handlers get the locale as the ``locale`` kwarg (numbers, dates, parsing).
-        data["locale"] = locale = await self._user_locale(data.get("event_from_user"))
+        # The user row comes from bot.users.UserRow (one read per update) as ``user``.
+        data["locale"] = locale = await self._user_locale(data.get("event_from_user"), data)
         return locale
 
-    async def _user_locale(self, user: User | None) -> str:
+    async def _user_locale(self, user: User | None, data: dict[str, Any]) -> str:
         if user is None:
             return self.i18n.default_locale
-        record = await self.store.get_user(user.id)
+        record = data["user"] if "user" in data else await user_record(self.store, user.id)
         if record and record.locale in LOCALES:
             return record.locale
         return telegram_locale(user.language_code, self.i18n.default_locale)

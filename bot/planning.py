@@ -5,6 +5,7 @@ from datetime import datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from bot.services import Services
+from bot.users import user_record
 from flows.calendar import DEFAULT_TIMEZONE, HOLIDAY_COUNTRY
 from flows.dispute import Dispute
 from flows.reminders import PlannedReminder, plan
@@ -22,7 +23,8 @@ def zone(tz_name: str | None, locale: str) -> ZoneInfo:
 
 
 async def user_zone(svc: Services, user_id: int, locale: str) -> ZoneInfo:
-    user = await svc.store.get_user(user_id)
+    # The row this update already read (bot.users.UserRow), not another read.
+    user = await user_record(svc.store, user_id)
     return zone(user.timezone if user else None, locale)
 
 

@@ -21,6 +21,7 @@ from urllib.parse import urlparse
 import aiosqlite
 
 from bot.config import FatalError
+from bot.users import user_changed
 from flows.dispute import Dispute
 from flows.evidence import EvidenceItem, EvidenceKind
 from flows.reminders import PlannedReminder
@@ -122,6 +123,10 @@ MIGRATIONS: list[str] = [
     ALTER TABLE disputes ADD COLUMN tracking TEXT;
     ALTER TABLE users ADD COLUMN currency TEXT;
     ALTER TABLE evidence ADD COLUMN label TEXT;
+    """,
+    # 7: small facts the bot remembers between starts (the hash of the profile it published)
+    """
+    CREATE TABLE settings (key TEXT PRIMARY KEY, value TEXT NOT NULL);
     """,
 ]
 
@@ -392,6 +397,15 @@ class Storage:
             "SELECT update_id, chat_id FROM processed_updates WHERE done = 0 ORDER BY update_id")
         return [(r["update_id"], r["chat_id"]) for r in rows]
 
+    # --- settings ------------------------------------------------------------
+    async def get_setting(self, key: str) -> str | None:
+        row = await self._read_one("SELECT value FROM settings WHERE key = ?", (key,))
+        return row["value"] if row else None
+
+    async def set_setting(self, key: str, value: str) -> None:
+        await self._write("INSERT INTO settings (key, value) VALUES (?, ?)"
+                          " ON CONFLICT (key) DO UPDATE SET value = excluded.value", (key, value))
+
     # --- users ---------------------------------------------------------------
     async def get_user(self, user_id: int) -> UserRecord | None:
         row = await self._read_one(
@@ -406,6 +420,7 @@ class Storage:
         if user is None:
             now = _now()
             await self._write(_NEW_USER, (user_id, locale, now, now))
+            user_changed(user_id)
             user = UserRecord(user_id, locale, None)
         return user
 
@@ -416,12 +431,14 @@ class Storage:
         await self._write("INSERT INTO users (id, locale, created_at, updated_at) VALUES (?, ?, ?, ?)"
                           " ON CONFLICT (id) DO UPDATE SET locale = excluded.locale, updated_at = excluded.updated_at",
                           (user_id, locale, now, now))
+        user_changed(user_id, locale=locale)
 
     async def set_timezone(self, user_id: int, tz_name: str) -> None:
         now = _now()
         await self._write("INSERT INTO users (id, timezone, created_at, updated_at) VALUES (?, ?, ?, ?)"
                           " ON CONFLICT (id) DO UPDATE SET timezone = excluded.timezone,"
                           " updated_at = excluded.updated_at", (user_id, tz_name, now, now))
+        user_changed(user_id, timezone=tz_name)
 
     async def get_currency(self, user_id: int) -> str | None:
         """The currency this buyer paid in last time (asked once, then remembered)."""
@@ -434,6 +451,7 @@ class Storage:
     async def focus(self, user_id: int, dispute_id: int | None) -> None:
         await self._write("UPDATE users SET focused_dispute_id = ?, updated_at = ? WHERE id = ?",
                           (dispute_id, _now(), user_id))
+        user_changed(user_id, focused_dispute_id=dispute_id)
 
     async def export_user(self, user_id: int) -> dict:
         """Everything stored about the user, for /export."""
@@ -476,6 +494,7 @@ class Storage:
             except sqlite3.Error as e:
                 self._failed(e)
                 raise
+            user_changed(user_id)
             # The WAL still holds the pages as they were before the delete; copy the
             # zeroed pages into the database and cut the WAL to zero bytes, so no
             # readable copy of the buyer's answers is left on disk.
@@ -496,6 +515,7 @@ class Storage:
             dispute_id, number = await cursor.fetchone()
             await db.execute("UPDATE users SET focused_dispute_id = ?, updated_at = ? WHERE id = ?",
                              (dispute_id, now, user_id))
+        user_changed(user_id, focused_dispute_id=dispute_id)  # a new user's row: read again
         return Dispute(id=dispute_id, user_id=user_id, state=initial_state, number=number)
 
     async def get_dispute(self, user_id: int, dispute_id: int) -> Dispute | None:

@@ -33,6 +33,7 @@ class Request:
     params: dict
     at: float                   # time.monotonic() on arrival
     status: int | None = None   # HTTP status the fake answered with
+    answered_at: float | None = None  # time.monotonic() when the answer went back (after ``latency``)
 
 
 class APIError(Exception):
@@ -78,6 +79,9 @@ class FakeBotAPI:
         self._failures: dict[str, deque[APIError]] = defaultdict(deque)
         self._blocked: set[int] = set()
         self._delays: dict[str, deque[float]] = defaultdict(deque)
+        # A fixed network round trip added to every answer (getUpdates: after its updates
+        # are known, so an update reaches the bot ``latency`` after it is pushed).
+        self.latency = 0.0
         self._new_update = asyncio.Event()
         self._polls = 0                           # getUpdates calls so far (the newest wins)
         self._mark = 0                            # wait_for() looks at requests from here on
@@ -226,9 +230,16 @@ class FakeBotAPI:
                 result = self._dispatch(method, params)
         except APIError as e:
             rec.status = e.status
+            await self._latency(rec)
             return e.response()
         rec.status = 200
+        await self._latency(rec)
         return web.json_response({"ok": True, "result": result})
+
+    async def _latency(self, rec: Request) -> None:
+        if self.latency:
+            await asyncio.sleep(self.latency)
+        rec.answered_at = time.monotonic()
 
     async def _handle_file(self, request: web.Request) -> web.Response:
         if request.match_info["token"] != self.token:

@@ -29,6 +29,21 @@ async def test_the_grown_database_run_replays_on_its_own_copies(tmp_path):
     assert figure.name.startswith("1. full stack with 10 disputes and 40 reminders stored")
 
 
+async def test_the_grown_database_is_compared_in_alternating_chunks(tmp_path):
+    await seed_pending(tmp_path / "seeded.db", 40)
+    (figure,) = await throughput.grown_chunks(tmp_path, tmp_path / "seeded.db", 2, chunk=5)
+    # grown_chunks() raises unless both buyers reached the summary on each side.
+    assert figure.name.startswith("1. grown (10 disputes, 40 reminders, 100,000 update ids)")
+    assert "alternating chunks of 5" in figure.name
+
+
+async def test_the_answer_latency_run_measures_both_modes(tmp_path):
+    from benchmarks import latency
+    figures = {f.name: f for f in await latency.run(tmp_path, rounds=1, latency=0.02, think=0.05)}
+    assert any(name.startswith("6. answer latency, taps, before") for name in figures)
+    assert any(name.startswith("6. answer latency, whole intake (en + ru), after") for name in figures)
+
+
 async def test_seeded_reminders_are_shaped_as_the_bot_plans_them(tmp_path):
     await seed_pending(tmp_path / "pending.db", 10)
     await seed_due(tmp_path / "due.db", 4)

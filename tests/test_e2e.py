@@ -83,6 +83,15 @@ async def test_start_to_first_question(fake: FakeBotAPI, env: dict[str, str], db
     try:
         await bot.expect("getMe", since=0)
         await bot.expect("getUpdates", since=0, what="the first getUpdates")
+        # Polling starts first: before it, only getMe.
+        first_poll = next(i for i, r in enumerate(fake.requests) if r.method == "getUpdates")
+        # getMe, and deleteWebhook: a webhook left by a `web:` deploy would make Telegram refuse getUpdates.
+        assert [r.method for r in fake.requests[:first_poll]] == ["getMe", "deleteWebhook"], [
+            r.method for r in fake.requests]
+        # The profile follows in the background, every language.
+        for _ in range(4):
+            await bot.expect(lambda r: r.method == "setMyShortDescription"
+                             and len(fake.calls("setMyShortDescription")) == 4, what="the profile", since=0)
 
         commands = fake.calls("setMyCommands")
         by_language = sorted(str(c.params.get("language_code")) for c in commands)

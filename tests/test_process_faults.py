@@ -192,7 +192,7 @@ async def test_rejected_token_one_line_no_token(fake: FakeBotAPI, env):
     assert "rejected BOT_TOKEN (401 Unauthorized)" in one_error_line(bot)
 
 
-@pytest.mark.parametrize("method, status", [("getMe", 500), ("setMyCommands", 400), ("setMyDescription", 502)])
+@pytest.mark.parametrize("method, status", [("getMe", 500)])
 async def test_api_errors_at_start_one_line_no_token(fake: FakeBotAPI, env, method, status):
     fake.fail_next(method, status=status, description=f"Bad thing near /bot{fake.token}/{method}")
     bot = await run_to_exit(env, fake)
@@ -372,3 +372,40 @@ async def test_full_disk_at_run_time_through_the_process(fake: FakeBotAPI, env, 
         assert await bot.terminate() == 0, bot.describe()
     finally:
         await bot.kill()
+
+
+@pytest.mark.parametrize("method, status", [("setMyCommands", 400), ("setMyDescription", 502)])
+async def test_a_profile_that_fails_is_logged_the_bot_serves_and_the_next_start_tries_again(
+        fake: FakeBotAPI, env, method, status):
+    """The profile is published in the background after polling starts: its failure is one
+    warning (no token), buyers are served, and the next start publishes it again."""
+    fake.fail_next(method, status=status, description=f"Bad thing near /bot{fake.token}/{method}")
+    bot = await BotProcess.start(env, fake)
+    try:
+        await bot.expect(lambda r: r.method == method and r.status == status, since=0, what="the failing call")
+        fake.user_message(7001, "/start")
+        await bot.expect(sent_to(7001, button="Start a dispute"), what="the /start welcome")
+        assert await bot.terminate() == 0, bot.describe()
+    finally:
+        await bot.kill()
+    assert leaks(bot, fake.token) == [], bot.describe()
+    assert "could not publish the bot's profile" in bot.stderr and "<token>" in bot.stderr, bot.describe()
+    since = fake.mark()
+    again = await BotProcess.start(env, fake)
+    try:
+        await again.expect(lambda r: r.method == "setMyShortDescription"
+                           and len([c for c in fake.requests[since:] if c.method == r.method]) == 4,
+                           since=since, what="the profile, published again")
+        assert await again.terminate() == 0, again.describe()
+    finally:
+        await again.kill()
+    # Published once: a third start sets nothing.
+    since = fake.mark()
+    third = await BotProcess.start(env, fake)
+    try:
+        await third.expect("getUpdates", since=since, what="polling")
+        await asyncio.sleep(0.5)
+        assert await third.terminate() == 0, third.describe()
+    finally:
+        await third.kill()
+    assert not [r.method for r in fake.requests[since:] if r.method.startswith("setMy")]

@@ -110,3 +110,58 @@ async def test_one_update_stays_within_its_hop_budget(store, monkeypatch):
         hops = 0
         await call
         assert hops == expected, (call.__qualname__, hops)
+
+
+async def test_the_user_row_is_read_once_per_update(harness, monkeypatch):
+    """bot.users.UserRow reads the sender's row once; the language middleware and every
+    user_zone of the update (advance, the stage screens) take it from there."""
+    from bot.storage import Storage as S
+    reads: list[int] = []
+    real = S.get_user
+
+    async def counted(self, user_id):
+        reads.append(user_id)
+        return await real(self, user_id)
+
+    monkeypatch.setattr(S, "get_user", counted)
+    per_update: list[tuple[str, int]] = []
+
+    async def step(label, action):
+        reads.clear()
+        await action
+        per_update.append((label, len(reads)))
+
+    user = harness.user(language_code="ru")
+    await step("/start", user.send("/start"))
+    await step("start", user.tap("new"))
+    await step("reason", user.choose("not_received"))
+    await step("tracking", user.choose("none"))
+    for typed in ("8123456789012345", "25,90 ₽", "01.11.2026", "45"):
+        await step(typed, user.send(typed))
+    await step("done", user.choose("done"))
+    await step("open", user.choose("open_on_aliexpress"))
+    await step("opened today", user.choose("d0"))  # a stage screen: user_zone in advance and in show
+    await step("/timezone", user.send("/timezone Europe/Moscow"))
+    await step("/disputes", user.send("/disputes"))
+    await step("/language", user.send("/language"))
+    await step("en", user.tap("lang:en"))
+    assert per_update and all(n == 1 for _, n in per_update), per_update
+    d = await harness.store.focused_dispute(user.id)
+    assert d.state == "negotiating"
+    assert (await harness.store.get_user(user.id)).locale == "en"
+
+
+async def test_a_user_row_written_during_the_update_is_read_again(harness):
+    """The snapshot goes stale when the update writes the row: user_zone after
+    set_timezone answers the new zone, as it did when every call read the row."""
+    from bot.planning import user_zone
+    from bot.users import _Snapshot, _snapshot
+
+    svc = harness.svc
+    token = _snapshot.set(_Snapshot(5, None))
+    try:
+        assert (await user_zone(svc, 5, "en")).key == "America/New_York"
+        await svc.store.set_timezone(5, "Europe/Berlin")
+        assert (await user_zone(svc, 5, "en")).key == "Europe/Berlin"
+    finally:
+        _snapshot.reset(token)

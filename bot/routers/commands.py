@@ -13,6 +13,7 @@ from aiogram.utils.i18n import gettext as _
 
 from bot import hints
 from bot.conversation import show
+from bot.cosmetic import cosmetic
 from bot.filters import PRIVATE
 from bot.i18n import LANGUAGE_NAMES
 from bot.keyboards import ForgetConfirm, LanguageChoice, NewDispute, OpenDispute, in_rows, keyboard
@@ -76,7 +77,7 @@ async def on_new(message: Message, bot: Bot, svc: Services, locale: str) -> None
 
 
 async def on_new_button(callback: CallbackQuery, bot: Bot, svc: Services, locale: str) -> None:
-    await callback.answer()
+    await cosmetic(callback.answer(), "answerCallbackQuery")  # the spinner, beside the first question
     await start_new(bot, callback.from_user.id, svc, locale)
 
 
@@ -120,7 +121,7 @@ async def on_open(callback: CallbackQuery, callback_data: OpenDispute, bot: Bot,
     if d is None or d.state == "cancelled":
         await callback.answer(hints.outdated())
         return
-    await callback.answer()
+    await cosmetic(callback.answer(), "answerCallbackQuery")
     await svc.store.focus(callback.from_user.id, d.id)
     await show(bot, callback.from_user.id, d, svc, locale)
 

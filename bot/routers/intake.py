@@ -14,6 +14,7 @@ from aiogram.utils.i18n import gettext as _
 
 from bot import hints
 from bot.conversation import advance, show
+from bot.cosmetic import cosmetic
 from bot.filters import PRIVATE, Inline
 from bot.keyboards import DAYS_AGO, Confirm, OpenedOn, StepAnswer, StepNav, keyboard
 from bot.guard import guard_warning
@@ -67,12 +68,13 @@ async def on_answer(callback: CallbackQuery, callback_data: StepAnswer, bot: Bot
     if callback_data.step != d.state or not _apply_button(d, callback_data.value, svc):
         await callback.answer(hints.outdated())
         return
-    await callback.answer()  # the spinner: cosmetic (SpinnerIsCosmetic)
+    # The spinner and the edit are cosmetic (bot.cosmetic): they run beside the next question.
+    await cosmetic(callback.answer(), "answerCallbackQuery")
     label = _button_label(callback, callback_data)
     await svc.store.focus(callback.from_user.id, d.id)
 
     async def mark() -> None:  # the question shows the answer only once it is saved
-        await _mark_answered(callback, label)
+        await cosmetic(_mark_answered(callback, label), "marking the answered question")
 
     if d.state == "opening":
         await record_opening(bot, callback.from_user.id, d, svc, locale, DAYS_AGO[callback_data.value],
@@ -110,7 +112,7 @@ async def on_opened_confirmed(callback: CallbackQuery, callback_data: OpenedOn, 
     if d.state != "opening" or not 0 <= callback_data.days_ago <= 366:
         await callback.answer(hints.outdated())
         return
-    await callback.answer()
+    await cosmetic(callback.answer(), "answerCallbackQuery")
     await record_opening(bot, callback.from_user.id, d, svc, locale, callback_data.days_ago, confirmed=True)
 
 
@@ -158,7 +160,7 @@ async def on_nav(callback: CallbackQuery, callback_data: StepNav, bot: Bot, svc:
     if not can_fire(d, callback_data.action):
         await callback.answer(hints.outdated())
         return
-    await callback.answer()
+    await cosmetic(callback.answer(), "answerCallbackQuery")
     await svc.store.focus(callback.from_user.id, d.id)
     if not await advance(bot, callback.from_user.id, d, svc, locale, event=callback_data.action):
         await show(bot, callback.from_user.id, d, svc, locale)
@@ -193,7 +195,7 @@ async def on_confirm(callback: CallbackQuery, callback_data: Confirm, bot: Bot, 
         if d is not None:
             await callback.answer(hints.outdated())
         return
-    await callback.answer()
+    await cosmetic(callback.answer(), "answerCallbackQuery")
     label = _button_label(callback, callback_data)
     if not callback_data.confirm:
         await _mark_answered(callback, label)  # nothing to save
@@ -203,7 +205,7 @@ async def on_confirm(callback: CallbackQuery, callback_data: Confirm, bot: Bot, 
     async def saved() -> None:
         if callback_data.event == "cancel":
             await svc.store.focus(callback.from_user.id, None)
-        await _mark_answered(callback, label)
+        await cosmetic(_mark_answered(callback, label), "marking the answered question")
 
     await advance(bot, callback.from_user.id, d, svc, locale, event=callback_data.event, on_saved=saved)
 

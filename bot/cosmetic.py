@@ -1,0 +1,64 @@
+"""Cosmetic Bot API calls run beside the reply, not before it.
+
+Once a buyer's answer is committed, the next question is what they wait for. The
+callback answer (the button's spinner) and the edit that marks the old question
+answered change nothing stored: ``cosmetic(coro)`` starts them as tasks, so the next
+question's send does not wait one round trip for each. A failure is logged, never
+raised (the answer is already committed: nothing can be lost).
+
+``Cosmetics`` (an update middleware) collects the tasks an update started and waits
+for them before the update counts as handled, so shutdown (``InFlight``), the
+per-user lock and tests that feed an update see them finished. The buyer's next
+update waits for nothing: the calls started a round trip before the question it
+answers arrived.
+
+``CONCURRENT = False`` awaits each call in place, as before (the benchmarks' "before").
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Coroutine
+from contextvars import ContextVar
+from typing import Any
+
+from aiogram import BaseMiddleware
+
+log = logging.getLogger(__name__)
+CONCURRENT = True
+_started: ContextVar[list[asyncio.Task] | None] = ContextVar("cosmetic_tasks", default=None)
+
+
+async def cosmetic(call: Coroutine[Any, Any, Any], what: str = "cosmetic call") -> None:
+    """Runs ``call`` beside what follows (awaited in place when CONCURRENT is off or no update tracks it)."""
+    tasks = _started.get()
+    if not CONCURRENT or tasks is None:
+        await _logged(call, what)
+        return
+    tasks.append(asyncio.create_task(_logged(call, what), name=what))
+    # One turn of the loop: the call starts (its request goes out) before what follows,
+    # so the calls keep their order (the spinner, the edit, then the next question).
+    await asyncio.sleep(0)
+
+
+async def _logged(call: Coroutine[Any, Any, Any], what: str) -> None:
+    try:
+        await call
+    except asyncio.CancelledError:
+        raise
+    except Exception as e:  # noqa: BLE001 - cosmetic: the answer is committed already
+        log.warning("%s failed: %s", what, type(e).__name__)
+
+
+class Cosmetics(BaseMiddleware):
+    """Waits for the update's cosmetic calls once its handler is done."""
+
+    async def __call__(self, handler, event, data):
+        tasks: list[asyncio.Task] = []
+        token = _started.set(tasks)
+        try:
+            return await handler(event, data)
+        finally:
+            _started.reset(token)
+            if tasks:
+                await asyncio.gather(*tasks, return_exceptions=True)
