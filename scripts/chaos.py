@@ -88,6 +88,8 @@ LOG_RECORD = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d+ [A-Z]+ ")
 HANDLER_ERROR = re.compile(r" ERROR bot\.routers\.fallback: update \d+ failed$")
 # Successful calls of a method between two injected faults of one kind.
 FAULT_SPACING = 5
+# Seconds after a fault before another may strike the same chat (see ChaosBotAPI._struck_lately).
+ISOLATION = 3.0
 T0 = time.monotonic()  # trail timestamps count from here
 
 CONFIG = """\
@@ -152,7 +154,8 @@ class ChaosBotAPI(FakeBotAPI):
 
     def _dispatch(self, method: str, p: dict) -> Any:
         queue = self._targeted.get(method)
-        if queue and (queue[0][0] is None or p.get("chat_id") in queue[0][0]):
+        chat = p.get("chat_id")
+        if queue and (queue[0][0] is None or chat in queue[0][0]) and not self._struck_lately(chat):
             _, fault, kind = queue.popleft()
             # No await between recording the request and dispatching it: it is the last one.
             self.hits.append(Hit(len(self.requests) - 1, time.monotonic(), kind, p.get("chat_id"), p.get("file_id")))
@@ -160,6 +163,15 @@ class ChaosBotAPI(FakeBotAPI):
                 raise Dropped()
             raise fault
         return super()._dispatch(method, p)
+
+    def _struck_lately(self, chat: Any) -> bool:
+        """Faults are isolated: one never strikes a chat struck less than ISOLATION s before (it
+        waits for the next call to another chat). Back-to-back faults on one chat, a reply and
+        its retry, are an outage, where the bot by design gives up and says "send /disputes"."""
+        if chat is None:
+            return False
+        now = time.monotonic()
+        return any(h.chat_id == chat and now - h.at < ISOLATION for h in reversed(self.hits[-50:]))
 
     def _bot_message(self, p: dict, **content: Any) -> dict:
         msg = super()._bot_message(p, **content)
@@ -240,6 +252,7 @@ class Action:
     evidence: str | None = None  # forward: its text; photo: the file_unique_id given to it
     callback_id: str | None = None
     recovery: bool = False
+    update_id: int | None = None
 
 
 @dataclass
@@ -326,8 +339,8 @@ class Buyer:
         n = self.rng.randint(*self.burst_range)
         for i in range(n):
             text = f"Seller message {self.uid}-{i}: your parcel is on its way, please wait"
-            self._record("forward", text[:24], new_turn=(i == 0), evidence=text)
-            self.fake.user_message(self.uid, text, language_code=LOCALE, forward_origin={
+            a = self._record("forward", text[:24], new_turn=(i == 0), evidence=text)
+            a.update_id = self.fake.user_message(self.uid, text, language_code=LOCALE, forward_origin={
                 "type": "hidden_user", "sender_user_name": "Best Store", "date": 1_762_767_000 + i})
         self._note(f"forwarded {n} seller messages")
         await self.wait_text(lambda t: "Saved:" in t)
@@ -506,10 +519,10 @@ class ChaosReport:
 class Chaos:
     def __init__(self, users: int, kills: int, *, seconds: float, seed: int, reminders: int, patience: float,
                  workdir: Path, log: Callable[[str], None], think: tuple[float, float] = (1.0, 1.5),
-                 burst: tuple[int, int] = (10, 30), delay_limit: float = 15.0) -> None:
+                 burst: tuple[int, int] = (10, 30), delay_limit: float = 15.0, burst_kill: bool = True) -> None:
         self.n_users, self.n_kills, self.seconds = users, kills, seconds
         self.seed, self.n_reminders, self.patience = seed, reminders, patience
-        self.think, self.burst, self.delay_limit = think, burst, delay_limit
+        self.think, self.burst, self.delay_limit, self.burst_kill = think, burst, delay_limit, burst_kill
         self.rng = random.Random(seed)
         self.workdir, self.log = workdir, log
         self.db_path = workdir / "chaos.db"
@@ -589,9 +602,10 @@ class Chaos:
         hits = {h.index: h.kind for h in self.fake.hits}
         with path.open("w", encoding="utf-8") as f:
             for i, x in enumerate(self.fake.requests):
-                if x.method == "getUpdates":
-                    continue
                 p = x.params
+                if x.method == "getUpdates":
+                    f.write(f"{x.at - T0:8.3f} #{i} getUpdates [{x.status}] offset={p.get('offset')}\n")
+                    continue
                 what = (p.get("text") or p.get("caption") or "")[:80].replace("\n", " ")
                 tag = f" FAULT {hits[i]}" if i in hits else (" LIMITED" if x.limited else "")
                 f.write(f"{x.at - T0:8.3f} #{i} {x.method} [{x.status}]{tag} chat={p.get('chat_id')} "
@@ -672,13 +686,27 @@ class Chaos:
                 if since_fault >= spacing:
                     arm(kind)
 
+    def batch_confirmed(self) -> bool:
+        for b in self.buyers:
+            if b.log and b.log[-1].kind == "forward" and time.monotonic() - b.log[-1].at < 1.0:
+                last = b.log[-1]
+                if any(r.method == "getUpdates" and (r.params.get("offset") or 0) > last.update_id
+                       for r in self.fake.requests[last.index:]):
+                    return True
+        return False
+
     async def kill_at_random(self, stop: asyncio.Event) -> None:
-        # The first crash lands mid-way through the seeded reminders' delivery; the others
+        # The first crash lands mid-way through the seeded reminders' delivery, the second just after a
+        # buyer forwarded a batch; the others
         # at random points of the buyers' progress.
         triggers: list[Callable[[], bool]] = []
         if self.n_kills and self.n_reminders:
             k = self.rng.randint(max(1, math.ceil(0.2 * self.n_reminders)), max(1, math.ceil(0.7 * self.n_reminders)))
             triggers.append(lambda k=k: self.reminders_delivered() >= k)
+        if len(triggers) < self.n_kills and self.burst_kill:
+            # One lands as soon as polling confirmed a batch of forwards to Telegram (the next
+            # getUpdates' offset is past it): the crash cuts the batch's handling.
+            triggers.append(self.batch_confirmed)
         for p in sorted(self.rng.uniform(0.15, 0.8) for _ in range(self.n_kills - len(triggers))):
             triggers.append(lambda p=p: self.progress() >= p)
         for trigger in triggers:
@@ -945,20 +973,31 @@ class Chaos:
         return out
 
     def _check_updates(self, db: sqlite3.Connection) -> None:
-        """swallowed: an update that got no reply at all before the buyer's next turn (nothing
-        said in the chat, no alert) and whose effect is not in the database; stuck: an answer
-        that was saved, but the next question did not come before the buyer's next action
-        (a crash's re-ask counts; an error message telling them to send /disputes does not)."""
+        """swallowed: an update that got no reply at all (nothing said in the chat before the
+        buyer's next turn, no alert on the tap, no re-ask after a crash that cut it off) and
+        whose effect is not in the database; stuck: an answer that was saved, but the next
+        question never came by itself: not before the buyer's next action other than a
+        /disputes sent after waiting in vain (a crash's re-ask counts; an error message telling
+        them to send /disputes does not)."""
         r = self.report
         end = len(self.fake.requests)
         for b in self.buyers:
             rows = {row["id"]: row for row in db.execute("SELECT * FROM disputes WHERE user_id = ?", (b.uid,))}
             last_answer = {(a.dispute_id, a.step): i for i, a in enumerate(b.log) if a.kind == "answer"}
+            # A crash's re-ask ("I restarted while I was handling your last message…") answers
+            # the buyer's last turn before that crash, whenever it comes.
+            reasks = [x for x in self.fake.requests if x.method == "sendMessage" and x.status == 200
+                      and x.params.get("chat_id") == b.uid and "I restarted" in (x.params.get("text") or "")]
+            reasked = {max((a.turn for a in b.log if a.at < k), default=None)
+                       for k in self.kill_times if any(x.at > k for x in reasks)}
             for i, a in enumerate(b.log):
                 r.updates_sent += 1
                 later = [x for x in b.log[i + 1:] if x.turn != a.turn]
                 turn_end = later[0].index if later else end
-                next_action = b.log[i + 1].index if i + 1 < len(b.log) else end
+                # The next question may come late (a restart): up to the buyer's next action
+                # that would show it by itself (not a /disputes sent after waiting in vain).
+                shown_by = [x for x in b.log[i + 1:] if not x.recovery]
+                next_action = shown_by[0].index if shown_by else end
                 saved = None
                 if a.kind in ("forward", "photo"):
                     saved = self._stored(db, b, a)
@@ -967,7 +1006,7 @@ class Chaos:
                     saved = (last_answer[(a.dispute_id, a.step)] == i and row is not None and row["state"] in PATH
                              and PATH.index(row["state"]) > PATH.index(a.step)
                              and not self._wrong_answers(b, row, (a.step,)))
-                replies = self._replies(b, a, turn_end)
+                replies = self._replies(b, a, turn_end) or (a.turn in reasked and reasks)
                 if not replies and not saved:
                     r.swallowed += 1
                     r.failures.append(f"buyer {b.uid}: swallowed: {a.kind} {a.what!r} at {a.at - T0:.2f}s got no "
@@ -1048,12 +1087,12 @@ class Chaos:
 
 async def run_chaos(users: int = 20, kills: int = 2, *, seconds: float = 90, seed: int = 1, reminders: int = 30,
                     patience: float = 5.0, think: tuple[float, float] = (1.0, 1.5), burst: tuple[int, int] = (10, 30),
-                    delay_limit: float = 15.0, workdir: Path | None = None,
+                    delay_limit: float = 15.0, burst_kill: bool = True, workdir: Path | None = None,
                     log: Callable[[str], None] | None = None) -> ChaosReport:
     """Runs one chaos session and returns its figures; ``report.failures`` lists what broke."""
     log = log or (lambda _: None)
     kw = dict(seconds=seconds, seed=seed, reminders=reminders, patience=patience, think=think, burst=burst,
-              delay_limit=delay_limit, log=log)
+              delay_limit=delay_limit, burst_kill=burst_kill, log=log)
     if workdir is not None:
         workdir.mkdir(parents=True, exist_ok=True)
         return await Chaos(users, kills, workdir=workdir, **kw).run()
@@ -1086,6 +1125,9 @@ def main(argv: list[str] | None = None) -> int:
                         help="seconds a buyer reads a message before acting (default 1.0 1.5)")
     parser.add_argument("--burst", type=int, nargs=2, default=(10, 30), metavar=("MIN", "MAX"),
                         help="forwarded seller messages each buyer sends at once (default 10 30)")
+    parser.add_argument("--no-burst-kill", action="store_true",
+                        help="no SIGKILL right after polling confirmed a batch of forwards (by default the "
+                             "second kill, or the first without seeded reminders)")
     parser.add_argument("--delay-limit", type=float, default=15.0,
                         help="limit on the wait for the bot's next message after the last fault (default 15)")
     parser.add_argument("--workdir", type=Path, help="keep the database, config and logs here")
@@ -1096,7 +1138,8 @@ def main(argv: list[str] | None = None) -> int:
 
     report = asyncio.run(run_chaos(args.users, args.kills, seconds=args.seconds, seed=args.seed,
                                    reminders=args.reminders, patience=args.patience, think=tuple(args.think),
-                                   burst=tuple(args.burst), delay_limit=args.delay_limit, workdir=args.workdir,
+                                   burst=tuple(args.burst), delay_limit=args.delay_limit,
+                                   burst_kill=not args.no_burst_kill, workdir=args.workdir,
                                    log=log))
     for failure in report.failures[:40]:
         print(f"FAIL {failure}", file=sys.stderr)
