@@ -26,7 +26,8 @@ USERS, KILLS = 8, 2
 async def test_buyers_finish_their_disputes_through_crashes_and_api_faults(tmp_path: Path) -> None:
     # The kills: one mid-way through the seeded reminders, one at a random point of the buyers'
     # progress (the kill right after a batch of forwards is the test below).
-    report = await run_chaos(USERS, KILLS, seconds=60, seed=7, reminders=20, burst_kill=False, workdir=tmp_path)
+    report = await run_chaos(USERS, KILLS, seconds=60, seed=7, reminders=20, burst_kill=False, careful_kills=True,
+                             workdir=tmp_path)
     print("\n" + report.figures())
     details = "\n".join(report.failures[:20])
     assert report.finished == USERS, details
