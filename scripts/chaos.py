@@ -1,33 +1,59 @@
 #!/usr/bin/env python
-"""Chaos run: the real bot (``python -m bot``) under 429s, 5xx and SIGKILL restarts.
+"""Chaos run: the real bot (``python -m bot``) under API faults, flood limits and SIGKILL restarts.
 
-Starts tests/fake_bot_api.py on 127.0.0.1 and the bot as a process against it, plays N
-simulated buyers through whole disputes concurrently (/new → "Item not received" → order
-number → total → shipping date → Buyer Protection → full refund → Done → "I opened it on
-AliExpress" → "Today", i.e. state "negotiating"), while injecting Bot API faults and killing
-the process with SIGKILL ``kills`` times (same database on restart). Due reminders for other
-chats are seeded before the first start so the crashes hit reminder delivery too.
+Starts tests/fake_bot_api.py on 127.0.0.1 (with Telegram-like flood limits: 429 with a
+``retry_after`` past ~30 sends/s for the bot or ~1/s per chat, short bursts allowed) and the
+bot as a process against it, plays N simulated buyers through whole disputes concurrently
+(/new → "Item not received" → order number → total → shipping date → Buyer Protection → full
+refund → evidence → Done → "I opened it on AliExpress" → "Today", i.e. state "negotiating"),
+while injecting Bot API faults and killing the process with SIGKILL ``kills`` times (same
+database on restart). Due reminders for other chats are seeded before the first start so the
+crashes hit reminder delivery too.
+
+Faults, each isolated (never two on one chat within 3 s: back to back they are an outage):
+sendMessage 429 (anyone's, reminders too), 5xx and dropped connections; answerCallbackQuery
+500; editMessageText and sendDocument 429 (retry_after 1-2), 5xx, dropped connections; getFile
+502 and dropped connections. Kills: one mid-way through the seeded reminders, one as soon as
+polling confirmed a buyer's batch of forwards (``burst_kill``), the others at random points of
+the buyers' progress. ``careful_kills`` waits, before each kill, until every update polling
+confirmed is recorded by the bot: a kill in between swallows updates (a known gap: polling
+confirms a batch before the bot records its updates as in flight), which that mode steps around.
 
 Each buyer behaves like a person: reacts to the last message the bot sent them (taps the
-button of its script, or types the answer the question asks for), pauses 0-300 ms between
-actions, and when the bot stays silent for a few seconds (a crash, a failed reply) sends
-/disputes and taps "Open #" to be asked the current question again.
+button of its script, or types the answer the question asks for) after reading it for 1-1.5 s
+(``think``; faster answers to a late re-ask are a separate, known gap in typed-answer handling),
+and when the bot stays silent for ``patience`` s sends /disputes and taps "Open #". At the
+evidence step they forward 10-30 seller messages at once, wait for the bot's "Saved" line,
+send a .webp screenshot (the bot stores it, then makes an AliExpress-ready copy: getFile,
+download, sendDocument), wait for "Photo saved" and tap Done.
 
-At the end the bot gets SIGTERM and the SQLite file is checked directly:
+At the end the bot gets SIGTERM and the SQLite file and the conversation are checked:
 
 * every dispute is in a state of flows.machine.STATES, with the answers that state needs;
-* no answer lost: each buyer's dispute is at least as far as the last question the bot
-  asked them (and at least at that question's version), with exactly the answers typed;
+* answers_lost: each buyer's dispute is at least as far as the last question the bot asked
+  them (and at least at that question's version), with exactly the answers typed;
+* evidence_lost: every forwarded message and file sent is stored (the file as sent or as its
+  AliExpress-ready copy);
+* swallowed: updates the bot never handled (not in processed_updates), that got no reply (nothing
+  in the chat before the buyer's next turn, no alert, no re-ask after the crash) and whose effect
+  is not in the database;
+* stuck: answers saved whose next question never came by itself (late is fine, e.g. after a
+  restart; only "send /disputes" is not);
+* max_answer_delay_after_last_fault: per buyer, from the last fault that struck them (a fault on
+  a call to their chat or file, a flood-limit 429, a crash while they played) to the bot's next
+  message to them; at most ``delay_limit`` s;
 * each dispute's pending reminders are the plan of its state (a state never lacks its reminders);
 * no reminder lost: every seeded due reminder is 'sent' and reached its chat; reminders not
   yet due were left alone; duplicates (a chat receiving it twice) at most one per crash;
-* the process never exited by itself, and SIGTERM ends it with status 0.
+* the process never exited by itself, logged no traceback outside a handler, and SIGTERM ends
+  it with status 0.
 
-    python scripts/chaos.py --users 20 --kills 2 --seconds 60
+    python scripts/chaos.py --users 30 --kills 3
 
-prints one ``chaos: ...`` figures line and exits 1 when an invariant fails. Injected 5xx go
-to the buyers' chats only: a reminder answered with a 5xx is retried after a minute by
-design (bot.reminders backoff), longer than a run; 429s and crashes hit reminders too.
+prints one ``chaos: ...`` line ending in ACCEPT, or REJECT with exit status 1 (the reasons on
+stderr; requests.log and the bot's logs in ``--workdir``). Injected 5xx go to the buyers' chats
+only: a reminder answered with a 5xx is retried after a minute by design (bot.reminders
+backoff), longer than a run; 429s and crashes hit reminders too.
 """
 from __future__ import annotations
 
@@ -213,6 +239,7 @@ class Screen:
     data: list[str] = field(default_factory=list)
     text: str = ""
     params: dict | None = None
+    at: float = 0.0            # when the bot sent it
 
 
 def read_screen(params: dict) -> Screen:
@@ -375,6 +402,7 @@ class Buyer:
             if msgs:
                 index, params = msgs[-1]
                 screen = read_screen(params)
+                screen.at = self.fake.requests[index].at
                 if screen.kind != "other":
                     await self.think()
                     if self.mail.since(self.uid, index + 1):
@@ -427,7 +455,7 @@ class Buyer:
         step = screen.step
         if step == GOAL:
             self.finished = True
-            self.finished_at = time.monotonic()
+            self.finished_at = screen.at or time.monotonic()  # nothing more is expected from then on
             self._note("finished")
         elif step == "evidence" and screen.dispute_id not in self.evidence_sent_for:
             self.evidence_sent_for.add(screen.dispute_id)
