@@ -7,8 +7,11 @@ part came for a moment, so the buyer sees one line for ten photos, not ten.
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
+
+log = logging.getLogger(__name__)
 
 
 class AlbumAcks:
@@ -35,7 +38,15 @@ class AlbumAcks:
             try:
                 while (wait := self._last_part[media_group_id] + quiet - loop.time()) > 0:
                     await asyncio.sleep(wait)
-                await ack()
+                try:
+                    await ack()
+                except Exception as e:  # noqa: BLE001 - e.g. a 5xx: the parts are stored, try the line once more
+                    log.warning("album acknowledgement failed (%s): trying again in 1 s", type(e).__name__)
+                    await asyncio.sleep(1)
+                    try:
+                        await ack()
+                    except Exception as e:  # noqa: BLE001
+                        log.warning("album acknowledgement not sent: %s", type(e).__name__)
             finally:
                 self._tasks.pop(media_group_id, None)
                 self._last_part.pop(media_group_id, None)

@@ -16,6 +16,9 @@ send and edit goes through ``SendBudget``, an aiogram request middleware:
   with it (the error reaches the handler: everything was committed before, and the
   buyer's next message re-asks the step). Background sends are never retried here: the
   reminder sender has its own backoff (it also holds every reminder on a 429).
+- a reply that fails with a 5xx or a network error is sent once more after
+  ``reply_retry_delay`` seconds: the answer before it is committed, and without the
+  retry the next question would never arrive (a duplicate is better than silence).
 """
 from __future__ import annotations
 
@@ -28,7 +31,7 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 
 from aiogram.client.session.middlewares.base import BaseRequestMiddleware
-from aiogram.exceptions import TelegramRetryAfter
+from aiogram.exceptions import TelegramNetworkError, TelegramRetryAfter, TelegramServerError
 from aiogram.methods import EditMessageText, SendChatAction
 
 log = logging.getLogger(__name__)
@@ -54,11 +57,12 @@ def counted(method: object) -> bool:
 
 class SendBudget(BaseRequestMiddleware):
     def __init__(self, *, per_second: float = 25, burst: int = 5, chat_per_second: float = 1,
-                 chat_burst: int = 4, reply_max_wait: float = 5,
+                 chat_burst: int = 4, reply_max_wait: float = 5, reply_retry_delay: float = 0.5,
                  clock: Callable[[], float] = time.monotonic) -> None:
         self.per_second, self.burst = per_second, burst
         self.chat_per_second, self.chat_burst = chat_per_second, chat_burst
         self.reply_max_wait = reply_max_wait
+        self.reply_retry_delay = reply_retry_delay
         self.clock = clock
         self._tokens, self._filled_at = float(burst), clock()
         self._waiting: tuple[deque[asyncio.Future], deque[asyncio.Future]] = (deque(), deque())  # replies, background
@@ -94,6 +98,13 @@ class SendBudget(BaseRequestMiddleware):
                     raise
                 log.warning("429 on %s: retrying once after %s s", type(method).__name__, e.retry_after)
                 retried = True
+            except (TelegramServerError, TelegramNetworkError) as e:
+                if is_background or retried:
+                    raise
+                log.warning("%s on %s: retrying once after %s s", type(e).__name__, type(method).__name__,
+                            self.reply_retry_delay)
+                retried = True
+                await asyncio.sleep(self.reply_retry_delay)
 
     async def _wait_turn(self, method, chat, is_background: bool, paced=None) -> None:
         await self._wait_pause(method, chat, is_background)

@@ -2,15 +2,18 @@
 
 Point the bot at ``api.url`` (``BOT_API_URL``), drive it with ``user_message`` /
 ``user_callback`` and observe what it did through ``requests`` / ``wait_for``.
-Faults (429, 5xx, 403) can be injected with ``fail_next`` and ``block_user``.
+Faults (429, 5xx, 403) can be injected with ``fail_next`` and ``block_user``, a dropped
+connection with ``drop_next``; ``RateLimits`` (optional) answers 429 with a ``retry_after``
+like Telegram when sends exceed about 30/s for the bot or about 1/s per chat.
 """
 from __future__ import annotations
 
 import asyncio
 import itertools
 import json
+import math
 import time
-from collections import defaultdict, deque
+from collections import Counter, defaultdict, deque
 from dataclasses import dataclass
 from http import HTTPStatus
 from typing import Any, Callable
@@ -32,7 +35,8 @@ class Request:
     method: str
     params: dict
     at: float                   # time.monotonic() on arrival
-    status: int | None = None   # HTTP status the fake answered with
+    status: int | None = None   # HTTP status the fake answered with (0: connection dropped)
+    limited: bool = False       # a 429 of the RateLimits, not an injected one
     answered_at: float | None = None  # time.monotonic() when the answer went back (after ``latency``)
 
 
@@ -46,6 +50,52 @@ class APIError(Exception):
         if self.retry_after is not None:
             body["parameters"] = {"retry_after": self.retry_after}
         return web.json_response(body, status=self.status)
+
+
+class RateLimited(APIError):
+    """A 429 of the fake's RateLimits."""
+
+
+class Dropped(Exception):
+    """Raised by ``_dispatch`` (or a subclass) to drop the connection without an answer."""
+
+
+@dataclass
+class RateLimits:
+    """Telegram-like flood limits on the calls that put or change a message in a chat:
+    token buckets of ``per_second`` (a burst of ``burst``) for the whole bot and of
+    ``chat_per_second`` (a burst of ``chat_burst``) per chat. A call over either gets 429
+    with ``retry_after`` = the whole seconds until a token is back (at least 1)."""
+    per_second: float = 30
+    burst: int = 30
+    chat_per_second: float = 1
+    chat_burst: int = 5
+
+    def __post_init__(self) -> None:
+        self._bot = (float(self.burst), time.monotonic())
+        self._chats: dict[Any, tuple[float, float]] = {}
+
+    @staticmethod
+    def counted(method: str) -> bool:
+        return method.startswith(("send", "edit", "copy", "forward")) and method != "sendChatAction"
+
+    def take(self, chat_id: Any, now: float | None = None) -> float:
+        """0 when the call may go (its tokens are taken), else the seconds to wait."""
+        now = time.monotonic() if now is None else now
+
+        def level(bucket: tuple[float, float], rate: float, cap: int) -> float:
+            return min(float(cap), bucket[0] + (now - bucket[1]) * rate)
+
+        bot = level(self._bot, self.per_second, self.burst)
+        chat = level(self._chats.get(chat_id, (float(self.chat_burst), now)), self.chat_per_second, self.chat_burst)
+        wait = max((1 - bot) / self.per_second if bot < 1 else 0.0,
+                   (1 - chat) / self.chat_per_second if chat_id is not None and chat < 1 else 0.0)
+        if wait > 0:
+            return wait
+        self._bot = (bot - 1, now)
+        if chat_id is not None:
+            self._chats[chat_id] = (chat - 1, now)
+        return 0.0
 
 
 def _decode(key: str, value: Any) -> Any:
@@ -64,8 +114,9 @@ def _decode(key: str, value: Any) -> Any:
 
 class FakeBotAPI:
     def __init__(self, token: str = "123456:TEST-token-for-tests-only",
-                 bot_username: str = "dispute_test_bot"):
+                 bot_username: str = "dispute_test_bot", *, rate_limits: RateLimits | None = None):
         self.token = token
+        self.rate_limits = rate_limits
         self.bot_user = {"id": int(token.split(":")[0]), "is_bot": True,
                          "first_name": "Dispute Test Bot", "username": bot_username}
         self.url = ""
@@ -82,6 +133,7 @@ class FakeBotAPI:
         # A fixed network round trip added to every answer (getUpdates: after its updates
         # are known, so an update reaches the bot ``latency`` after it is pushed).
         self.latency = 0.0
+        self._drops: Counter[str] = Counter()
         self._new_update = asyncio.Event()
         self._polls = 0                           # getUpdates calls so far (the newest wins)
         self._mark = 0                            # wait_for() looks at requests from here on
@@ -202,6 +254,10 @@ class FakeBotAPI:
         for _ in range(times):
             self._failures[method].append(APIError(status, description, retry_after))
 
+    def drop_next(self, method: str, times: int = 1) -> None:
+        """The next call(s) of ``method`` get no answer: the connection is dropped (a network error)."""
+        self._drops[method] += times
+
     def delay_next(self, method: str, seconds: float) -> None:
         """The next call of ``method`` is answered only after ``seconds`` (a slow network)."""
         self._delays[method].append(seconds)
@@ -220,6 +276,9 @@ class FakeBotAPI:
         if self._delays[method]:
             await asyncio.sleep(self._delays[method].popleft())
         try:
+            if self._drops[method] > 0:
+                self._drops[method] -= 1
+                raise Dropped()
             if self._failures[method]:
                 raise self._failures[method].popleft()
             if params.get("chat_id") in self._blocked:
@@ -230,8 +289,14 @@ class FakeBotAPI:
                 result = self._dispatch(method, params)
         except APIError as e:
             rec.status = e.status
+            rec.limited = isinstance(e, RateLimited)
             await self._latency(rec)
             return e.response()
+        except Dropped:
+            rec.status = 0
+            if request.transport is not None:
+                request.transport.abort()
+            return web.Response(status=500)  # never reaches the client
         rec.status = 200
         await self._latency(rec)
         return web.json_response({"ok": True, "result": result})
@@ -298,6 +363,11 @@ class FakeBotAPI:
 
     # ---------------------------------------------------------------- methods
     def _dispatch(self, method: str, p: dict) -> Any:
+        if self.rate_limits is not None and self.rate_limits.counted(method):
+            wait = self.rate_limits.take(p.get("chat_id"))
+            if wait > 0:
+                retry_after = max(1, math.ceil(wait))
+                raise RateLimited(429, f"Too Many Requests: retry after {retry_after}", retry_after)
         if method == "getMe":
             return self.bot_user
         if method in OK_TRUE:

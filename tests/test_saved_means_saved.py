@@ -122,10 +122,22 @@ async def test_a_tap_that_could_not_be_saved_is_never_called_saved(user, harness
 async def test_a_reply_that_fails_after_the_save_says_saved(user, harness):
     from aiogram.methods import SendMessage
     await begin(user)
+    for _ in range(2):  # the reply and its one retry (bot.budget)
+        harness.session.fail_next(SendMessage, TelegramServerError(method=SendMessage(chat_id=1, text="x"),
+                                                                   message="Bad Gateway"))
+    replies = await user.choose("not_received")
+    assert SAVED in user.texts(replies)
+    assert (await focused(user)).state == "tracking"
+
+
+async def test_a_reply_that_fails_once_is_sent_again(user, harness):
+    from aiogram.methods import SendMessage
+    await begin(user)
     harness.session.fail_next(SendMessage, TelegramServerError(method=SendMessage(chat_id=1, text="x"),
                                                                message="Bad Gateway"))
     replies = await user.choose("not_received")
-    assert SAVED in user.texts(replies)
+    text = user.texts(replies)
+    assert "tracking on the order page" in text and "Something went wrong" not in text
     assert (await focused(user)).state == "tracking"
 
 
@@ -161,7 +173,8 @@ async def test_a_failed_fix_keeps_the_photo_and_says_so(user, harness, failing):
     if failing == "getFile":
         harness.session.fail_next(GetFile, server_error(GetFile(file_id="big-1")))
     elif failing == "sendDocument":
-        harness.session.fail_next(SendDocument, server_error(SendDocument(chat_id=1, document="x")))
+        for _ in range(2):  # the upload and its one retry (bot.budget)
+            harness.session.fail_next(SendDocument, server_error(SendDocument(chat_id=1, document="x")))
     else:
         async def broken_stream(*args, **kwargs):
             raise aiohttp.ClientConnectionError("connection reset")
