@@ -69,7 +69,7 @@ RETURN_SENT = {"en": "Your return is on its way", "ru": "Возврат в пу�
 MISS_THE_DATE = {"en": "If you miss this date, the money goes to the seller.",
                  "ru": "Если не успеете, деньги получит продавец.",
                  "es": "Si se te pasa esa fecha, el dinero se lo queda el vendedor.",
-                 "de": "Verpasst du dieses Datum, bekommt der Verkäufer das Geld."}
+                 "de": "Verpasst du die Frist, bekommt der Verkäufer das Geld."}
 
 
 @pytest.mark.parametrize("lang", LANGS)
