@@ -91,9 +91,9 @@ PRESSURE = {
          "Restzeit eröffne den Streitfall jetzt. Der Verkäufer kann dir den Artikel auch im Streitfall noch "
          "schicken oder das Geld erstatten."),
         ("5 Sterne und wir erstatten Ihnen das Geld", "review_for_refund",
-         "🛑 <b>Der Verkäufer bietet dir eine Erstattung für eine gute Bewertung an.</b> So ein Versprechen "
+         "🛑 <b>Der Verkäufer bietet dir eine Rückerstattung für eine gute Bewertung an.</b> So ein Versprechen "
          "verpflichtet ihn zu nichts. Bestätige dafür nicht den Erhalt und gib keine Bewertung ab: Fordere die "
-         "Erstattung im Streitfall, dort kann AliExpress sie durchsetzen."),
+         "Rückerstattung im Streitfall, dort kann AliExpress sie durchsetzen."),
     ],
 }
 

@@ -39,7 +39,7 @@ SAYS = {
     "open_now": {"en": "You can open the dispute now", "ru": "Спор уже можно открыть",
                  "es": "Ya puedes abrir la disputa", "de": "Du kannst den Streitfall jetzt eröffnen"},
     "last_safe_day": {"en": "Open it today: from tomorrow fewer than 15 days remain",
-                      "ru": "Откройте его сегодня: с завтрашнего дня останется меньше 15 дней",
+                      "ru": "Откройте его сегодня: с завтрашнего дня останется меньше безопасного запаса (15 дней)",
                       "es": "Ábrela hoy: a partir de mañana quedarán menos de 15 días",
                       "de": "Eröffne ihn heute: Ab morgen bleiben weniger als 15 Tage"},
     "urgent": {"en": "Urgent", "ru": "Срочно", "es": "Urgente", "de": "Dringend"},

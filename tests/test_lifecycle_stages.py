@@ -68,9 +68,9 @@ async def test_the_counter_offer_screen_offers_accepting_it_not_the_seller_accep
 RETURN_SENT = {"en": "Your return is on its way", "ru": "Возврат в пути",
                "es": "Tu devolución está en camino", "de": "Deine Rücksendung ist unterwegs"}
 MISS_THE_DATE = {"en": "If you miss this date, the money goes to the seller.",
-                 "ru": "Если пропустить эту дату, деньги получит продавец.",
+                 "ru": "Если не успеете, деньги получит продавец.",
                  "es": "Si se te pasa esa fecha, el dinero se lo queda el vendedor.",
-                 "de": "Verpasst du dieses Datum, bekommt der Verkäufer das Geld."}
+                 "de": "Verpasst du die Frist, bekommt der Verkäufer das Geld."}
 
 
 @pytest.mark.parametrize("lang", LANGS)
