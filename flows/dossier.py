@@ -197,6 +197,8 @@ class _Part:
         if solution := option(SOLUTIONS, d.solution):
             self.pair(_("Solution asked"), _(solution.form))
         self.pair(_("Shipped on"), self.day(d.shipped_on) if d.shipped_on else _("unknown"))
+        if d.eta is not None:
+            self.pair(_("Expected delivery"), self.day(d.eta))
         if d.protection_ends_on:
             self.pair(_("Buyer Protection ends"), self.day(d.protection_ends_on))
 

@@ -400,3 +400,20 @@ async def test_the_dossier_history_dates_the_sellers_answer_the_escalation_and_a
     labels = [" ".join(map(str, row)) for row in rows]
     assert any("The seller refused" in row and "Nov 23, 2026" in row for row in labels), labels
     assert any("The dispute went to AliExpress" in row and "Nov 24, 2026" in row for row in labels), labels
+
+
+async def test_the_dossier_has_the_expected_delivery_date_the_buyer_gave(harness):
+    user = harness.user(7006, language_code="en")
+    await user.send("/start")
+    await user.choose("new")
+    await user.choose("not_received")
+    await user.choose("moving")
+    await user.send("12/5/2026")  # the estimated delivery shown on the order
+    for typed in ("8123456789012345", "$25.90", "11/1/2026", "40"):
+        await user.send(typed)
+    await user.choose("done")
+    d = await harness.store.focused_dispute(user.id)
+    assert d.eta == date(2026, 12, 5) and d.state == "summary"
+    (doc,) = [s for s in await user.send("/dossier") if isinstance(s.method, SendDocument)]
+    text = pdf_text(PdfReader(io.BytesIO(doc.method.document.data)))
+    assert "Expected delivery Dec 5, 2026" in text, text[:600]
