@@ -16,7 +16,7 @@ from aiogram.fsm.storage.base import BaseEventIsolation
 from aiogram.exceptions import TelegramNetworkError, TelegramUnauthorizedError
 from aiogram.client.session.middlewares.base import BaseRequestMiddleware
 from aiogram.methods import GetUpdates, SetMyCommands, SetMyDescription, SetMyShortDescription, TelegramMethod
-from aiogram.types import BotCommandScopeDefault
+from aiogram.types import BotCommandScopeDefault, CallbackQuery, Update
 
 from bot import metrics, web
 from bot.budget import SendBudget
@@ -27,7 +27,7 @@ from bot.i18n import UserLocaleMiddleware, make_i18n, telegram_locale
 from bot.isolation import SparseMemoryStorage, UserLocks
 from bot.middlewares import FloodControl, InFlight, OncePerUpdate, SpinnerIsCosmetic, TrackCommit
 from bot.reminders import ReminderEngine
-from bot.resume import resume_cut_off
+from bot.resume import replay_received, resume_cut_off
 from bot.sender import RateLimitedSender
 from bot.routers import admin, commands, evidence, fallback, intake, lifecycle, paperwork
 from bot.services import Services
@@ -176,6 +176,45 @@ class FirstPoll(BaseRequestMiddleware):
         return await make_request(bot, method)
 
 
+class RecordReceived(BaseRequestMiddleware):
+    """Stores each update polling gets before the next getUpdates confirms it to Telegram: a
+    process killed before handling it replays it at the next start (bot.resume.replay_received).
+
+    The write runs beside the handlers (they don't wait for it); the next getUpdates waits for it,
+    at most ``patience`` seconds: with the database locked by another program nothing can be
+    stored anyway, and buyers must still be answered."""
+
+    def __init__(self, store: Storage, *, patience: float = 1.0) -> None:
+        self.store, self.patience = store, patience
+        self._pending: asyncio.Task | None = None
+
+    async def __call__(self, make_request, bot, method):
+        if not isinstance(method, GetUpdates):
+            return await make_request(bot, method)
+        if self._pending is not None and not self._pending.done():
+            with suppress(TimeoutError):
+                await asyncio.wait_for(asyncio.shield(self._pending), self.patience)
+        result = await make_request(bot, method)
+        if result:
+            rows = [(u.update_id, private_chat(u), u.model_dump_json(exclude_none=True)) for u in result]
+            self._pending = asyncio.create_task(self._record(rows), name="record-received")
+        return result
+
+    async def _record(self, rows: list[tuple[int, int | None, str]]) -> None:
+        try:
+            await self.store.receive_updates(rows)
+        except Exception as e:  # noqa: BLE001 - a locked database must not stop polling
+            log.warning("could not store received updates: %s", type(e).__name__)
+
+
+def private_chat(update: Update) -> int | None:
+    """The private chat an update speaks in (the one to re-ask after a crash), if any."""
+    event = update.event
+    message = event.message if isinstance(event, CallbackQuery) else event
+    chat = getattr(message, "chat", None)
+    return chat.id if chat is not None and chat.type == "private" else None
+
+
 async def publish_in_background(bot: Bot, svc: Services, bot_id: int, first_poll: FirstPoll) -> None:
     """After polling has started: buyers are served first, the profile is cosmetic."""
     with suppress(TimeoutError):
@@ -223,6 +262,7 @@ async def _run(config: Config, clock: Clock | None) -> None:
     bot.session.middleware(metrics.Count429())
     first_poll = FirstPoll()
     bot.session.middleware(first_poll)
+    bot.session.middleware(RecordReceived(store))
 
     async def start_engine() -> None:
         dp["reminder_task"] = asyncio.create_task(engine.run(), name="reminders")
@@ -252,6 +292,7 @@ async def _run(config: Config, clock: Clock | None) -> None:
         log.info("started as @%s", me.username)
         started = True
         try:
+            await replay_received(bot, dp, svc)
             await resume_cut_off(bot, svc)
         except Exception as e:  # noqa: BLE001 - a courtesy: it must not keep the bot from starting
             log.warning("could not resume the chats cut off by the last stop: %s", type(e).__name__)

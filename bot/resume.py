@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import logging
 
-from aiogram import Bot
+from aiogram import Bot, Dispatcher
+from aiogram.types import Update
 from aiogram.utils.i18n import gettext as _
 
 from bot import hints
@@ -43,3 +44,18 @@ async def resume_cut_off(bot: Bot, svc: Services) -> int:
     if chats:
         log.info("resumed %d chat(s) cut off by the last stop", len(chats))
     return len(chats)
+
+
+async def replay_received(bot: Bot, dp: Dispatcher, svc: Services) -> int:
+    """Handles the updates the last process received but was killed before starting: polling had
+    confirmed them to Telegram, so nobody would deliver them again (a batch of forwards, a tap)."""
+    replayed = 0
+    for payload in await svc.store.received_unhandled():
+        try:
+            await dp.feed_update(bot, Update.model_validate_json(payload, context={"bot": bot}))
+            replayed += 1
+        except Exception as e:  # noqa: BLE001 - one bad update must not stop the start
+            log.warning("could not replay an update received before the restart: %s", type(e).__name__)
+    if replayed:
+        log.info("handled %d update(s) received before the last stop", replayed)
+    return replayed

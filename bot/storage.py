@@ -128,6 +128,12 @@ MIGRATIONS: list[str] = [
     """
     CREATE TABLE settings (key TEXT PRIMARY KEY, value TEXT NOT NULL);
     """,
+    # 8: updates stored as polling receives them, before the next poll confirms them to Telegram:
+    # one never handled (claimed = 0) is replayed from its payload at the next start
+    """
+    ALTER TABLE processed_updates ADD COLUMN claimed INTEGER NOT NULL DEFAULT 1;
+    ALTER TABLE processed_updates ADD COLUMN payload TEXT;
+    """,
 ]
 
 _ANSWER_COLUMNS = ("state", "version", "reason", "received", "defect", "solution", "order_number",
@@ -379,13 +385,36 @@ class Storage:
 
         With ``chat_id`` it is recorded as in flight until update_done(): if the process
         dies first, cut_off() names the chat after the restart."""
+        # One statement: a new id is inserted; one polling stored on receipt (receive_updates) and
+        # nobody handled yet is claimed; one handled or being handled changes nothing (rowcount 0).
         cursor = await self._write(
-            "INSERT OR IGNORE INTO processed_updates (update_id, at, chat_id, done) VALUES (?, ?, ?, ?)",
+            "INSERT INTO processed_updates (update_id, at, chat_id, done, claimed) VALUES (?, ?, ?, ?, 1)"
+            " ON CONFLICT (update_id) DO UPDATE SET claimed = 1, done = excluded.done, payload = NULL,"
+            " chat_id = COALESCE(processed_updates.chat_id, excluded.chat_id)"
+            " WHERE processed_updates.claimed = 0",
             (update_id, _now(), chat_id, int(chat_id is None)))
         first = cursor.rowcount == 1
         if first and update_id % 1000 == 0:
             await self._write("DELETE FROM processed_updates WHERE update_id < ?", (update_id - keep,))
         return first
+
+    async def receive_updates(self, received: list[tuple[int, int | None, str]]) -> None:
+        """(update_id, chat_id, the update as JSON) as polling got them, stored before the next poll
+        confirms them to Telegram: a process killed before handling one replays it at the next start."""
+        if not received:
+            return
+        now = _now()
+        async with self._transaction() as db:
+            await db.executemany(
+                "INSERT OR IGNORE INTO processed_updates (update_id, at, chat_id, done, claimed, payload)"
+                " VALUES (?, ?, ?, 0, 0, ?)", [(uid, now, chat, payload) for uid, chat, payload in received])
+
+    async def received_unhandled(self) -> list[str]:
+        """The updates a previous process received (Telegram considers them delivered) but never
+        started to handle, oldest first, as JSON."""
+        rows = await self._rdb.execute_fetchall(
+            "SELECT payload FROM processed_updates WHERE claimed = 0 AND payload IS NOT NULL ORDER BY update_id")
+        return [r["payload"] for r in rows]
 
     async def update_done(self, update_id: int) -> None:
         """The update's handling is over (answered, or failed and told)."""
@@ -394,7 +423,7 @@ class Storage:
     async def cut_off(self) -> list[tuple[int, int]]:
         """(update_id, chat_id) of updates a previous process started and never finished."""
         rows = await self._rdb.execute_fetchall(
-            "SELECT update_id, chat_id FROM processed_updates WHERE done = 0 ORDER BY update_id")
+            "SELECT update_id, chat_id FROM processed_updates WHERE done = 0 AND claimed = 1 ORDER BY update_id")
         return [(r["update_id"], r["chat_id"]) for r in rows]
 
     # --- settings ------------------------------------------------------------

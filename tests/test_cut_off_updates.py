@@ -118,3 +118,38 @@ async def test_every_handled_update_is_marked_done(harness: BotHarness, user: Ch
             break
         await asyncio.sleep(0.01)
     assert await harness.store.cut_off() == []
+
+
+async def test_updates_received_but_never_started_are_replayed_once_after_a_restart(harness: BotHarness):
+    """Polling confirms a batch to Telegram with the next getUpdates; the bot stores each update as it
+    arrives (bot.app.RecordReceived), so a process killed before handling them replays them at the next
+    start instead of losing them (bot.resume.replay_received)."""
+    from aiogram.types import Update
+
+    from bot.app import private_chat
+    from bot.resume import replay_received
+
+    user = harness.user(6001)
+    await user.send("/start")
+    await user.choose("new")  # a dispute to keep evidence for
+    d = await harness.store.focused_dispute(user.id)
+    base = {"chat": {"id": user.id, "type": "private"}, "from": {"id": user.id, "is_bot": False, "first_name": "A"},
+            "date": 1_790_000_000,
+            "forward_origin": {"type": "hidden_user", "sender_user_name": "Shop", "date": 1_790_000_000}}
+    received = [Update.model_validate({"update_id": 900 + n, "message": {**base, "message_id": 50 + n,
+                                                                         "text": f"seller message {n}"}})
+                for n in range(3)]
+    await harness.store.receive_updates([(u.update_id, private_chat(u), u.model_dump_json(exclude_none=True))
+                                         for u in received])
+    await harness.restart()  # killed before any of them was handled
+    user.replies()
+    assert await replay_received(harness.bot, harness.dp, harness.svc) == 3
+    texts = [i.text for i in await harness.store.list_evidence(d)]
+    assert texts == ["seller message 0", "seller message 1", "seller message 2"]
+    assert user.replies()  # the buyer heard back
+    assert await harness.store.cut_off() == []  # handled, nothing left to re-ask
+    # Polling delivering them again (or a second start) changes nothing.
+    assert await replay_received(harness.bot, harness.dp, harness.svc) == 0
+    for u in received:
+        await harness.dp.feed_update(harness.bot, u)
+    assert len(await harness.store.list_evidence(d)) == 3
