@@ -503,6 +503,12 @@ def following(d: Dispute, *, back: bool = False) -> str | None:
     """The step after (or before) the dispute's state on its path; None past either end."""
     if d.state not in STEP:
         return None
+    if d.editing and not back:
+        # Changing one answer from the summary asks only what that change left unanswered
+        # (a lower total drops a partial amount: the amount, not the dates again).
+        missing = [name for name in path(d) if name != d.state and not d.answered(name)]
+        if missing:
+            return missing[0]
     here = NAMES.index(d.state)
     on_path = set(path(d))
     order = reversed(NAMES[:here]) if back else NAMES[here + 1:]

@@ -239,3 +239,16 @@ async def test_a_typed_seller_answer_is_kept_and_the_stage_buttons_come_with_it(
     assert "seller_refused" in events(user)
     await user.choose("seller_refused")
     assert await state(harness, user) == "refused"
+
+
+async def test_lowering_the_total_below_the_refund_asks_only_the_amount_again(user, harness):
+    await to_dates(user, "en", shipped=date(2026, 11, 1), protection="40", reason="damaged")
+    await user.send("10")  # a partial refund of $10
+    await user.choose("done")
+    await user.choose("edit_order_total")
+    replies = await user.send("$5")  # now below the refund
+    d = await harness.store.focused_dispute(user.id)
+    assert d.state == "amount" and d.amount is None and "How much do you ask for" in user.texts(replies)
+    replies = await user.send("4")
+    d = await harness.store.focused_dispute(user.id)
+    assert d.state == "summary" and d.amount == 4 and d.shipped_on == date(2026, 11, 1)
