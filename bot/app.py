@@ -27,7 +27,7 @@ from bot.i18n import UserLocaleMiddleware, make_i18n, telegram_locale
 from bot.isolation import SparseMemoryStorage, UserLocks
 from bot.middlewares import FloodControl, InFlight, OncePerUpdate, SpinnerIsCosmetic, TrackCommit
 from bot.reminders import ReminderEngine
-from bot.resume import replay_received, resume_cut_off
+from bot.resume import resume_after_restart
 from bot.sender import RateLimitedSender
 from bot.routers import admin, commands, evidence, fallback, intake, lifecycle, paperwork
 from bot.services import Services
@@ -178,7 +178,7 @@ class FirstPoll(BaseRequestMiddleware):
 
 class RecordReceived(BaseRequestMiddleware):
     """Stores each update polling gets before the next getUpdates confirms it to Telegram: a
-    process killed before handling it replays it at the next start (bot.resume.replay_received).
+    process killed before handling it replays it at the next start (bot.resume.start_replay).
 
     The write runs beside the handlers (they don't wait for it); the next getUpdates waits for it,
     at most ``patience`` seconds: with the database locked by another program nothing can be
@@ -281,6 +281,7 @@ async def _run(config: Config, clock: Clock | None) -> None:
     api = config.bot.api_url or "https://api.telegram.org"
     started = False
     profile: asyncio.Task | None = None
+    replays: list[asyncio.Task] = []
     try:
         try:
             me = await bot.me()  # cached: start_polling asks for it again
@@ -292,8 +293,8 @@ async def _run(config: Config, clock: Clock | None) -> None:
         log.info("started as @%s", me.username)
         started = True
         try:
-            await replay_received(bot, dp, svc)
-            await resume_cut_off(bot, svc)
+            # Runs beside polling: each replay holds its place in its buyer's queue already.
+            replays = await resume_after_restart(bot, dp, svc)
         except Exception as e:  # noqa: BLE001 - a courtesy: it must not keep the bot from starting
             log.warning("could not resume the chats cut off by the last stop: %s", type(e).__name__)
         # Buyers first (polling or the webhook); the profile (14 calls when it changed, none when not)
@@ -329,6 +330,8 @@ async def _run(config: Config, clock: Clock | None) -> None:
             raise AnotherInstance("another instance of the bot is polling with this token "
                                   "(Telegram answered 409 Conflict): stop it, or use another token")
     finally:
+        if replays:  # queued behind a buyer's lock, they aren't in flight yet: let them finish
+            await asyncio.wait(replays, timeout=SHUTDOWN_GRACE_SECONDS)
         if profile is not None and not profile.done():
             profile.cancel()
             with suppress(asyncio.CancelledError):

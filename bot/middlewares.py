@@ -15,7 +15,7 @@ from aiogram.exceptions import TelegramAPIError
 from aiogram.methods import AnswerCallbackQuery
 from aiogram.types import TelegramObject
 
-from bot.storage import is_unavailable
+from bot.storage import handling_update, is_unavailable
 
 
 class InFlight(BaseMiddleware):
@@ -89,12 +89,14 @@ class OncePerUpdate(BaseMiddleware):
         self._marking: set[asyncio.Future] = set()
 
     async def __call__(self, handler, event, data):
-        # A private chat's update stays "in flight" until its handling is over: a process
-        # killed meanwhile has Telegram's offset confirmed already, so after the restart
-        # bot.resume shows that chat its current question again instead of silence.
+        # A private chat's update stays "in flight" until its handling is over, with its payload: a
+        # process killed meanwhile has Telegram's offset confirmed already, so after the restart
+        # bot.resume replays it when its answer wasn't committed yet (the commit records it,
+        # bot.storage.handling_update), and shows the chat its current question when it was.
         chat = data.get("event_chat")
         chat_id = chat.id if chat is not None and chat.type == "private" else None
-        record = asyncio.ensure_future(self.store.first_delivery(event.update_id, chat_id=chat_id))
+        payload = event.model_dump_json(exclude_none=True) if chat_id is not None else None
+        record = asyncio.ensure_future(self.store.first_delivery(event.update_id, chat_id=chat_id, payload=payload))
         try:
             first = await asyncio.wait_for(asyncio.shield(record), self.patience)
         except TimeoutError:
@@ -106,6 +108,7 @@ class OncePerUpdate(BaseMiddleware):
             first = True
         if not first:
             return None
+        handling = handling_update.set(event.update_id)
         try:
             result = await handler(event, data)
         except asyncio.CancelledError:
@@ -113,6 +116,8 @@ class OncePerUpdate(BaseMiddleware):
         except BaseException:
             await self._done(event.update_id, chat_id)
             raise
+        finally:
+            handling_update.reset(handling)
         await self._done(event.update_id, chat_id)
         return result
 

@@ -12,6 +12,7 @@ import sqlite3
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, suppress
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
@@ -135,6 +136,17 @@ MIGRATIONS: list[str] = [
     ALTER TABLE processed_updates ADD COLUMN payload TEXT;
     """,
 ]
+
+# processed_updates.claimed: what became of an update, so a restart knows what to do with it
+# (bot.resume): RECEIVED (stored by polling, never started: replayed), HANDLING (started, nothing
+# of the buyer's committed yet: replayed from its payload), ANSWERED (the buyer's answer or
+# evidence committed; the reply may not have gone: their current question is shown again).
+RECEIVED, HANDLING, ANSWERED = 0, 1, 2
+
+# The update being handled (bot.middlewares.OncePerUpdate sets it): the transaction that commits
+# the buyer's answer or evidence records that update as ANSWERED in the same commit, so a crash
+# can never leave an answer both stored and replayed, nor lost and marked handled.
+handling_update: ContextVar[int | None] = ContextVar("handling_update", default=None)
 
 _ANSWER_COLUMNS = ("state", "version", "reason", "received", "defect", "solution", "order_number",
                    "order_total", "currency", "shipped_on", "protection_ends_on", "amount",
@@ -380,19 +392,24 @@ class Storage:
         return rows[0] if rows else None
 
     # --- updates -------------------------------------------------------------
-    async def first_delivery(self, update_id: int, *, chat_id: int | None = None, keep: int = 100_000) -> bool:
+    async def first_delivery(self, update_id: int, *, chat_id: int | None = None, payload: str | None = None,
+                             keep: int = 100_000) -> bool:
         """Records the update; False when it was handled before. Keeps the newest ``keep`` ids.
 
-        With ``chat_id`` it is recorded as in flight until update_done(): if the process
-        dies first, cut_off() names the chat after the restart."""
+        With ``chat_id`` it is recorded as in flight until update_done(), with ``payload`` (the
+        update as JSON): if the process dies before the buyer's answer is committed, the next
+        start replays it; after, it shows the chat its current question (bot.resume)."""
         # One statement: a new id is inserted; one polling stored on receipt (receive_updates) and
         # nobody handled yet is claimed; one handled or being handled changes nothing (rowcount 0).
+        done = int(chat_id is None)
         cursor = await self._write(
-            "INSERT INTO processed_updates (update_id, at, chat_id, done, claimed) VALUES (?, ?, ?, ?, 1)"
-            " ON CONFLICT (update_id) DO UPDATE SET claimed = 1, done = excluded.done, payload = NULL,"
+            "INSERT INTO processed_updates (update_id, at, chat_id, done, claimed, payload) VALUES (?, ?, ?, ?, ?, ?)"
+            " ON CONFLICT (update_id) DO UPDATE SET claimed = excluded.claimed, done = excluded.done,"
+            " payload = CASE WHEN excluded.done = 1 THEN NULL"
+            " ELSE COALESCE(processed_updates.payload, excluded.payload) END,"
             " chat_id = COALESCE(processed_updates.chat_id, excluded.chat_id)"
-            " WHERE processed_updates.claimed = 0",
-            (update_id, _now(), chat_id, int(chat_id is None)))
+            f" WHERE processed_updates.claimed = {RECEIVED}",
+            (update_id, _now(), chat_id, done, HANDLING, None if done else payload))
         first = cursor.rowcount == 1
         if first and update_id % 1000 == 0:
             await self._write("DELETE FROM processed_updates WHERE update_id < ?", (update_id - keep,))
@@ -407,24 +424,38 @@ class Storage:
         async with self._transaction() as db:
             await db.executemany(
                 "INSERT OR IGNORE INTO processed_updates (update_id, at, chat_id, done, claimed, payload)"
-                " VALUES (?, ?, ?, 0, 0, ?)", [(uid, now, chat, payload) for uid, chat, payload in received])
+                f" VALUES (?, ?, ?, 0, {RECEIVED}, ?)", [(uid, now, chat, payload) for uid, chat, payload in received])
 
     async def received_unhandled(self) -> list[str]:
-        """The updates a previous process received (Telegram considers them delivered) but never
-        started to handle, oldest first, as JSON."""
+        """At start: the updates a previous process received (Telegram considers them delivered)
+        and never committed an answer for, oldest first, as JSON. Those it had started are
+        released to be claimed again (the process that started them is gone)."""
+        await self._write(f"UPDATE processed_updates SET claimed = {RECEIVED} WHERE claimed = {HANDLING}"
+                          " AND done = 0 AND payload IS NOT NULL")
         rows = await self._rdb.execute_fetchall(
-            "SELECT payload FROM processed_updates WHERE claimed = 0 AND payload IS NOT NULL ORDER BY update_id")
+            f"SELECT payload FROM processed_updates WHERE claimed = {RECEIVED} AND payload IS NOT NULL"
+            " ORDER BY update_id")
         return [r["payload"] for r in rows]
 
     async def update_done(self, update_id: int) -> None:
         """The update's handling is over (answered, or failed and told)."""
-        await self._write("UPDATE processed_updates SET done = 1 WHERE update_id = ? AND done = 0", (update_id,))
+        await self._write("UPDATE processed_updates SET done = 1, payload = NULL WHERE update_id = ? AND done = 0",
+                          (update_id,))
 
-    async def cut_off(self) -> list[tuple[int, int]]:
-        """(update_id, chat_id) of updates a previous process started and never finished."""
+    async def cut_off(self) -> list[tuple[int, int, bool]]:
+        """(update_id, chat_id, answer committed) of updates a previous process started and never
+        finished (after received_unhandled: those it can't replay)."""
         rows = await self._rdb.execute_fetchall(
-            "SELECT update_id, chat_id FROM processed_updates WHERE done = 0 AND claimed = 1 ORDER BY update_id")
-        return [(r["update_id"], r["chat_id"]) for r in rows]
+            f"SELECT update_id, chat_id, claimed FROM processed_updates WHERE done = 0 AND claimed != {RECEIVED}"
+            " ORDER BY update_id")
+        return [(r["update_id"], r["chat_id"], r["claimed"] == ANSWERED) for r in rows]
+
+    @staticmethod
+    async def _answered(db: aiosqlite.Connection) -> None:
+        """In the transaction committing the buyer's answer or evidence: its update is ANSWERED."""
+        update_id = handling_update.get()
+        if update_id is not None:
+            await db.execute(f"UPDATE processed_updates SET claimed = {ANSWERED} WHERE update_id = ?", (update_id,))
 
     # --- settings ------------------------------------------------------------
     async def get_setting(self, key: str) -> str | None:
@@ -544,6 +575,7 @@ class Storage:
             dispute_id, number = await cursor.fetchone()
             await db.execute("UPDATE users SET focused_dispute_id = ?, updated_at = ? WHERE id = ?",
                              (dispute_id, now, user_id))
+            await self._answered(db)
         user_changed(user_id, focused_dispute_id=dispute_id)  # a new user's row: read again
         return Dispute(id=dispute_id, user_id=user_id, state=initial_state, number=number)
 
@@ -578,7 +610,7 @@ class Storage:
         sets = ", ".join(f"{c} = ?" for c in _ANSWER_COLUMNS)
         update = (f"UPDATE disputes SET {sets}, updated_at = ? WHERE id = ? AND user_id = ? AND version = ?",
                   (*(values[c] for c in _ANSWER_COLUMNS), _now(), dispute.id, dispute.user_id, dispute.version))
-        if plan is None:  # one statement: its own transaction, no BEGIN/COMMIT round trips
+        if plan is None and handling_update.get() is None:  # one statement: no BEGIN/COMMIT round trips
             cursor = await self._write(*update)
             if cursor.rowcount != 1:
                 return False
@@ -587,7 +619,9 @@ class Storage:
                 cursor = await db.execute(*update)
                 if cursor.rowcount != 1:
                     return False
-                await self._sync_reminders(db, dispute, plan)
+                if plan is not None:
+                    await self._sync_reminders(db, dispute, plan)
+                await self._answered(db)
         dispute.version += 1
         return True
 
@@ -676,7 +710,7 @@ class Storage:
         """Stores the item; returns how many items the dispute now has."""
         # The count comes back with the new id (RETURNING sees the row just
         # inserted): one round trip to the SQLite thread instead of two.
-        rows = await self._write_returning(
+        insert = (
             "INSERT INTO evidence (dispute_id, kind, file_id, file_unique_id, file_name, mime_type, file_size,"
             " media_group_id, text, origin_name, origin_date, flags, label, created_at)"
             " SELECT id, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ? FROM disputes WHERE id = ? AND user_id = ?"
@@ -685,6 +719,13 @@ class Storage:
              item.media_group_id, item.text, item.origin_name,
              item.origin_date.isoformat() if item.origin_date else None,
              json.dumps(sorted(item.flags)), item.label, _now(), dispute.id, dispute.user_id, dispute.id))
+        if handling_update.get() is None:
+            rows = await self._write_returning(*insert)
+        else:
+            async with self._transaction() as db:
+                rows = list(await db.execute_fetchall(*insert))
+                if rows:
+                    await self._answered(db)
         if not rows:  # not this user's dispute: nothing stored
             return 0
         item.id, count = rows[0]

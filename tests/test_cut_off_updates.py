@@ -99,7 +99,7 @@ async def test_resume_speaks_the_buyers_language_and_marks_done(harness: BotHarn
     await harness.store.set_locale(user.id, lang)
     user.replies()
     assert await harness.store.first_delivery(10_000, chat_id=user.id)  # started, never finished
-    assert await harness.store.cut_off() == [(10_000, user.id)]
+    assert await harness.store.cut_off() == [(10_000, user.id, False)]  # no answer committed, no payload
 
     assert await resume_cut_off(harness.bot, harness.svc) == 1
     (sent,) = user.replies()
@@ -144,6 +144,7 @@ async def test_updates_received_but_never_started_are_replayed_once_after_a_rest
     await harness.restart()  # killed before any of them was handled
     user.replies()
     assert await replay_received(harness.bot, harness.dp, harness.svc) == 3
+    await harness.settle()  # a batch: one line when it's over
     texts = [i.text for i in await harness.store.list_evidence(d)]
     assert texts == ["seller message 0", "seller message 1", "seller message 2"]
     assert user.replies()  # the buyer heard back

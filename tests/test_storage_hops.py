@@ -7,7 +7,7 @@ from datetime import datetime, timedelta, timezone
 import aiosqlite
 import pytest
 
-from bot.storage import Storage
+from bot.storage import Storage, handling_update
 from flows.evidence import EvidenceItem, EvidenceKind
 from flows.reminders import PlannedReminder
 
@@ -110,6 +110,17 @@ async def test_one_update_stays_within_its_hop_budget(store, monkeypatch):
         hops = 0
         await call
         assert hops == expected, (call.__qualname__, hops)
+    # Handling an update, the buyer's answer and its "answered" mark commit together
+    # (bot.storage.handling_update): BEGIN, the statement(s), the mark, COMMIT.
+    token = handling_update.set(7)
+    try:
+        for call, expected in [(store.save_dispute(d), 4), (store.save_dispute(d, [planned("k", 1)]), 6),
+                               (store.add_evidence(d, EvidenceItem(EvidenceKind.NOTE, text="n")), 4)]:
+            hops = 0
+            await call
+            assert hops == expected, (call.__qualname__, hops)
+    finally:
+        handling_update.reset(token)
 
 
 async def test_the_user_row_is_read_once_per_update(harness, monkeypatch):
