@@ -16,7 +16,7 @@ from aiogram.fsm.storage.base import BaseEventIsolation
 from aiogram.exceptions import TelegramNetworkError, TelegramUnauthorizedError
 from aiogram.client.session.middlewares.base import BaseRequestMiddleware
 from aiogram.methods import GetUpdates, SetMyCommands, SetMyDescription, SetMyShortDescription, TelegramMethod
-from aiogram.types import BotCommandScopeDefault, CallbackQuery, Update
+from aiogram.types import BotCommandScopeDefault
 
 from bot import metrics, web
 from bot.budget import SendBudget
@@ -25,7 +25,7 @@ from bot.cosmetic import Cosmetics
 from bot.instance import AnotherInstance, ConflictWatch, InstanceLock
 from bot.i18n import UserLocaleMiddleware, make_i18n, telegram_locale
 from bot.isolation import SparseMemoryStorage, UserLocks
-from bot.middlewares import FloodControl, InFlight, OncePerUpdate, SpinnerIsCosmetic, TrackCommit
+from bot.middlewares import FloodControl, InFlight, OncePerUpdate, SpinnerIsCosmetic, TrackCommit, private_chat
 from bot.reminders import ReminderEngine
 from bot.resume import resume_after_restart
 from bot.sender import RateLimitedSender
@@ -205,14 +205,6 @@ class RecordReceived(BaseRequestMiddleware):
             await self.store.receive_updates(rows)
         except Exception as e:  # noqa: BLE001 - a locked database must not stop polling
             log.warning("could not store received updates: %s", type(e).__name__)
-
-
-def private_chat(update: Update) -> int | None:
-    """The private chat an update speaks in (the one to re-ask after a crash), if any."""
-    event = update.event
-    message = event.message if isinstance(event, CallbackQuery) else event
-    chat = getattr(message, "chat", None)
-    return chat.id if chat is not None and chat.type == "private" else None
 
 
 async def publish_in_background(bot: Bot, svc: Services, bot_id: int, first_poll: FirstPoll) -> None:

@@ -62,8 +62,9 @@ class UserLocks(BaseEventIsolation):
         return max(0, self._by_user.get(user_id, 0) - 1)
 
     async def close(self) -> None:
-        self._held.clear()
-        self._by_user.clear()
+        """Nothing to release: each lock goes when its last user leaves. aiogram calls this at
+        shutdown before the bot's own hooks wait for the updates in flight; clearing the maps
+        under them broke each one's exit (KeyError) and lost its reply."""
 
 
 class SparseMemoryStorage(MemoryStorage):

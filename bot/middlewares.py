@@ -13,7 +13,7 @@ from aiogram import BaseMiddleware
 from aiogram.client.session.middlewares.base import BaseRequestMiddleware
 from aiogram.exceptions import TelegramAPIError
 from aiogram.methods import AnswerCallbackQuery
-from aiogram.types import TelegramObject
+from aiogram.types import CallbackQuery, TelegramObject, Update
 
 from bot.storage import handling_update, is_unavailable
 
@@ -74,6 +74,14 @@ class TrackCommit(BaseMiddleware):
         return await handler(event, data)
 
 
+def private_chat(update: Update) -> int | None:
+    """The private chat an update speaks in (the one to re-ask after a crash), if any."""
+    event = update.event
+    message = event.message if isinstance(event, CallbackQuery) else event
+    chat = getattr(message, "chat", None)
+    return chat.id if chat is not None and chat.type == "private" else None
+
+
 class OncePerUpdate(BaseMiddleware):
     """Handles each update_id once: Telegram redelivers after a crash or a slow answer.
 
@@ -93,8 +101,7 @@ class OncePerUpdate(BaseMiddleware):
         # process killed meanwhile has Telegram's offset confirmed already, so after the restart
         # bot.resume replays it when its answer wasn't committed yet (the commit records it,
         # bot.storage.handling_update), and shows the chat its current question when it was.
-        chat = data.get("event_chat")
-        chat_id = chat.id if chat is not None and chat.type == "private" else None
+        chat_id = private_chat(event)
         payload = event.model_dump_json(exclude_none=True) if chat_id is not None else None
         record = asyncio.ensure_future(self.store.first_delivery(event.update_id, chat_id=chat_id, payload=payload))
         try:

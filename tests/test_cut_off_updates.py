@@ -126,7 +126,7 @@ async def test_updates_received_but_never_started_are_replayed_once_after_a_rest
     start instead of losing them (bot.resume.replay_received)."""
     from aiogram.types import Update
 
-    from bot.app import private_chat
+    from bot.middlewares import private_chat
     from bot.resume import replay_received
 
     user = harness.user(6001)

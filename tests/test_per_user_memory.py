@@ -93,6 +93,28 @@ async def test_a_cancelled_waiter_does_not_leak_its_lock():
     assert locks.held() == 0
 
 
+async def test_closing_at_shutdown_leaves_the_updates_in_flight_to_finish():
+    """aiogram closes the isolation at shutdown before the bot waits for the updates in flight:
+    the one being handled and the one queued behind it (a buyer's batch) must still finish."""
+    locks = UserLocks()
+    key = StorageKey(bot_id=1, chat_id=7, user_id=7)
+    inside, release, done = asyncio.Event(), asyncio.Event(), []
+
+    async def update(name: str) -> None:
+        async with locks.lock(key):
+            inside.set()
+            await release.wait()
+            done.append(name)
+
+    handling = [asyncio.create_task(update("first")), asyncio.create_task(update("queued"))]
+    await inside.wait()
+    assert locks.queued(7) == 1
+    await locks.close()  # SIGTERM
+    release.set()
+    await asyncio.gather(*handling)  # no KeyError on the way out
+    assert done == ["first", "queued"] and locks.held() == 0 and locks.queued(7) == 0
+
+
 async def test_sparse_storage_keeps_only_what_holds_a_state_or_data():
     storage = SparseMemoryStorage()
     key = StorageKey(bot_id=1, chat_id=7, user_id=7)
