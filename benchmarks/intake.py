@@ -72,13 +72,13 @@ class Buyer:
 
     def __init__(self, harness: IntakeHarness, user_id: int, language_code: str = "en") -> None:
         self.h, self.id, self.language_code = harness, user_id, language_code
-        self._message_ids = itertools.count(1)
+        self._callback_ids = itertools.count(1)
 
     def _from(self) -> dict:
         return {"id": self.id, "is_bot": False, "first_name": "Buyer", "language_code": self.language_code}
 
     def _message(self, **fields: Any) -> dict:
-        return {"message_id": next(self._message_ids), "date": int(time.time()),
+        return {"message_id": self.h.session.next_message_id(self.id), "date": int(time.time()),
                 "chat": {"id": self.id, "type": "private", "first_name": "Buyer"}, "from": self._from(), **fields}
 
     async def send(self, text: str | None = None, **fields: Any) -> None:
@@ -109,7 +109,7 @@ class Buyer:
                "date": int(time.time()), "chat": {"id": self.id, "type": "private"},
                "from": BOT_USER.model_dump(), "text": text, "entities": entities,
                "reply_markup": sent.method.reply_markup.model_dump()}
-        await self.h.feed({"callback_query": {"id": f"cb-{self.id}-{next(self._message_ids)}", "from": self._from(),
+        await self.h.feed({"callback_query": {"id": f"cb-{self.id}-{next(self._callback_ids)}", "from": self._from(),
                                               "chat_instance": "ci", "message": msg, "data": data}})
 
     def leave(self) -> None:

@@ -40,7 +40,9 @@ async def show(bot: Bot, chat_id: int, d: Dispute, svc: Services, locale: str, *
                           locale=locale)
         extra = [answer_button(d, label, value) for label, value in
                  ((_("Today"), "d0"), (_("Yesterday"), "d1"), (_("2 days ago"), "d2"))] if d.state == "opening" else None
-        await bot.send_message(chat_id, _join(hint, text), reply_markup=stage_keyboard(d, extra=extra))
+        sent = await bot.send_message(chat_id, _join(hint, text), reply_markup=stage_keyboard(d, extra=extra))
+        if d.state == "opening":  # a typed date answers it
+            await svc.store.asked(d, sent.message_id)
         return
     items = await svc.store.list_evidence(d) if d.state in ("evidence", "summary") else []
     if d.state == "summary":
@@ -54,7 +56,9 @@ async def show(bot: Bot, chat_id: int, d: Dispute, svc: Services, locale: str, *
         await bot.send_message(chat_id, explanation_text(english, translation), reply_markup=screen.markup)
         return
     screen = question(d, items, locale=locale, today=day)
-    await bot.send_message(chat_id, _join(hint, screen.text), reply_markup=screen.markup)
+    sent = await bot.send_message(chat_id, _join(hint, screen.text), reply_markup=screen.markup)
+    # After the send, off the buyer's wait: what they type from now on answers this question.
+    await svc.store.asked(d, sent.message_id)
 
 
 # Steps after which the order's currency is known: remembered per buyer.

@@ -83,3 +83,10 @@ def no_false_claims() -> str:
     return _("🙅 I can't help with a false claim. It is fraud: AliExpress checks evidence, can block the "
              "account and side with the seller, and you'd lose the money you are owed. I'll gladly help you "
              "make a true claim as strong as it can be: what happened, with photos and the seller's messages.")
+
+
+def typed_before_question() -> str:
+    """A typed answer older than the question on screen (sent twice, or queued while the bot was
+    down): it isn't used for this question."""
+    return _("✋ That message was sent before this question, so I didn't use it here. "
+             "Please answer this one:")

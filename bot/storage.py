@@ -135,6 +135,11 @@ MIGRATIONS: list[str] = [
     ALTER TABLE processed_updates ADD COLUMN claimed INTEGER NOT NULL DEFAULT 1;
     ALTER TABLE processed_updates ADD COLUMN payload TEXT;
     """,
+    # 9: the chat message that asked the dispute's current question (a typed answer older than it
+    # doesn't answer it)
+    """
+    ALTER TABLE disputes ADD COLUMN asked_message_id INTEGER;
+    """,
 ]
 
 # processed_updates.claimed: what became of an update, so a restart knows what to do with it
@@ -625,6 +630,14 @@ class Storage:
         dispute.version += 1
         return True
 
+    async def asked(self, dispute: Dispute, message_id: int) -> None:
+        """The chat message showing the dispute's current question (only ever forward: a late
+        write for an older message changes nothing)."""
+        await self._write("UPDATE disputes SET asked_message_id = ? WHERE id = ? AND user_id = ?"
+                          " AND (asked_message_id IS NULL OR asked_message_id < ?)",
+                          (message_id, dispute.id, dispute.user_id, message_id))
+        dispute.asked_message_id = max(message_id, dispute.asked_message_id or 0)
+
     async def _sync_reminders(self, db: aiosqlite.Connection, d: Dispute, plan: list[PlannedReminder]) -> None:
         wanted = {(r.kind, _moment(r.due_at)): r for r in plan}
         rows = [(d.id, d.user_id, kind, due, _moment(r.deadline_at), d.state, due) for (kind, due), r in wanted.items()]
@@ -810,7 +823,7 @@ def _dispute(r: aiosqlite.Row) -> Dispute:
         amount=Decimal(r["amount"]) if r["amount"] else None, refund_full=bool(r["refund_full"]),
         evidence_done=bool(r["evidence_done"]), unknown=set(json.loads(r["unknown"])),
         editing=bool(r["editing"]), decision=r["decision"], reminders_off=bool(r["reminders_off"]),
-        seller_answer=r["seller_answer"], number=r["number"],
+        seller_answer=r["seller_answer"], number=r["number"], asked_message_id=r["asked_message_id"],
         **{m: _from_moment(r[m]) for m in _MOMENTS}, tracking=r["tracking"],
         **_facts(r["facts"]),
     )

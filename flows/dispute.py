@@ -22,6 +22,9 @@ class Dispute:
     version: int = 0
     # The buyer's own numbering of their disputes (#1, #2 …), shown instead of the id.
     number: int = 0
+    # The chat message that asked the current question: a typed answer with a lower message id
+    # was typed before the question was on screen and doesn't answer it (docs/rules.md).
+    asked_message_id: int | None = None
     reason: str | None = None
     received: bool | None = None
     defect: str | None = None

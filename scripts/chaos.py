@@ -16,8 +16,9 @@ sendMessage 429 (anyone's, reminders too), 5xx and dropped connections; answerCa
 502 and dropped connections. Kills: one mid-way through the seeded reminders, one as soon as
 polling confirmed a buyer's batch of forwards (``burst_kill``), the others at random points of
 the buyers' progress. ``careful_kills`` waits, before each kill, until every update polling
-confirmed is recorded by the bot: a kill in between swallows updates (a known gap: polling
-confirms a batch before the bot records its updates as in flight), which that mode steps around.
+confirmed is recorded by the bot (the gap that once swallowed a whole batch, closed since the
+bot stores updates on receipt and replays the ones killed before their commit); without it a
+kill lands anywhere, mid-handler included.
 
 Each buyer behaves like a person: reacts to the last message the bot sent them (taps the
 button of its script, or types the answer the question asks for) after reading it for 1-1.5 s
@@ -612,8 +613,8 @@ class Chaos:
 
     async def kill_and_restart(self) -> None:
         if self.careful_kills:
-            # Known gap (see the module doc): wait, up to 2 s, for a moment when no confirmed
-            # update is unrecorded. Checked and killed with no await in between.
+            # Wait, up to 2 s, for a moment when no confirmed update is unrecorded (see the module
+            # doc). Checked and killed with no await in between.
             until = time.monotonic() + 2
             while self.unrecorded() and time.monotonic() < until:
                 await asyncio.sleep(0.002)
@@ -1200,7 +1201,7 @@ def main(argv: list[str] | None = None) -> int:
                              "second kill, or the first without seeded reminders)")
     parser.add_argument("--careful-kills", action="store_true",
                         help="kill only when every update polling confirmed is recorded as in flight "
-                             "(steps around the known gap; CI uses it)")
+                             "(the gap once found there is closed)")
     parser.add_argument("--delay-limit", type=float, default=15.0,
                         help="limit on the wait for the bot's next message after the last fault (default 15)")
     parser.add_argument("--workdir", type=Path, help="keep the database, config and logs here")

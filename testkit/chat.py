@@ -11,7 +11,7 @@ import itertools
 from html.parser import HTMLParser
 import time
 from collections.abc import AsyncGenerator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
@@ -92,7 +92,10 @@ class RecordingSession(BaseSession):
         super().__init__()
         self.sent: list[Sent] = []
         self.files: dict[str, bytes] = {}
-        self._ids = itertools.count(1000)
+        self._ids = itertools.count(1000)  # file ids
+        # As in Telegram's private chats, the buyer's and the bot's messages share one rising
+        # sequence (one for all chats here: each chat's order is the same, and nothing is kept per chat).
+        self._message_ids = itertools.count(1)
         self._failures: list[tuple[type, Exception]] = []
 
     def fail_next(self, method_type: type, error: Exception) -> None:
@@ -108,8 +111,11 @@ class RecordingSession(BaseSession):
         self.sent.append(Sent(method, result))
         return result
 
+    def next_message_id(self, chat_id: int) -> int:
+        return next(self._message_ids)
+
     def _message(self, chat_id: int, **fields: Any) -> Message:
-        return Message(message_id=next(self._ids), date=datetime.now(timezone.utc),
+        return Message(message_id=self.next_message_id(chat_id), date=datetime.now(timezone.utc),
                        chat=Chat(id=chat_id, type="private"), from_user=BOT_USER, **fields)
 
     def _answer(self, method: TelegramMethod) -> Any:
@@ -216,13 +222,12 @@ class ChatUser:
     language_code: str
     first_name: str
     _seen: int = 0
-    _message_ids: itertools.count = field(default_factory=lambda: itertools.count(1))
 
     def _from(self) -> dict:
         return {"id": self.id, "is_bot": False, "first_name": self.first_name, "language_code": self.language_code}
 
     def _message(self, **fields: Any) -> dict:
-        return {"message_id": next(self._message_ids), "date": int(time.time()),
+        return {"message_id": self.harness.session.next_message_id(self.id), "date": int(time.time()),
                 "chat": {"id": self.id, "type": "private", "first_name": self.first_name},
                 "from": self._from(), **fields}
 

@@ -230,6 +230,11 @@ async def on_text(message: Message, bot: Bot, svc: Services, locale: str) -> Non
         # Typed text is a note for the file (or the seller's words: the guard reads it).
         await save_note(message, d, svc, locale)
         return
+    if d.asked_message_id is not None and message.message_id < d.asked_message_id:
+        # Typed before this question was on screen (sent twice, or queued while the bot was
+        # down): it answered an earlier one, never this (docs/rules.md).
+        await show(bot, message.chat.id, d, svc, locale, hint=hints.typed_before_question())
+        return
     if d.state == "opening":
         try:
             day = parse_date(message.text, locale, today=today(svc.clock))
