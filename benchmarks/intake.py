@@ -49,6 +49,11 @@ class IntakeHarness(BotHarness):
         super().__init__(db_path, TODAY)
         if bot is None:
             bot = Bot(self.bot.token, session=LeanSession(), default=self.bot.default)
+        else:
+            # Replaying a recording (with other dispatchers on the same bot between chunks): the bot's
+            # messages are numbered 0, below every recorded buyer message, or the bot would read the
+            # buyers' answers as typed before its questions (docs/rules.md).
+            bot.session.number_messages_from(0, step=0)
         self.bot, self.session = bot, bot.session
         self.record = record
         self.recorded: list[Update] = []

@@ -114,6 +114,9 @@ class RecordingSession(BaseSession):
     def next_message_id(self, chat_id: int) -> int:
         return next(self._message_ids)
 
+    def number_messages_from(self, first: int, *, step: int = 1) -> None:
+        self._message_ids = itertools.count(first, step)
+
     def _message(self, chat_id: int, **fields: Any) -> Message:
         return Message(message_id=self.next_message_id(chat_id), date=datetime.now(timezone.utc),
                        chat=Chat(id=chat_id, type="private"), from_user=BOT_USER, **fields)

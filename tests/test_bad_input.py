@@ -405,7 +405,8 @@ async def snapshot(h: BotHarness, user_id: int, dispute_id: int | None) -> Snaps
     return Snapshot(
         user=await store.get_user(user_id),
         dispute_ids=[x.id for x in await store.list_disputes(user_id)],
-        answers=dict(vars(d)) if d else None,
+        # Everything but which chat message asked the question: a hint re-asks it in a new one.
+        answers={k: v for k, v in vars(d).items() if k != "asked_message_id"} if d else None,
         evidence=await store.count_evidence(d) if d else 0,
         reminders=reminders,
     )
