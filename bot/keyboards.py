@@ -62,6 +62,18 @@ class EvidenceLabel(CallbackData, prefix="lbl"):
     key: str
 
 
+class AlbumLabel(CallbackData, prefix="alb"):
+    """What a whole album shows (a checklist line's key, or "other"), or ``EACH``: label its photos one by one.
+    The album is named by its first part's id: the callback data has room for ids, not for media_group_id."""
+    dispute_id: RowInt
+    first_item_id: RowInt
+    key: str
+
+
+# AlbumLabel's key for "they show different things".
+EACH = "each"
+
+
 class ReminderSnooze(CallbackData, prefix="snz"):
     reminder_id: RowInt
 

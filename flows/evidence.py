@@ -155,3 +155,40 @@ def open_labels(reason: str | None, items: list[EvidenceItem], kind: EvidenceKin
 
 def valid_label(reason: str | None, key: str, tracking: str | None = None) -> bool:
     return key == OTHER or key in {r.key for r in requirements_for(reason, tracking)}
+
+
+LABELLED_KINDS = frozenset({EvidenceKind.IMAGE, EvidenceKind.VIDEO})
+
+
+def album_parts(items: list[EvidenceItem], album: str | None) -> list[EvidenceItem]:
+    """The photos and videos of one album (media group), in the order they were stored."""
+    return [i for i in items if album is not None and i.media_group_id == album and i.kind in LABELLED_KINDS]
+
+
+def unguessed(items: list[EvidenceItem], album: str | None, *, but: EvidenceItem | None = None) -> list[EvidenceItem]:
+    """The evidence that counts while an album is being labelled: its still unlabelled parts would otherwise fill
+    checklist lines by guessing and hide the very buttons the buyer needs to label them (``but``: the part asked
+    about, also left out)."""
+    return [i for i in items if (but is None or i.id != but.id)
+            and not (album is not None and i.media_group_id == album and i.label is None)]
+
+
+def album_labels(reason: str | None, items: list[EvidenceItem], album: str | None,
+                 tracking: str | None = None) -> list[str]:
+    """The buttons for "what does this album show?": the open checklist lines every part of it can fill (a
+    photo can't be the unboxing video), then "other"."""
+    parts = [i for i in album_parts(items, album) if i.label is None]
+    others = unguessed(items, album)
+    keys: list[str] | None = None
+    for kind in {p.kind for p in parts}:
+        open_keys = open_labels(reason, others, kind, tracking)
+        keys = open_keys if keys is None else [k for k in keys if k in open_keys]
+    return keys or [OTHER]
+
+
+def fits_album(reason: str | None, key: str, parts: list[EvidenceItem], tracking: str | None = None) -> bool:
+    """Whether one label can stand for every part: a line of this checklist that takes each part's kind."""
+    if key == OTHER:
+        return True
+    requirement = next((r for r in requirements_for(reason, tracking) if r.key == key), None)
+    return requirement is not None and all(p.kind in requirement.accepts for p in parts)

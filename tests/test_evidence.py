@@ -59,7 +59,8 @@ async def test_an_album_is_acknowledged_once(user, harness):
     await harness.settle()
     replies = user.replies()
     texts = [s.text for s in replies if s.text]
-    assert texts == ["🖼 Album saved: 10 files. 10 pieces of evidence so far."]
+    assert len(texts) == 1 and texts[0].startswith("🖼 Album saved: 10 files. 10 pieces of evidence so far.\n"
+                                                   "🏷 What does this album show?")
     d = await focused(user)
     assert len(await harness.store.list_evidence(d)) == 10
 

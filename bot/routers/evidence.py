@@ -27,10 +27,11 @@ from bot.formatting import fmt_date, html
 from bot.guard import guard_warning
 from bot.middlewares import mark_committed
 from bot.services import Services
-from bot.keyboards import EvidenceLabel, answer_button, keyboard
+from bot.keyboards import EACH, AlbumLabel, EvidenceLabel, answer_button, keyboard
 from bot.views import evidence_count, evidence_summary, rows_of
 from flows.dispute import Dispute
-from flows.evidence import SHORT_LABELS, UPLOAD_PROBLEMS, EvidenceItem, EvidenceKind, open_labels, valid_label
+from flows.evidence import (LABELLED_KINDS, SHORT_LABELS, UPLOAD_PROBLEMS, EvidenceItem, EvidenceKind, album_labels,
+                            album_parts, fits_album, open_labels, unguessed, valid_label)
 from flows.steps import DONE
 from flows.images import ImageError, can_download, check_image, compress_for_aliexpress, is_image
 
@@ -160,31 +161,112 @@ async def first_forward(d: Dispute, item: EvidenceItem, svc: Services) -> bool:
     return not any(i.kind is EvidenceKind.FORWARD and i.id != item.id for i in await svc.store.list_evidence(d))
 
 
-async def label_keyboard(d: Dispute, item: EvidenceItem, svc: Services) -> InlineKeyboardMarkup | None:
+async def label_keyboard(d: Dispute, item: EvidenceItem, svc: Services,
+                         items: list[EvidenceItem] | None = None) -> InlineKeyboardMarkup | None:
     """At the evidence step, "what does it show?": the checklist lines still open for a photo or video, and
     "other", then Done. Labelled evidence fills its own line instead of the first open one."""
-    if d.state != "evidence" or item.id is None or item.kind not in (EvidenceKind.IMAGE, EvidenceKind.VIDEO):
+    if d.state != "evidence" or item.id is None or item.kind not in LABELLED_KINDS:
         return None
-    others = [i for i in await svc.store.list_evidence(d) if i.id != item.id]
-    tracking = d.tracking if d.received is False else None
+    items = await svc.store.list_evidence(d) if items is None else items
+    others = unguessed(items, item.media_group_id, but=item)
     buttons = [InlineKeyboardButton(text=_(SHORT_LABELS[key]), callback_data=EvidenceLabel(
-        dispute_id=d.id, item_id=item.id, key=key).pack()) for key in open_labels(d.reason, others, item.kind, tracking)]
+        dispute_id=d.id, item_id=item.id, key=key).pack())
+        for key in open_labels(d.reason, others, item.kind, tracking_of(d))]
     return keyboard(*rows_of(buttons, 2), [answer_button(d, _("✅ Done"), DONE)])
 
 
-async def on_label(callback: CallbackQuery, callback_data: EvidenceLabel, svc: Services) -> None:
+def tracking_of(d: Dispute) -> str | None:
+    """The tracking status that shapes the checklist (not received only)."""
+    return d.tracking if d.received is False else None
+
+
+async def on_label(callback: CallbackQuery, callback_data: EvidenceLabel, bot: Bot, svc: Services,
+                   locale: str) -> None:
     d = await svc.store.get_dispute(callback.from_user.id, callback_data.dispute_id)
-    tracking = d.tracking if d is not None and d.received is False else None
-    if (d is None or not valid_label(d.reason, callback_data.key, tracking)
+    if (d is None or not valid_label(d.reason, callback_data.key, tracking_of(d))
             or not await svc.store.label_evidence(d, callback_data.item_id, callback_data.key)):
         await callback.answer(hints.outdated())
         return
     label = _(SHORT_LABELS[callback_data.key])
     await callback.answer(_("Noted: {label}").format(label=label))
-    message = callback.message
-    if isinstance(message, Message) and message.text:
-        with suppress(TelegramBadRequest):
+    await mark_answered(callback.message, label)
+    # A photo of an album labelled one by one: then the next one, and the checklist after the last.
+    items = await svc.store.list_evidence(d)
+    album = next((i.media_group_id for i in items if i.id == callback_data.item_id), None)
+    if album is None or d.state != "evidence":
+        return
+    parts = album_parts(items, album)
+    left = [i for i in parts if i.label is None]
+    if left:
+        await ask_part(bot, callback.from_user.id, d, left[0], parts, items, svc)
+    else:
+        await show(bot, callback.from_user.id, d, svc, locale)
+
+
+async def mark_answered(message: object, label: str) -> None:
+    """The question keeps the answer under it and loses its buttons (a second tap changes nothing)."""
+    if not isinstance(message, Message):
+        return
+    with suppress(TelegramBadRequest):
+        if message.text:
             await message.edit_text(f"{message.html_text}\n<b>→ {html(label)}</b>", reply_markup=None)
+        elif message.caption:
+            await message.edit_caption(caption=f"{message.html_text}\n<b>→ {html(label)}</b>", reply_markup=None)
+
+
+async def ask_part(bot: Bot, chat_id: int, d: Dispute, part: EvidenceItem, parts: list[EvidenceItem],
+                   items: list[EvidenceItem], svc: Services) -> None:
+    """"Photo 2 of 5: what does it show?" under the photo itself, sent back, so the buyer sees which one."""
+    n, total = parts.index(part) + 1, len(parts)
+    caption = (_("🎬 Video {i} of {n}: what does it show?") if part.kind is EvidenceKind.VIDEO
+               else _("📷 Photo {i} of {n}: what does it show?")).format(i=n, n=total)
+    markup = await label_keyboard(d, part, svc, items)
+    try:
+        if part.file_name is not None or part.file_id is None:
+            await bot.send_document(chat_id, part.file_id or "", caption=caption, reply_markup=markup)
+        elif part.kind is EvidenceKind.VIDEO:
+            await bot.send_video(chat_id, part.file_id, caption=caption, reply_markup=markup)
+        else:
+            await bot.send_photo(chat_id, part.file_id, caption=caption, reply_markup=markup)
+    except TelegramBadRequest as e:  # e.g. Telegram no longer knows the file: ask without it
+        log.info("album part not shown: %s", e.message)
+        await bot.send_message(chat_id, caption, reply_markup=markup)
+
+
+def album_keyboard(d: Dispute, first_id: int, keys: list[str]) -> InlineKeyboardMarkup:
+    def button(text: str, key: str) -> InlineKeyboardButton:
+        return InlineKeyboardButton(text=text, callback_data=AlbumLabel(
+            dispute_id=d.id, first_item_id=first_id, key=key).pack())
+    return keyboard(*rows_of([button(_(SHORT_LABELS[key]), key) for key in keys], 2),
+                    [button(_("🔀 Different things"), EACH)], [answer_button(d, _("✅ Done"), DONE)])
+
+
+async def on_album_label(callback: CallbackQuery, callback_data: AlbumLabel, bot: Bot, svc: Services,
+                         locale: str) -> None:
+    """One answer for the whole album, or "different things": then each part is asked about in turn. A button
+    from before the evidence changed (the album labelled already, its photos forgotten) is only outdated."""
+    d = await svc.store.get_dispute(callback.from_user.id, callback_data.dispute_id)
+    items = await svc.store.list_evidence(d) if d is not None else []
+    first = next((i for i in items if i.id == callback_data.first_item_id), None)
+    parts = album_parts(items, first.media_group_id if first else None)
+    left = [i for i in parts if i.label is None]
+    key, tracking = callback_data.key, tracking_of(d) if d is not None else None
+    if d is None or not left or (key != EACH and not (valid_label(d.reason, key, tracking)
+                                                      and fits_album(d.reason, key, left, tracking))):
+        await callback.answer(hints.outdated())
+        return
+    if key == EACH:
+        await callback.answer()
+        await mark_answered(callback.message, _("🔀 Different things"))
+        await ask_part(bot, callback.from_user.id, d, left[0], parts, items, svc)
+        return
+    labelled = sum([await svc.store.label_evidence(d, part.id, key) for part in left if part.id is not None])
+    label = _(SHORT_LABELS[key])
+    await callback.answer(ngettext("Noted for {n} file: {label}", "Noted for {n} files: {label}",
+                                   labelled).format(n=labelled, label=label))
+    await mark_answered(callback.message, label)
+    if d.state == "evidence":
+        await show(bot, callback.from_user.id, d, svc, locale)
 
 
 def ack(item: EvidenceItem, locale: str) -> str:
@@ -198,10 +280,23 @@ def ack(item: EvidenceItem, locale: str) -> str:
 
 
 async def ack_album(bot: Bot, chat_id: int, d: Dispute, album: str, svc: Services) -> None:
-    in_album = await svc.store.count_evidence(d, media_group_id=album)
-    total = await svc.store.count_evidence(d)
+    """One line for the album; at the evidence step it also asks, once, what the album shows."""
+    items = await svc.store.list_evidence(d)
+    in_album = sum(i.media_group_id == album for i in items)
     text = ngettext("🖼 Album saved: {n} file.", "🖼 Album saved: {n} files.", in_album).format(n=in_album)
-    await bot.send_message(chat_id, text + " " + evidence_count(total))
+    text += " " + evidence_count(len(items))
+    fresh = await svc.store.get_dispute(d.user_id, d.id)  # the buyer may have moved on while it arrived
+    left = [i for i in album_parts(items, album) if i.label is None]
+    markup = None
+    if fresh is not None and fresh.state == "evidence" and len(left) == 1:
+        markup = await label_keyboard(fresh, left[0], svc, items)
+    elif fresh is not None and fresh.state == "evidence" and left and left[0].id is not None:
+        text += "\n" + ngettext(
+            "🏷 What does this album show? One answer for its {n} file, or “{each}” to label them one by one.",
+            "🏷 What does this album show? One answer for all {n} files, or “{each}” to label them one by one.",
+            len(left)).format(n=len(left), each=_("🔀 Different things"))
+        markup = album_keyboard(fresh, left[0].id, album_labels(fresh.reason, items, album, tracking_of(fresh)))
+    await bot.send_message(chat_id, text, reply_markup=markup)
 
 
 def refused(message: Message) -> str:
@@ -308,4 +403,5 @@ def create_router() -> Router:
     router.message.filter(PRIVATE)
     router.message.register(on_evidence, Inline(F.photo | F.video | F.video_note | F.document | F.forward_origin))
     router.callback_query.register(on_label, EvidenceLabel.filter())
+    router.callback_query.register(on_album_label, AlbumLabel.filter())
     return router
