@@ -236,12 +236,16 @@ def form_steps(d: Dispute, locale: str) -> list[str]:
         _("Open the AliExpress app → Account → <b>My Orders</b>."),
         _("Find {order} and tap <b>Open Dispute</b> (in the order's details).").format(order=order),
     ]
+    def english(form: str) -> str:
+        # No public source gives the form's ru/es/de wording (docs/rules.md): the English name goes alongside.
+        return "" if _(form) == form else " " + _("In the English form: “{english}”.").format(english=html(form))
+
     if reason:
-        steps.append(_("Reason: pick “{option}”.").format(option=html(_(reason.form))))
+        steps.append(_("Reason: pick “{option}”.").format(option=html(_(reason.form))) + english(reason.form))
     steps.append(_("“Have you received the item?”: <b>{answer}</b>.").format(
         answer=_("Yes") if d.received else _("No")))
     if defect and d.received:
-        steps.append(_("What is wrong: “{option}”.").format(option=html(_(defect.form))))
+        steps.append(_("What is wrong: “{option}”.").format(option=html(_(defect.form))) + english(defect.form))
     tracking = option(TRACKING, d.tracking)
     if tracking and d.received is False:
         steps.append(_("If the form asks what the tracking shows: “{option}”.").format(option=html(_(tracking.form))))

@@ -307,6 +307,31 @@ def test_sub_reason_buttons_use_the_forms_words():
 # --------------------------------------------------------------------------------------------
 # Through the real Dispatcher, in four languages
 # --------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("lang", LANGS)
+async def test_the_form_steps_name_the_sub_reason_as_its_button_did(harness, lang):
+    """"Pick this in the form" uses the button's own words; the ru/es/de wording of the form is the bot's
+    (no public source gives it, docs/rules.md), so the English name stands beside it."""
+    user = harness.user(8400 + LANGS.index(lang), language_code=lang)
+    await user.send("/start")
+    await user.choose("new")
+    await user.choose("damaged")
+    await user.choose("yes")
+    button = next(text for text, data in user.last_with_buttons().buttons() if data.endswith(":damaged_in_transit"))
+    await user.choose("damaged_in_transit")
+    await user.choose("?")
+    await user.choose("refund_only")
+    await user.send("8123456789012345")
+    await user.send("$25.90" if lang == "en" else "25,90 EUR")
+    await user.send("11/1/2026" if lang == "en" else "1/11/2026" if lang == "es" else "01.11.2026")
+    await user.send("30")
+    await user.choose("full")
+    summary = (await user.choose("done"))[-2].text
+    assert button == "Damaged in transit" or lang != "en"
+    # The recap and "what is wrong" say the button's words; in ru/es/de the English name stands beside them once.
+    assert summary.count(button) == 2
+    assert summary.count("Damaged in transit") == (2 if lang == "en" else 1)
+
+
 # (status button, since-when typed, estimated delivery typed, bare total, currency, what the summary shows)
 CHAT = {
     "en": ("No updates", "11/7/2026", "11/16/2026", "25.90", "GBP", "£25.90", "Held at customs"),
