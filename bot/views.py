@@ -87,7 +87,8 @@ def question(d: Dispute, items: list[EvidenceItem], *, locale: str, today: date,
 
 def checklist_text(d: Dispute, items: list[EvidenceItem]) -> str:
     lines = []
-    for line in checklist(d.reason, items, d.tracking if d.received is False else None):
+    reason, tracking = d.evidence_case()
+    for line in checklist(reason, items, tracking):
         mark = "✅" if line.done else "⬜"
         count = f" ({line.have}/{line.requirement.count})" if line.requirement.count > 1 else ""
         lines.append(f"{mark} {html(_(line.requirement.label))}{count}")

@@ -5,7 +5,6 @@ and the new steps through the real Dispatcher in all four languages, typed as a 
 """
 from __future__ import annotations
 
-import random
 import re
 from dataclasses import replace
 from datetime import date, timedelta
@@ -16,8 +15,9 @@ import pytest
 from flows.choices import DEFECTS, TRACKING, defects_for
 from flows.dispute import Dispute
 from flows.eligibility import Verdict, assess
-from flows.evidence import EvidenceItem, EvidenceKind, checklist
-from flows.explanation import EXPLANATION_MAX, english_date, english_money, explanation, has_chinese
+from flows.evidence import EvidenceItem, EvidenceKind, checklist, requirements_for
+from flows.explanation import (ENGLISH, EXPLANATION_MAX, english_date, english_money, explanation, has_chinese,
+                               shows)
 from flows.machine import fire
 from flows.parsing import InputError
 from flows.policy import Policy
@@ -168,7 +168,7 @@ TYPED = {
 DETAILS = ("Listing: XL, chest 60 cm. Arrived: chest 52 cm.", "В описании синий, пришёл зелёный")
 
 
-def answers(d: Dispute, rng: random.Random) -> list[tuple[str, str]]:
+def answers(d: Dispute) -> list[tuple[str, str]]:
     """The possible answers to the dispute's current step: ("button", value) or ("text", typed)."""
     step = STEP[d.state]
     ctx = Context("en", TODAY)
@@ -181,8 +181,8 @@ def answers(d: Dispute, rng: random.Random) -> list[tuple[str, str]]:
         options = [("text", DETAILS[0]), ("text", DETAILS[1]), ("button", UNKNOWN)]
     elif step.parse is not None and d.state in TYPED:
         options = [("text", TYPED[d.state]), *(o for o in options if o[1] in (UNKNOWN, SEVERAL))]
-    elif d.state == "defect":
-        options = rng.sample(options, 2)
+        if d.state == "order_total":
+            options.append(("text", "40"))  # a bare number: the currency step asks, with its buttons
     return options
 
 
@@ -220,17 +220,17 @@ def facts_in(d: Dispute, text: str) -> list[str]:
     return missing
 
 
-def walk_all(rng: random.Random, limit: int) -> list[Dispute]:
-    """Depth-first over the answers (defects sampled), up to ``limit`` finished disputes."""
+def walk_all() -> list[Dispute]:
+    """Depth-first over every answer of every step: each finished dispute is one combination."""
     finished: list[Dispute] = []
     stack = [Dispute(id=1, user_id=1)]
-    while stack and len(finished) < limit:
+    while stack:
         d = stack.pop()
         if d.state == "summary":
             finished.append(d)
             continue
         step = STEP[d.state]
-        for kind, value in answers(d, rng):
+        for kind, value in answers(d):
             nxt = replace(d, unknown=set(d.unknown))
             if kind == "button":
                 assert step.answer_button(nxt, value, Context("en", TODAY)), (d.state, value)
@@ -243,24 +243,45 @@ def walk_all(rng: random.Random, limit: int) -> list[Dispute]:
     return finished
 
 
+NOTE = "The seller stopped answering on November 12"
+
+
+def labelled_evidence(d: Dispute) -> list[EvidenceItem]:
+    """One upload labelled for each checklist line, a forwarded seller message and a typed note."""
+    lines = requirements_for(*d.evidence_case())
+    return [*(EvidenceItem(kind=next(iter(r.accepts)), label=r.key, id=n) for n, r in enumerate(lines, 1)),
+            EvidenceItem(kind=EvidenceKind.FORWARD, text="ok", id=90), EvidenceItem(kind=EvidenceKind.NOTE, text=NOTE, id=91)]
+
+
 def test_every_combination_of_answers_reaches_the_summary_with_every_fact():
-    disputes = walk_all(random.Random(11), 20_000)
-    assert len(disputes) >= 2_000
+    disputes = walk_all()
+    assert len(disputes) >= 15_000
     problems = []
     seen = set()
     for d in disputes:
         assert d.is_complete() and all(step in path(d) for step in ("reason", "evidence"))
-        seen.add((d.reason, d.received, d.tracking, d.several_items, d.solution))
+        seen.add((d.reason, d.received, d.tracking, d.several_items, d.solution, d.defect, d.currency))
         text = explanation(d, [], TODAY)
         if len(text) > EXPLANATION_MAX or has_chinese(text):
             problems.append(("limit", len(text)))
         if missing := facts_in(d, text):
             problems.append((d.reason, d.tracking, d.defect, missing, text))
+        # The same answers with evidence: every upload named by its label, the note the buyer let in.
+        items = labelled_evidence(d)
+        with_evidence = explanation(replace(d, include_notes=True), items, TODAY)
+        wanted = [shows(i.label, 1, ENGLISH.ngettext) for i in items if i.label] + [f"My notes: {NOTE}."]
+        if missing := [w for w in wanted + facts_in(d, "") if w not in with_evidence]:
+            problems.append(("evidence", d.reason, d.tracking, missing, with_evidence))
+        if len(with_evidence) > EXPLANATION_MAX:
+            problems.append(("limit with evidence", len(with_evidence)))
     assert not problems, problems[:3]
-    # Every reason, status and solution was walked.
+    # Every reason, status, sub-reason, solution and currency button was walked.
     assert {s[2] for s in seen} >= {o.value for o in TRACKING}
     assert {s[0] for s in seen} == {"not_received", "not_as_described", "damaged"}
+    assert {(s[0], s[5]) for s in seen if s[5]} == {(r, o.value) for r in ("not_as_described", "damaged")
+                                                   for o in defects_for(r)}
     assert {s[3] for s in seen} == {True, False} and {s[4] for s in seen} >= {"refund_only", "return_and_refund"}
+    assert {s[6] for s in seen} >= {"USD", "GBP", "CAD", "AUD", "EUR"}
 
 
 # --------------------------------------------------------------------------------------------
@@ -537,3 +558,24 @@ async def test_the_currency_can_be_typed_and_a_future_update_date_is_refused(har
     await user.send("mxn")
     d = await harness.store.focused_dispute(user.id)
     assert d.currency == "MXN" and d.state == "shipped_on" and d.order_total == Decimal("450")
+
+
+async def test_a_parcel_that_never_came_gets_the_not_received_checklist_whatever_the_reason(harness):
+    """"Not as described", then "No, I haven't received it": there is no item to photograph; the checklist is the
+    not-received one, with what the tracking status needs."""
+    user = harness.user(8500)
+    await user.send("/start")
+    await user.choose("new")
+    await user.choose("not_as_described")
+    await user.choose("no")
+    await user.choose("delivered")
+    for typed in ("8123456789012345", "$25.90", "11/1/2026", "40"):
+        replies = await user.send(typed)
+    text = replies[-1].text
+    assert "Screenshot of the tracking history" in text and "A statement from the carrier or post office" in text
+    assert "Clear photos of the item you received" not in text and "listing" not in text
+    replies = await user.send_photo("statement")
+    assert "carrier_statement" in [d.rsplit(":", 1)[-1] for _, d in replies[-1].buttons()]
+    await user.choose("carrier_statement")
+    replies = await user.choose("done")
+    assert "Attached: 1 statement from the carrier or post office." in replies[-1].text

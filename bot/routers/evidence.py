@@ -169,21 +169,18 @@ async def label_keyboard(d: Dispute, item: EvidenceItem, svc: Services,
         return None
     items = await svc.store.list_evidence(d) if items is None else items
     others = unguessed(items, item.media_group_id, but=item)
+    reason, tracking = d.evidence_case()
     buttons = [InlineKeyboardButton(text=_(SHORT_LABELS[key]), callback_data=EvidenceLabel(
         dispute_id=d.id, item_id=item.id, key=key).pack())
-        for key in open_labels(d.reason, others, item.kind, tracking_of(d))]
+        for key in open_labels(reason, others, item.kind, tracking)]
     return keyboard(*rows_of(buttons, 2), [answer_button(d, _("✅ Done"), DONE)])
-
-
-def tracking_of(d: Dispute) -> str | None:
-    """The tracking status that shapes the checklist (not received only)."""
-    return d.tracking if d.received is False else None
 
 
 async def on_label(callback: CallbackQuery, callback_data: EvidenceLabel, bot: Bot, svc: Services,
                    locale: str) -> None:
     d = await svc.store.get_dispute(callback.from_user.id, callback_data.dispute_id)
-    if (d is None or not valid_label(d.reason, callback_data.key, tracking_of(d))
+    reason, tracking = d.evidence_case() if d is not None else (None, None)
+    if (d is None or not valid_label(reason, callback_data.key, tracking)
             or not await svc.store.label_evidence(d, callback_data.item_id, callback_data.key)):
         await callback.answer(hints.outdated())
         return
@@ -250,9 +247,10 @@ async def on_album_label(callback: CallbackQuery, callback_data: AlbumLabel, bot
     first = next((i for i in items if i.id == callback_data.first_item_id), None)
     parts = album_parts(items, first.media_group_id if first else None)
     left = [i for i in parts if i.label is None]
-    key, tracking = callback_data.key, tracking_of(d) if d is not None else None
-    if d is None or not left or (key != EACH and not (valid_label(d.reason, key, tracking)
-                                                      and fits_album(d.reason, key, left, tracking))):
+    key = callback_data.key
+    reason, tracking = d.evidence_case() if d is not None else (None, None)
+    if d is None or not left or (key != EACH and not (valid_label(reason, key, tracking)
+                                                      and fits_album(reason, key, left, tracking))):
         await callback.answer(hints.outdated())
         return
     if key == EACH:
@@ -295,7 +293,8 @@ async def ack_album(bot: Bot, chat_id: int, d: Dispute, album: str, svc: Service
             "🏷 What does this album show? One answer for its {n} file, or “{each}” to label them one by one.",
             "🏷 What does this album show? One answer for all {n} files, or “{each}” to label them one by one.",
             len(left)).format(n=len(left), each=_("🔀 Different things"))
-        markup = album_keyboard(fresh, left[0].id, album_labels(fresh.reason, items, album, tracking_of(fresh)))
+        reason, tracking = fresh.evidence_case()
+        markup = album_keyboard(fresh, left[0].id, album_labels(reason, items, album, tracking))
     await bot.send_message(chat_id, text, reply_markup=markup)
 
 
