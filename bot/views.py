@@ -131,22 +131,37 @@ def verdict_text(e: Eligibility, locale: str, today: date) -> str:
     def days(n: int) -> str:
         return ngettext("{n} day", "{n} days", n).format(n=n)
 
-    return _verdict_core(e, locale, today, day, days_left, days) + _tracking_note(e, locale, day)
+    return _verdict_core(e, locale, today, day, days_left, days) + _tracking_note(e, today, day)
 
 
-def _tracking_note(e: Eligibility, locale: str, day) -> str:
-    """What the tracking status adds to the verdict (docs/rules.md, "Not received: the tracking")."""
+def _tracking_note(e: Eligibility, today: date, day) -> str:
+    """What the tracking status adds to the verdict: each status its own advice (docs/rules.md, "Not received:
+    the tracking"). Nothing once no dispute can be opened any more."""
+    if e.verdict is Verdict.TOO_LATE or e.tracking is None:
+        return ""
     if e.lag_until is not None:
         return "\n" + _("ℹ️ A new tracking number often shows nothing for the first days: carriers need up to a "
                         "week to update it. If it still finds nothing on {date}, that counts as evidence.").format(
             date=day(e.lag_until))
-    if e.tracking == "delivered" and e.verdict not in (Verdict.TOO_LATE,):
+    if e.tracking == "none":
+        return "\n" + _("ℹ️ A number the carrier still can't find is evidence in itself: take a screenshot of the "
+                        "carrier's site showing it, for the dispute.")
+    if e.tracking == "delivered":
         return "\n" + _("⚠️ When the tracking says “delivered”, the Buyer Protection timer may run out sooner: "
                         "check it on the order page. Ask the carrier or post office for a written statement that "
                         "you did not receive the parcel.")
     if e.tracking == "customs":
         return "\n" + _("ℹ️ Ask the carrier or your customs office what is needed to release the parcel; keep the "
                         "customs notice as evidence.")
+    if e.tracking == "returned":
+        return "\n" + _("ℹ️ A parcel going back to the seller won't reach you: ask for a full refund, and don't "
+                        "agree to wait for it to be sent again.")
+    if e.tracking == "stalled":
+        return "\n" + _("ℹ️ A parcel with no update for this long may be lost: you don't have to wait for the "
+                        "estimated delivery date to open the dispute.")
+    if e.tracking == "moving" and e.eta is not None and e.eta < today:
+        return "\n" + _("ℹ️ The estimated delivery date, {date}, has passed: that is reason enough to open the "
+                        "dispute.").format(date=day(e.eta))
     return ""
 
 

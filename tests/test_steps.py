@@ -72,6 +72,29 @@ def test_the_checklist_follows_the_tracking_status(tracking, key):
     assert (key in keys) if key else len(keys) == 3
 
 
+@pytest.mark.parametrize("lang", LANGS)
+def test_every_tracking_status_gives_its_own_advice(lang):
+    """The verdict the summary shows differs for each status (and from no status at all), in every language."""
+    from bot.i18n import make_i18n
+    from bot.views import verdict_text
+
+    i18n = make_i18n()
+    advice = {}
+    with i18n.context(), i18n.use_locale(lang):
+        for status in [o.value for o in TRACKING]:
+            # Moving, and the estimated delivery date passed five days ago: open, and say why.
+            d = not_received(status, eta=_days(-5) if status == "moving" else None)
+            advice[status] = verdict_text(assess(d, Policy(), TODAY), lang, TODAY)
+        untracked = not_received("moving")
+        untracked.tracking = None
+        plain_verdict = verdict_text(assess(untracked, Policy(), TODAY), lang, TODAY)
+    assert len(set(advice.values())) == len(TRACKING) and plain_verdict not in advice.values()
+    assert all(text.startswith(plain_verdict) for text in advice.values())  # the same verdict, its own advice
+    if lang != "en":
+        from tests.test_languages import leaks
+        assert not [f for text in advice.values() for f in leaks(text)]
+
+
 # What the explanation must say for each status (and never "does not show delivery" when it shows delivered).
 STATUS_FACTS = {
     "moving": "The tracking shows the parcel in transit, but the estimated delivery date, November 16, 2026, "
