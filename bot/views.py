@@ -16,11 +16,11 @@ from decimal import Decimal
 
 from bot.formatting import example_amount, example_date, fmt_date, fmt_money, fmt_relative, html
 from bot.stages import EVENT_LABELS, paperwork_button
-from bot.keyboards import NewDispute, answer_button, in_rows, keyboard, nav_button, step_keyboard
+from bot.keyboards import LabelPhotos, NewDispute, answer_button, in_rows, keyboard, nav_button, step_keyboard
 from flows.choices import DEFECTS, N_, REASONS, SOLUTIONS, TRACKING, option
 from flows.dispute import Dispute
 from flows.eligibility import Eligibility, Verdict
-from flows.evidence import UPLOAD_PROBLEMS, EvidenceItem, EvidenceKind, checklist, counts
+from flows.evidence import UPLOAD_PROBLEMS, EvidenceItem, EvidenceKind, checklist, counts, unlabelled
 from flows.machine import edit_events
 from flows.explanation import notes
 from flows.steps import NOTES, STEP, Context, Kind, Step
@@ -73,6 +73,9 @@ def question(d: Dispute, items: list[EvidenceItem], *, locale: str, today: date,
     params = _params(step, d, locale, today)
     head = f"<i>{step_marker(d)}</i>\n"
     buttons = [answer_button(d, _(o.label).format(**params), o.value) for o in step.buttons(d, ctx)]
+    if step.kind is Kind.EVIDENCE and (waiting := len(unlabelled(items))):
+        buttons.insert(0, InlineKeyboardButton(text=_("🏷 Label my photos ({n})").format(n=waiting),
+                                               callback_data=LabelPhotos(dispute_id=d.id).pack()))
     if step.kind is Kind.EVIDENCE:
         text = "\n".join([
             _("Now your evidence. Send photos, screenshots and videos here, or forward the seller's messages. "
@@ -92,6 +95,10 @@ def checklist_text(d: Dispute, items: list[EvidenceItem]) -> str:
         mark = "✅" if line.done else "⬜"
         count = f" ({line.have}/{line.requirement.count})" if line.requirement.count > 1 else ""
         lines.append(f"{mark} {html(_(line.requirement.label))}{count}")
+    if waiting := len(unlabelled(items)):
+        lines.append("🏷 " + ngettext("{n} photo or video isn't labelled yet: it ticks a line once you say what "
+                                     "it shows.", "{n} photos or videos aren't labelled yet: they tick a line once "
+                                     "you say what they show.", waiting).format(n=waiting))
     flagged = sum(1 for i in items if i.flags & UPLOAD_PROBLEMS)
     if flagged:
         lines.append("⚠️ " + ngettext("{n} file doesn't meet AliExpress's upload rules (see my notes above).",
@@ -254,7 +261,8 @@ def form_steps(d: Dispute, locale: str) -> list[str]:
     ]
     def english(form: str) -> str:
         # No public source gives the form's ru/es/de wording (docs/rules.md): the English name goes alongside.
-        return "" if _(form) == form else " " + _("In the English form: “{english}”.").format(english=html(form))
+        return "" if _(form) == form else " " + _("In the English form: {english}.").format(
+            english=f"<code>{html(form)}</code>")
 
     if reason:
         steps.append(_("Reason: pick “{option}”.").format(option=html(_(reason.form))) + english(reason.form))

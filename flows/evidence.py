@@ -115,26 +115,18 @@ def requirements_for(reason: str | None, tracking: str | None = None) -> tuple[R
 
 
 def checklist(reason: str | None, items: list[EvidenceItem], tracking: str | None = None) -> list[ChecklistLine]:
-    """Fills each requirement, in order, with the items that can serve it.
+    """How far each requirement is met by the evidence the buyer labelled with it.
 
-    An item the buyer labelled fills its own requirement; an unlabelled one fills the first open slot of its
-    kind (the prompt lists the slots in the order to send them); "other" fills none.
+    Nothing is guessed: a photo ticks a line only once the buyer said what it shows (a screenshot of the chat
+    and a photo of the damage look alike to the bot); an unlabelled one waits for its label, "other" fills none.
     """
     requirements = requirements_for(reason, tracking)
     have = dict.fromkeys((r.key for r in requirements), 0)
     by_key = {r.key: r for r in requirements}
-    for item in sorted(items, key=lambda i: i.label is None):  # labelled first: they know their slot
+    for item in items:
         labelled = by_key.get(item.label or "")
-        if labelled is not None:
-            if have[labelled.key] < labelled.count:
-                have[labelled.key] += 1
-            continue
-        if item.label is not None:
-            continue  # "other"
-        for r in requirements:
-            if item.kind in r.accepts and have[r.key] < r.count:
-                have[r.key] += 1
-                break
+        if labelled is not None and have[labelled.key] < labelled.count:
+            have[labelled.key] += 1
     return [ChecklistLine(r, have[r.key]) for r in requirements]
 
 
@@ -165,12 +157,9 @@ def album_parts(items: list[EvidenceItem], album: str | None) -> list[EvidenceIt
     return [i for i in items if album is not None and i.media_group_id == album and i.kind in LABELLED_KINDS]
 
 
-def unguessed(items: list[EvidenceItem], album: str | None, *, but: EvidenceItem | None = None) -> list[EvidenceItem]:
-    """The evidence that counts while an album is being labelled: its still unlabelled parts would otherwise fill
-    checklist lines by guessing and hide the very buttons the buyer needs to label them (``but``: the part asked
-    about, also left out)."""
-    return [i for i in items if (but is None or i.id != but.id)
-            and not (album is not None and i.media_group_id == album and i.label is None)]
+def unlabelled(items: list[EvidenceItem]) -> list[EvidenceItem]:
+    """The photos and videos the buyer hasn't said anything about yet: they tick no line until then."""
+    return [i for i in items if i.kind in LABELLED_KINDS and i.label is None]
 
 
 def album_labels(reason: str | None, items: list[EvidenceItem], album: str | None,
@@ -178,10 +167,9 @@ def album_labels(reason: str | None, items: list[EvidenceItem], album: str | Non
     """The buttons for "what does this album show?": the open checklist lines every part of it can fill (a
     photo can't be the unboxing video), then "other"."""
     parts = [i for i in album_parts(items, album) if i.label is None]
-    others = unguessed(items, album)
     keys: list[str] | None = None
     for kind in {p.kind for p in parts}:
-        open_keys = open_labels(reason, others, kind, tracking)
+        open_keys = open_labels(reason, items, kind, tracking)
         keys = open_keys if keys is None else [k for k in keys if k in open_keys]
     return keys or [OTHER]
 

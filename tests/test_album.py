@@ -26,6 +26,10 @@ async def to_evidence(user: ChatUser, lang: str) -> None:
     await user.send("/start")
     await user.choose("new")
     await user.choose("not_as_described")
+    await rest_to_evidence(user, lang)
+
+
+async def rest_to_evidence(user: ChatUser, lang: str) -> None:
     await user.choose("yes")
     await user.choose("color")
     await user.choose("?")  # no detail
@@ -151,14 +155,31 @@ async def test_stale_album_buttons_change_nothing_and_never_crash(harness):
         assert user.alerts(replies) == ["This button is outdated."]
 
 
-async def test_an_album_before_the_evidence_step_is_kept_and_asks_nothing(harness):
-    user = harness.user(9400)
+@pytest.mark.parametrize("lang", LANGS)
+async def test_an_album_sent_early_is_kept_and_labelled_at_the_evidence_step(harness, lang):
+    user = harness.user(9400 + LANGS.index(lang), language_code=lang)
     await user.send("/start")
     await user.choose("new")
     await user.choose("not_as_described")
-    (ack,) = await send_album(user, 4, "early")
-    assert ack.text == "🖼 Album saved: 4 files. 4 pieces of evidence so far." and ack.buttons() == []
-    assert await labels(user) == [None] * 4
+    (ack,) = await send_album(user, 3, f"early-{lang}")
+    assert ack.text.startswith("🖼") and ack.buttons() == []  # saved; the question waits for the evidence step
+    assert await labels(user) == [None] * 3
+    await rest_to_evidence(user, lang)
+    # The evidence step: nothing ticked by guessing, and a button to label the three.
+    step = user.last_with_buttons()
+    assert [line[:1] for line in checklist_lines(step.text)] == ["⬜"] * 4 and "\n🏷 3 " in step.text
+    label_mine = next(d for _, d in step.buttons() if d.startswith("lbls:"))
+    replies = await user.tap(label_mine, message=step)
+    for i, key in enumerate(("item_photos", "item_photos", "listing")):
+        asked = next(s for s in replies if isinstance(s.method, SendPhoto))
+        assert asked.method.photo == f"early-{lang}-{i}" and asked.text.count(str(i + 1)) >= 1
+        no_english(lang, [asked.text])
+        replies = await user.choose(key)
+    assert await labels(user) == ["item_photos", "item_photos", "listing"]
+    final = [s for s in replies if isinstance(s.method, SendMessage)][-1]
+    assert [line[:1] for line in checklist_lines(final.text)] == ["✅", "✅", "⬜", "⬜"]
+    assert "🏷" not in final.text and not any(d.startswith("lbls:") for _, d in final.buttons())
+    no_english(lang, [step.text, final.text])
 
 
 def test_a_mixed_album_is_offered_only_what_fits_every_part():

@@ -27,11 +27,11 @@ from bot.formatting import fmt_date, html
 from bot.guard import guard_warning
 from bot.middlewares import mark_committed
 from bot.services import Services
-from bot.keyboards import EACH, AlbumLabel, EvidenceLabel, answer_button, keyboard
+from bot.keyboards import EACH, AlbumLabel, EvidenceLabel, LabelPhotos, answer_button, keyboard
 from bot.views import evidence_count, evidence_summary, rows_of
 from flows.dispute import Dispute
 from flows.evidence import (LABELLED_KINDS, SHORT_LABELS, UPLOAD_PROBLEMS, EvidenceItem, EvidenceKind, album_labels,
-                            album_parts, fits_album, open_labels, unguessed, valid_label)
+                            album_parts, fits_album, open_labels, unlabelled, valid_label)
 from flows.steps import DONE
 from flows.images import ImageError, can_download, check_image, compress_for_aliexpress, is_image
 
@@ -161,18 +161,17 @@ async def first_forward(d: Dispute, item: EvidenceItem, svc: Services) -> bool:
     return not any(i.kind is EvidenceKind.FORWARD and i.id != item.id for i in await svc.store.list_evidence(d))
 
 
-async def label_keyboard(d: Dispute, item: EvidenceItem, svc: Services,
-                         items: list[EvidenceItem] | None = None) -> InlineKeyboardMarkup | None:
+async def label_keyboard(d: Dispute, item: EvidenceItem, svc: Services, items: list[EvidenceItem] | None = None,
+                         *, then: bool = False) -> InlineKeyboardMarkup | None:
     """At the evidence step, "what does it show?": the checklist lines still open for a photo or video, and
-    "other", then Done. Labelled evidence fills its own line instead of the first open one."""
+    "other", then Done. Only a labelled photo ticks a line: nothing is guessed from the order they came in."""
     if d.state != "evidence" or item.id is None or item.kind not in LABELLED_KINDS:
         return None
     items = await svc.store.list_evidence(d) if items is None else items
-    others = unguessed(items, item.media_group_id, but=item)
     reason, tracking = d.evidence_case()
     buttons = [InlineKeyboardButton(text=_(SHORT_LABELS[key]), callback_data=EvidenceLabel(
-        dispute_id=d.id, item_id=item.id, key=key).pack())
-        for key in open_labels(reason, others, item.kind, tracking)]
+        dispute_id=d.id, item_id=item.id, key=key, then=then).pack())
+        for key in open_labels(reason, items, item.kind, tracking)]
     return keyboard(*rows_of(buttons, 2), [answer_button(d, _("✅ Done"), DONE)])
 
 
@@ -187,17 +186,27 @@ async def on_label(callback: CallbackQuery, callback_data: EvidenceLabel, bot: B
     label = _(SHORT_LABELS[callback_data.key])
     await callback.answer(_("Noted: {label}").format(label=label))
     await mark_answered(callback.message, label)
-    # A photo of an album labelled one by one: then the next one, and the checklist after the last.
-    items = await svc.store.list_evidence(d)
-    album = next((i.media_group_id for i in items if i.id == callback_data.item_id), None)
-    if album is None or d.state != "evidence":
+    if callback_data.then and d.state == "evidence":
+        # One by one: the next photo (of the same album first), and the checklist after the last.
+        items = await svc.store.list_evidence(d)
+        album = next((i.media_group_id for i in items if i.id == callback_data.item_id), None)
+        left = [i for i in album_parts(items, album) if i.label is None] or unlabelled(items)
+        if left:
+            await ask_part(bot, callback.from_user.id, d, left[0], items, svc)
+        else:
+            await show(bot, callback.from_user.id, d, svc, locale)
+
+
+async def on_label_photos(callback: CallbackQuery, callback_data: LabelPhotos, bot: Bot, svc: Services) -> None:
+    """"Label my photos" at the evidence step: each one not labelled yet, in turn."""
+    d = await svc.store.get_dispute(callback.from_user.id, callback_data.dispute_id)
+    items = await svc.store.list_evidence(d) if d is not None and d.state == "evidence" else []
+    left = unlabelled(items)
+    if d is None or not left:
+        await callback.answer(hints.outdated())
         return
-    parts = album_parts(items, album)
-    left = [i for i in parts if i.label is None]
-    if left:
-        await ask_part(bot, callback.from_user.id, d, left[0], parts, items, svc)
-    else:
-        await show(bot, callback.from_user.id, d, svc, locale)
+    await callback.answer()
+    await ask_part(bot, callback.from_user.id, d, left[0], items, svc)
 
 
 async def mark_answered(message: object, label: str) -> None:
@@ -211,13 +220,15 @@ async def mark_answered(message: object, label: str) -> None:
             await message.edit_caption(caption=f"{message.html_text}\n<b>→ {html(label)}</b>", reply_markup=None)
 
 
-async def ask_part(bot: Bot, chat_id: int, d: Dispute, part: EvidenceItem, parts: list[EvidenceItem],
-                   items: list[EvidenceItem], svc: Services) -> None:
-    """"Photo 2 of 5: what does it show?" under the photo itself, sent back, so the buyer sees which one."""
-    n, total = parts.index(part) + 1, len(parts)
+async def ask_part(bot: Bot, chat_id: int, d: Dispute, part: EvidenceItem, items: list[EvidenceItem],
+                   svc: Services) -> None:
+    """"Photo 2 of 5: what does it show?" under the photo itself, sent back, so the buyer sees which one
+    (numbered within its album, or among all the dispute's photos and videos)."""
+    parts = album_parts(items, part.media_group_id) or [i for i in items if i.kind in LABELLED_KINDS]
+    n, total = next(n for n, i in enumerate(parts, 1) if i.id == part.id), len(parts)
     caption = (_("🎬 Video {i} of {n}: what does it show?") if part.kind is EvidenceKind.VIDEO
                else _("📷 Photo {i} of {n}: what does it show?")).format(i=n, n=total)
-    markup = await label_keyboard(d, part, svc, items)
+    markup = await label_keyboard(d, part, svc, items, then=True)
     try:
         if part.file_name is not None or part.file_id is None:
             await bot.send_document(chat_id, part.file_id or "", caption=caption, reply_markup=markup)
@@ -226,7 +237,7 @@ async def ask_part(bot: Bot, chat_id: int, d: Dispute, part: EvidenceItem, parts
         else:
             await bot.send_photo(chat_id, part.file_id, caption=caption, reply_markup=markup)
     except TelegramBadRequest as e:  # e.g. Telegram no longer knows the file: ask without it
-        log.info("album part not shown: %s", e.message)
+        log.info("evidence not shown again: %s", e.message)
         await bot.send_message(chat_id, caption, reply_markup=markup)
 
 
@@ -256,7 +267,7 @@ async def on_album_label(callback: CallbackQuery, callback_data: AlbumLabel, bot
     if key == EACH:
         await callback.answer()
         await mark_answered(callback.message, _("🔀 Different things"))
-        await ask_part(bot, callback.from_user.id, d, left[0], parts, items, svc)
+        await ask_part(bot, callback.from_user.id, d, left[0], items, svc)
         return
     labelled = sum([await svc.store.label_evidence(d, part.id, key) for part in left if part.id is not None])
     label = _(SHORT_LABELS[key])
@@ -403,4 +414,5 @@ def create_router() -> Router:
     router.message.register(on_evidence, Inline(F.photo | F.video | F.video_note | F.document | F.forward_origin))
     router.callback_query.register(on_label, EvidenceLabel.filter())
     router.callback_query.register(on_album_label, AlbumLabel.filter())
+    router.callback_query.register(on_label_photos, LabelPhotos.filter())
     return router
