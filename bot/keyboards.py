@@ -56,10 +56,29 @@ class Paperwork(CallbackData, prefix="doc"):
 
 
 class EvidenceLabel(CallbackData, prefix="lbl"):
-    """What a photo or video shows: a checklist line's key, or "other"."""
+    """What a photo or video shows: a checklist line's key, or "other". ``then``: asked one by one (an album's
+    photos, or "label my photos"), so the next unlabelled one is asked after it."""
     dispute_id: int
     item_id: int
+    then: bool = False  # before the key: buttons are told apart by the last part of their data
     key: str
+
+
+class LabelPhotos(CallbackData, prefix="lbls"):
+    """At the evidence step: ask about each photo or video not labelled yet, one by one."""
+    dispute_id: RowInt
+
+
+class AlbumLabel(CallbackData, prefix="alb"):
+    """What a whole album shows (a checklist line's key, or "other"), or ``EACH``: label its photos one by one.
+    The album is named by its first part's id: the callback data has room for ids, not for media_group_id."""
+    dispute_id: RowInt
+    first_item_id: RowInt
+    key: str
+
+
+# AlbumLabel's key for "they show different things".
+EACH = "each"
 
 
 class ReminderSnooze(CallbackData, prefix="snz"):

@@ -16,11 +16,11 @@ from decimal import Decimal
 
 from bot.formatting import example_amount, example_date, fmt_date, fmt_money, fmt_relative, html
 from bot.stages import EVENT_LABELS, paperwork_button
-from bot.keyboards import NewDispute, answer_button, in_rows, keyboard, nav_button, step_keyboard
+from bot.keyboards import LabelPhotos, NewDispute, answer_button, in_rows, keyboard, nav_button, step_keyboard
 from flows.choices import DEFECTS, N_, REASONS, SOLUTIONS, TRACKING, option
 from flows.dispute import Dispute
 from flows.eligibility import Eligibility, Verdict
-from flows.evidence import UPLOAD_PROBLEMS, EvidenceItem, EvidenceKind, checklist, counts
+from flows.evidence import UPLOAD_PROBLEMS, EvidenceItem, EvidenceKind, checklist, counts, unlabelled
 from flows.machine import edit_events
 from flows.explanation import notes
 from flows.steps import NOTES, STEP, Context, Kind, Step
@@ -73,6 +73,9 @@ def question(d: Dispute, items: list[EvidenceItem], *, locale: str, today: date,
     params = _params(step, d, locale, today)
     head = f"<i>{step_marker(d)}</i>\n"
     buttons = [answer_button(d, _(o.label).format(**params), o.value) for o in step.buttons(d, ctx)]
+    if step.kind is Kind.EVIDENCE and (waiting := len(unlabelled(items))):
+        buttons.insert(0, InlineKeyboardButton(text=_("🏷 Label my photos ({n})").format(n=waiting),
+                                               callback_data=LabelPhotos(dispute_id=d.id).pack()))
     if step.kind is Kind.EVIDENCE:
         text = "\n".join([
             _("Now your evidence. Send photos, screenshots and videos here, or forward the seller's messages. "
@@ -87,10 +90,15 @@ def question(d: Dispute, items: list[EvidenceItem], *, locale: str, today: date,
 
 def checklist_text(d: Dispute, items: list[EvidenceItem]) -> str:
     lines = []
-    for line in checklist(d.reason, items, d.tracking if d.received is False else None):
+    reason, tracking = d.evidence_case()
+    for line in checklist(reason, items, tracking):
         mark = "✅" if line.done else "⬜"
         count = f" ({line.have}/{line.requirement.count})" if line.requirement.count > 1 else ""
         lines.append(f"{mark} {html(_(line.requirement.label))}{count}")
+    if waiting := len(unlabelled(items)):
+        lines.append("🏷 " + ngettext("{n} photo or video isn't labelled yet: it ticks a line once you say what "
+                                     "it shows.", "{n} photos or videos aren't labelled yet: they tick a line once "
+                                     "you say what they show.", waiting).format(n=waiting))
     flagged = sum(1 for i in items if i.flags & UPLOAD_PROBLEMS)
     if flagged:
         lines.append("⚠️ " + ngettext("{n} file doesn't meet AliExpress's upload rules (see my notes above).",
@@ -130,22 +138,37 @@ def verdict_text(e: Eligibility, locale: str, today: date) -> str:
     def days(n: int) -> str:
         return ngettext("{n} day", "{n} days", n).format(n=n)
 
-    return _verdict_core(e, locale, today, day, days_left, days) + _tracking_note(e, locale, day)
+    return _verdict_core(e, locale, today, day, days_left, days) + _tracking_note(e, today, day)
 
 
-def _tracking_note(e: Eligibility, locale: str, day) -> str:
-    """What the tracking status adds to the verdict (docs/rules.md, "Not received: the tracking")."""
+def _tracking_note(e: Eligibility, today: date, day) -> str:
+    """What the tracking status adds to the verdict: each status its own advice (docs/rules.md, "Not received:
+    the tracking"). Nothing once no dispute can be opened any more."""
+    if e.verdict is Verdict.TOO_LATE or e.tracking is None:
+        return ""
     if e.lag_until is not None:
         return "\n" + _("ℹ️ A new tracking number often shows nothing for the first days: carriers need up to a "
                         "week to update it. If it still finds nothing on {date}, that counts as evidence.").format(
             date=day(e.lag_until))
-    if e.tracking == "delivered" and e.verdict not in (Verdict.TOO_LATE,):
+    if e.tracking == "none":
+        return "\n" + _("ℹ️ A number the carrier still can't find is evidence in itself: take a screenshot of the "
+                        "carrier's site showing it, for the dispute.")
+    if e.tracking == "delivered":
         return "\n" + _("⚠️ When the tracking says “delivered”, the Buyer Protection timer may run out sooner: "
                         "check it on the order page. Ask the carrier or post office for a written statement that "
                         "you did not receive the parcel.")
     if e.tracking == "customs":
         return "\n" + _("ℹ️ Ask the carrier or your customs office what is needed to release the parcel; keep the "
                         "customs notice as evidence.")
+    if e.tracking == "returned":
+        return "\n" + _("ℹ️ A parcel going back to the seller won't reach you: ask for a full refund, and don't "
+                        "agree to wait for it to be sent again.")
+    if e.tracking == "stalled":
+        return "\n" + _("ℹ️ A parcel with no update for this long may be lost: you don't have to wait for the "
+                        "estimated delivery date to open the dispute.")
+    if e.tracking == "moving" and e.eta is not None and e.eta < today:
+        return "\n" + _("ℹ️ The estimated delivery date, {date}, has passed: that is reason enough to open the "
+                        "dispute.").format(date=day(e.eta))
     return ""
 
 
@@ -236,12 +259,17 @@ def form_steps(d: Dispute, locale: str) -> list[str]:
         _("Open the AliExpress app → Account → <b>My Orders</b>."),
         _("Find {order} and tap <b>Open Dispute</b> (in the order's details).").format(order=order),
     ]
+    def english(form: str) -> str:
+        # No public source gives the form's ru/es/de wording (docs/rules.md): the English name goes alongside.
+        return "" if _(form) == form else " " + _("In the English form: {english}.").format(
+            english=f"<code>{html(form)}</code>")
+
     if reason:
-        steps.append(_("Reason: pick “{option}”.").format(option=html(_(reason.form))))
+        steps.append(_("Reason: pick “{option}”.").format(option=html(_(reason.form))) + english(reason.form))
     steps.append(_("“Have you received the item?”: <b>{answer}</b>.").format(
         answer=_("Yes") if d.received else _("No")))
     if defect and d.received:
-        steps.append(_("What is wrong: “{option}”.").format(option=html(_(defect.form))))
+        steps.append(_("What is wrong: “{option}”.").format(option=html(_(defect.form))) + english(defect.form))
     tracking = option(TRACKING, d.tracking)
     if tracking and d.received is False:
         steps.append(_("If the form asks what the tracking shows: “{option}”.").format(option=html(_(tracking.form))))

@@ -94,6 +94,13 @@ class Dispute:
     def is_not_received(self) -> bool:
         return self.received is False
 
+    def evidence_case(self) -> tuple[str | None, str | None]:
+        """The reason and tracking status the evidence checklist follows: a parcel that never arrived needs the
+        not-received checklist (tracking, carrier statement...), whichever reason the buyer picked first."""
+        if self.received is False:
+            return "not_received", self.tracking
+        return self.reason, None
+
     def wants_return(self, **_: object) -> bool:
         return self.solution == "return_and_refund"
 

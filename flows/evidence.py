@@ -115,26 +115,18 @@ def requirements_for(reason: str | None, tracking: str | None = None) -> tuple[R
 
 
 def checklist(reason: str | None, items: list[EvidenceItem], tracking: str | None = None) -> list[ChecklistLine]:
-    """Fills each requirement, in order, with the items that can serve it.
+    """How far each requirement is met by the evidence the buyer labelled with it.
 
-    An item the buyer labelled fills its own requirement; an unlabelled one fills the first open slot of its
-    kind (the prompt lists the slots in the order to send them); "other" fills none.
+    Nothing is guessed: a photo ticks a line only once the buyer said what it shows (a screenshot of the chat
+    and a photo of the damage look alike to the bot); an unlabelled one waits for its label, "other" fills none.
     """
     requirements = requirements_for(reason, tracking)
     have = dict.fromkeys((r.key for r in requirements), 0)
     by_key = {r.key: r for r in requirements}
-    for item in sorted(items, key=lambda i: i.label is None):  # labelled first: they know their slot
+    for item in items:
         labelled = by_key.get(item.label or "")
-        if labelled is not None:
-            if have[labelled.key] < labelled.count:
-                have[labelled.key] += 1
-            continue
-        if item.label is not None:
-            continue  # "other"
-        for r in requirements:
-            if item.kind in r.accepts and have[r.key] < r.count:
-                have[r.key] += 1
-                break
+        if labelled is not None and have[labelled.key] < labelled.count:
+            have[labelled.key] += 1
     return [ChecklistLine(r, have[r.key]) for r in requirements]
 
 
@@ -155,3 +147,36 @@ def open_labels(reason: str | None, items: list[EvidenceItem], kind: EvidenceKin
 
 def valid_label(reason: str | None, key: str, tracking: str | None = None) -> bool:
     return key == OTHER or key in {r.key for r in requirements_for(reason, tracking)}
+
+
+LABELLED_KINDS = frozenset({EvidenceKind.IMAGE, EvidenceKind.VIDEO})
+
+
+def album_parts(items: list[EvidenceItem], album: str | None) -> list[EvidenceItem]:
+    """The photos and videos of one album (media group), in the order they were stored."""
+    return [i for i in items if album is not None and i.media_group_id == album and i.kind in LABELLED_KINDS]
+
+
+def unlabelled(items: list[EvidenceItem]) -> list[EvidenceItem]:
+    """The photos and videos the buyer hasn't said anything about yet: they tick no line until then."""
+    return [i for i in items if i.kind in LABELLED_KINDS and i.label is None]
+
+
+def album_labels(reason: str | None, items: list[EvidenceItem], album: str | None,
+                 tracking: str | None = None) -> list[str]:
+    """The buttons for "what does this album show?": the open checklist lines every part of it can fill (a
+    photo can't be the unboxing video), then "other"."""
+    parts = [i for i in album_parts(items, album) if i.label is None]
+    keys: list[str] | None = None
+    for kind in {p.kind for p in parts}:
+        open_keys = open_labels(reason, items, kind, tracking)
+        keys = open_keys if keys is None else [k for k in keys if k in open_keys]
+    return keys or [OTHER]
+
+
+def fits_album(reason: str | None, key: str, parts: list[EvidenceItem], tracking: str | None = None) -> bool:
+    """Whether one label can stand for every part: a line of this checklist that takes each part's kind."""
+    if key == OTHER:
+        return True
+    requirement = next((r for r in requirements_for(reason, tracking) if r.key == key), None)
+    return requirement is not None and all(p.kind in requirement.accepts for p in parts)

@@ -9,6 +9,7 @@ digits and dates, so no Chinese character can reach it (the form refuses them);
 from __future__ import annotations
 
 import re
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
@@ -20,7 +21,7 @@ from babel.numbers import format_decimal
 
 from flows.choices import DEFECTS, N_, option
 from flows.dispute import Dispute
-from flows.evidence import EvidenceItem, EvidenceKind, counts
+from flows.evidence import OTHER, EvidenceItem, EvidenceKind, counts
 from flows.languages import babel_locale
 from flows.steps import looks_english
 
@@ -68,17 +69,55 @@ EXPLANATION_MAX = 1000
 
 
 def evidence_phrase(items: list[EvidenceItem], lang: Language = ENGLISH) -> str | None:
-    """What the buyer will upload to AliExpress: photos and videos, and screenshots of the seller's chat for
-    the forwarded messages (a Telegram forward can't be uploaded)."""
-    c, ngettext = counts(items), lang.ngettext
-    parts = []
-    if n := c[EvidenceKind.IMAGE]:
-        parts.append(ngettext("{n} photo", "{n} photos", n).format(n=n))
-    if n := c[EvidenceKind.VIDEO]:
-        parts.append(ngettext("{n} video", "{n} videos", n).format(n=n))
-    if c[EvidenceKind.FORWARD] and not any(i.label == "chat" for i in items if i.kind is EvidenceKind.IMAGE):
+    """What the buyer will upload to AliExpress: photos and videos, each group named by what the buyer said it
+    shows, and screenshots of the seller's chat for the forwarded messages (a Telegram forward can't be uploaded)."""
+    ngettext = lang.ngettext
+    media = [i for i in items if i.kind in (EvidenceKind.IMAGE, EvidenceKind.VIDEO)]
+    shown = Counter(i.label for i in media if i.label not in (None, OTHER))
+    parts = [shows(key, n, ngettext) for key, n in shown.items()]
+    rest = counts([i for i in media if i.label in (None, OTHER)])
+    if n := rest[EvidenceKind.IMAGE]:
+        parts.append(ngettext("{n} other photo", "{n} other photos", n).format(n=n) if shown
+                     else ngettext("{n} photo", "{n} photos", n).format(n=n))
+    if n := rest[EvidenceKind.VIDEO]:
+        parts.append(ngettext("{n} other video", "{n} other videos", n).format(n=n) if shown
+                     else ngettext("{n} video", "{n} videos", n).format(n=n))
+    if any(i.kind is EvidenceKind.FORWARD for i in items) and "chat" not in shown:
         parts.append(lang.gettext("screenshots of my chat with the seller"))
     return lang.join(parts) if parts else None
+
+
+def shows(key: str, n: int, ngettext: Callable[[str, str, int], str]) -> str:
+    """``n`` uploads the buyer labelled with a checklist line, as the "Attached:" line names them."""
+    if key == "tracking":
+        text = ngettext("{n} screenshot of the tracking history", "{n} screenshots of the tracking history", n)
+    elif key == "order":
+        text = ngettext("{n} screenshot of the order page", "{n} screenshots of the order page", n)
+    elif key == "chat":
+        text = ngettext("{n} screenshot of my chat with the seller", "{n} screenshots of my chat with the seller",
+                        n)
+    elif key == "item_photos":
+        text = ngettext("{n} photo of the item I received", "{n} photos of the item I received", n)
+    elif key == "listing":
+        text = ngettext("{n} screenshot of the listing", "{n} screenshots of the listing", n)
+    elif key == "damage_photos":
+        text = ngettext("{n} photo of the damage", "{n} photos of the damage", n)
+    elif key == "video":
+        text = ngettext("{n} video of the defect or the unboxing", "{n} videos of the defect or the unboxing", n)
+    elif key == "carrier_statement":
+        text = ngettext("{n} statement from the carrier or post office",
+                        "{n} statements from the carrier or post office", n)
+    elif key == "customs_document":
+        text = ngettext("{n} customs document", "{n} customs documents", n)
+    elif key == "return_tracking":
+        text = ngettext("{n} screenshot of the tracking showing the return",
+                        "{n} screenshots of the tracking showing the return", n)
+    elif key == "invalid_tracking":
+        text = ngettext("{n} screenshot of the carrier's site finding no such number",
+                        "{n} screenshots of the carrier's site finding no such number", n)
+    else:  # a label this checklist no longer has (the reason changed): counted, not named
+        text = ngettext("{n} other file", "{n} other files", n)
+    return text.format(n=n)
 
 
 # The bot's languages named in English, marked for the buyer's own-language copy ("in my own words in …").

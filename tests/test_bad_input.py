@@ -33,7 +33,8 @@ from typing import Any
 import pytest
 from aiogram.methods import AnswerCallbackQuery, EditMessageText, GetFile, SendDocument, SendMessage
 
-from bot.keyboards import Confirm, EvidenceLabel, OpenDispute, ReminderSnooze, StageAction, StepAnswer, StepNav
+from bot.keyboards import (AlbumLabel, Confirm, EvidenceLabel, LabelPhotos, OpenDispute, ReminderSnooze, StageAction,
+                           StepAnswer, StepNav)
 from flows.machine import FINAL, LIFECYCLE
 from testkit.chat import BOT_USER, BotHarness, ChatUser, Sent, as_received
 from tests.test_evidence import to_evidence_step
@@ -692,6 +693,12 @@ INPUTS: tuple[BadInput, ...] = (
                                                                   key="order").pack()), kind="callback"),
     BadInput("evidence label with a made-up key", tap(lambda c: EvidenceLabel(
         dispute_id=c.dispute_id or 10_000, item_id=1, key="zz").pack()), kind="callback"),
+    BadInput("forged album label", tap(lambda c: AlbumLabel(dispute_id=c.victim_dispute_id, first_item_id=1,
+                                                            key="other").pack()), kind="callback"),
+    BadInput("album label for no album", tap(lambda c: AlbumLabel(
+        dispute_id=c.dispute_id or 10_000, first_item_id=10**12, key="each").pack()), kind="callback"),
+    BadInput("forged label my photos", tap(lambda c: LabelPhotos(dispute_id=c.victim_dispute_id).pack()),
+             kind="callback"),
     BadInput("forged snooze", tap(lambda c: ReminderSnooze(reminder_id=c.victim_reminder_id).pack()),
              kind="callback"),
     BadInput("outdated buttons", outdated_buttons, kind="callback"),

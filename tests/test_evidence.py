@@ -4,7 +4,7 @@ from __future__ import annotations
 import io
 import os
 
-from aiogram.methods import GetFile, SendDocument
+from aiogram.methods import GetFile, SendDocument, SendPhoto
 from PIL import Image
 
 from flows.images import ALIEXPRESS_MAX_BYTES
@@ -59,7 +59,8 @@ async def test_an_album_is_acknowledged_once(user, harness):
     await harness.settle()
     replies = user.replies()
     texts = [s.text for s in replies if s.text]
-    assert texts == ["🖼 Album saved: 10 files. 10 pieces of evidence so far."]
+    assert len(texts) == 1 and texts[0].startswith("🖼 Album saved: 10 files. 10 pieces of evidence so far.\n"
+                                                   "🏷 What does this album show?")
     d = await focused(user)
     assert len(await harness.store.list_evidence(d)) == 10
 
@@ -139,11 +140,23 @@ async def test_evidence_sent_early_is_kept_and_the_step_is_asked_again(user, har
 async def test_checklist_shows_what_is_still_missing(user):
     await to_evidence_step(user)
     await user.send_photo("d1")
+    await user.press("The damage")
+    await user.send_photo("unsaid")  # not labelled: ticks nothing, and the step offers to label it
     await user.send("/disputes")
-    text = user.texts(await user.press("Open #"))
+    opened = await user.press("Open #")
+    text = user.texts(opened)
     assert "⬜ Close-up photos of the damage (1/2)" in text
     assert "⬜ A video showing the defect or the unboxing" in text
     assert "⬜ Screenshots of your chat with the seller" in text
+    assert "🏷 1 photo or video isn't labelled yet" in text
+    # "Label my photos": the unlabelled one is sent back and asked about.
+    step = next(s for s in opened if any("Label my photos (1)" in t for t, _ in s.buttons()))
+    replies = await user.press("Label my photos (1)", on=step)
+    asked = next(s for s in replies if isinstance(s.method, SendPhoto))
+    assert asked.method.photo == "unsaid" and asked.text == "📷 Photo 2 of 2: what does it show?"
+    replies = await user.press("The damage", on=asked)
+    assert "✅ Close-up photos of the damage (2/2)" in replies[-1].text and "🏷" not in replies[-1].text
+    assert user.alerts(await user.press("Label my photos", on=step)) == ["This button is outdated."]
 
 
 async def test_evidence_without_a_dispute_says_how_to_start(user, harness):

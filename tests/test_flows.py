@@ -165,15 +165,16 @@ def test_explanation_is_english_and_free_of_chinese():
     assert has_chinese("退款") and has_chinese("，") and not has_chinese("Привет, ¿qué tal? Größe")
 
 
-def test_checklist_fills_slots_in_order():
-    items = [EvidenceItem(EvidenceKind.IMAGE)] * 3 + [EvidenceItem(EvidenceKind.FORWARD)]
-    lines = {line.requirement.key: line for line in checklist("not_as_described", items)}
-    # A forward is kept, but AliExpress takes images: the chat needs a screenshot.
-    assert lines["item_photos"].done and lines["listing"].done and not lines["order"].done
-    assert not lines["chat"].done
-    labelled = [*items, EvidenceItem(EvidenceKind.IMAGE, label="chat")]
+def test_checklist_ticks_only_what_the_buyer_labelled():
+    unlabelled = [EvidenceItem(EvidenceKind.IMAGE)] * 3 + [EvidenceItem(EvidenceKind.FORWARD)]
+    lines = {line.requirement.key: line for line in checklist("not_as_described", unlabelled)}
+    # Nothing is guessed from the order photos came in; a forward is kept, but the chat needs a screenshot.
+    assert not any(line.have for line in lines.values())
+    labelled = [*unlabelled, *(EvidenceItem(EvidenceKind.IMAGE, label=key) for key in
+                               ("item_photos", "item_photos", "item_photos", "chat", "other"))]
     lines = {line.requirement.key: line for line in checklist("not_as_described", labelled)}
-    assert lines["chat"].done and not lines["order"].done
+    assert lines["item_photos"].have == 2 and lines["item_photos"].done  # a third one is extra, not counted
+    assert lines["chat"].done and not lines["order"].done and not lines["listing"].done  # "other" fills none
 
 
 def test_flow_diagram_is_up_to_date():

@@ -63,6 +63,7 @@ async def test_not_received_happy_path(user, harness):
     # Not received is a full refund: no amount step, straight to the evidence.
     assert "Screenshot of the tracking history" in text
     await user.send_photo("tracking-1")
+    await user.press("Tracking history")  # what it shows: only a labelled photo ticks a line
     await user.forward("Sorry, the parcel is lost. Please wait 30 more days.", sender="Best Store")
     replies = await user.press("Done")
     summary, explanation = replies[-2].text, replies[-1].text
@@ -80,7 +81,7 @@ async def test_not_received_happy_path(user, harness):
     assert "The tracking shows the parcel in transit, but the estimated delivery date, November 15, 2026, " \
            "has passed." in explanation
     assert "a full refund of 25.90 USD" in explanation
-    assert "Attached: 1 photo and screenshots of my chat with the seller." in explanation
+    assert "Attached: 1 screenshot of the tracking history and screenshots of my chat with the seller." in explanation
     assert not has_chinese(explanation)
     d = await focused(user)
     assert d.state == "summary" and d.received is False and d.solution == "refund_only"
@@ -121,7 +122,9 @@ async def test_not_as_described_happy_path_with_partial_refund(user):
     replies = await user.send("12,50")
     assert "Step 11 of 11" in user.texts(replies)
     await user.send_photo("item-1")
+    await user.press("The item")
     await user.send_photo("item-2")
+    await user.press("The item")
     await user.send("The label says XL, the listing promised XXL.")
     replies = await user.press("Done")
     summary, explanation = replies[-2].text, replies[-1].text
@@ -131,7 +134,7 @@ async def test_not_as_described_happy_path_with_partial_refund(user):
     assert "the size is not as described" in explanation
     assert "Details: Listing: XXL, chest 60 cm. Arrived: chest 52 cm." in explanation
     assert "a partial refund of 12.50 USD (order total 25.90 USD)" in explanation
-    assert "Attached: 2 photos." in explanation
+    assert "Attached: 2 photos of the item I received." in explanation
     d = await focused(user)
     assert d.amount == Decimal("12.50") and not d.refund_full and d.defect == "size"
 
@@ -148,6 +151,7 @@ async def test_damaged_happy_path_with_return(user, harness):
     replies = await user.send(video={"file_id": "vid-1", "file_unique_id": "v1", "width": 640, "height": 480,
                                      "duration": 12, "file_size": 5_000_000})
     assert "Video saved" in user.texts(replies) and "1 piece of evidence so far" in user.texts(replies)
+    await user.press("Defect or unboxing")
     replies = await user.press("Done")
     summary, explanation = replies[-2].text, replies[-1].text
     assert "Solution: “Return &amp; Refund”" in summary

@@ -9,13 +9,12 @@ from __future__ import annotations
 import asyncio
 import io
 import logging
-from contextlib import suppress
 from dataclasses import dataclass
 
 from aiogram import Bot, F, Router
-from aiogram.exceptions import TelegramAPIError, TelegramBadRequest
-from aiogram.types import (BufferedInputFile, CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message,
-                           MessageOriginChannel, MessageOriginChat, MessageOriginHiddenUser, MessageOriginUser)
+from aiogram.exceptions import TelegramAPIError
+from aiogram.types import (BufferedInputFile, Message, MessageOriginChannel, MessageOriginChat, MessageOriginHiddenUser,
+                           MessageOriginUser)
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.i18n import ngettext
 from aiohttp import ClientError
@@ -27,11 +26,11 @@ from bot.formatting import fmt_date, html
 from bot.guard import guard_warning
 from bot.middlewares import mark_committed
 from bot.services import Services
-from bot.keyboards import EvidenceLabel, answer_button, keyboard
-from bot.views import evidence_count, evidence_summary, rows_of
+from bot.keyboards import AlbumLabel, EvidenceLabel, LabelPhotos
+from bot.routers.labels import ack_album, label_keyboard, on_album_label, on_label, on_label_photos
+from bot.views import evidence_count, evidence_summary
 from flows.dispute import Dispute
-from flows.evidence import SHORT_LABELS, UPLOAD_PROBLEMS, EvidenceItem, EvidenceKind, open_labels, valid_label
-from flows.steps import DONE
+from flows.evidence import UPLOAD_PROBLEMS, EvidenceItem, EvidenceKind
 from flows.images import ImageError, can_download, check_image, compress_for_aliexpress, is_image
 
 log = logging.getLogger(__name__)
@@ -160,33 +159,6 @@ async def first_forward(d: Dispute, item: EvidenceItem, svc: Services) -> bool:
     return not any(i.kind is EvidenceKind.FORWARD and i.id != item.id for i in await svc.store.list_evidence(d))
 
 
-async def label_keyboard(d: Dispute, item: EvidenceItem, svc: Services) -> InlineKeyboardMarkup | None:
-    """At the evidence step, "what does it show?": the checklist lines still open for a photo or video, and
-    "other", then Done. Labelled evidence fills its own line instead of the first open one."""
-    if d.state != "evidence" or item.id is None or item.kind not in (EvidenceKind.IMAGE, EvidenceKind.VIDEO):
-        return None
-    others = [i for i in await svc.store.list_evidence(d) if i.id != item.id]
-    tracking = d.tracking if d.received is False else None
-    buttons = [InlineKeyboardButton(text=_(SHORT_LABELS[key]), callback_data=EvidenceLabel(
-        dispute_id=d.id, item_id=item.id, key=key).pack()) for key in open_labels(d.reason, others, item.kind, tracking)]
-    return keyboard(*rows_of(buttons, 2), [answer_button(d, _("✅ Done"), DONE)])
-
-
-async def on_label(callback: CallbackQuery, callback_data: EvidenceLabel, svc: Services) -> None:
-    d = await svc.store.get_dispute(callback.from_user.id, callback_data.dispute_id)
-    tracking = d.tracking if d is not None and d.received is False else None
-    if (d is None or not valid_label(d.reason, callback_data.key, tracking)
-            or not await svc.store.label_evidence(d, callback_data.item_id, callback_data.key)):
-        await callback.answer(hints.outdated())
-        return
-    label = _(SHORT_LABELS[callback_data.key])
-    await callback.answer(_("Noted: {label}").format(label=label))
-    message = callback.message
-    if isinstance(message, Message) and message.text:
-        with suppress(TelegramBadRequest):
-            await message.edit_text(f"{message.html_text}\n<b>→ {html(label)}</b>", reply_markup=None)
-
-
 def ack(item: EvidenceItem, locale: str) -> str:
     if item.kind is EvidenceKind.FORWARD:
         who = html(item.origin_name or _("a hidden sender"))
@@ -195,13 +167,6 @@ def ack(item: EvidenceItem, locale: str) -> str:
     if item.kind is EvidenceKind.VIDEO:
         return _("🎬 Video saved.")
     return _("📷 Photo saved.")
-
-
-async def ack_album(bot: Bot, chat_id: int, d: Dispute, album: str, svc: Services) -> None:
-    in_album = await svc.store.count_evidence(d, media_group_id=album)
-    total = await svc.store.count_evidence(d)
-    text = ngettext("🖼 Album saved: {n} file.", "🖼 Album saved: {n} files.", in_album).format(n=in_album)
-    await bot.send_message(chat_id, text + " " + evidence_count(total))
 
 
 def refused(message: Message) -> str:
@@ -308,4 +273,6 @@ def create_router() -> Router:
     router.message.filter(PRIVATE)
     router.message.register(on_evidence, Inline(F.photo | F.video | F.video_note | F.document | F.forward_origin))
     router.callback_query.register(on_label, EvidenceLabel.filter())
+    router.callback_query.register(on_album_label, AlbumLabel.filter())
+    router.callback_query.register(on_label_photos, LabelPhotos.filter())
     return router
