@@ -23,7 +23,7 @@ from flows.eligibility import Eligibility, Verdict
 from flows.evidence import UPLOAD_PROBLEMS, EvidenceItem, EvidenceKind, checklist, counts
 from flows.machine import edit_events
 from flows.explanation import notes
-from flows.steps import NOTES, STEP, Context, Kind, Step
+from flows.steps import NOTES, STEP, Context, Kind, Step, progress
 
 # Titles of the states that aren't intake steps (a step's title is in flows/steps.py).
 STATE_TITLES = {"summary": N_("Ready to submit"), "cancelled": N_("Cancelled")}
@@ -38,10 +38,11 @@ class Screen:
 
 
 def step_marker(d: Dispute) -> str:
-    path = d.path()
-    if d.state not in path:
+    """"Step N of at most M" (flows.steps.progress: M never grows while the buyer answers); "" on the reason."""
+    at = progress(d)
+    if at is None:
         return ""
-    return _("Step {n} of {total}").format(n=path.index(d.state) + 1, total=len(path))
+    return _("Step {n} of at most {total}").format(n=at[0], total=at[1])
 
 
 def step_title(step: str) -> str:
@@ -71,7 +72,8 @@ def question(d: Dispute, items: list[EvidenceItem], *, locale: str, today: date,
     step = STEP[d.state]
     ctx = ctx or Context(locale=locale, today=today)
     params = _params(step, d, locale, today)
-    head = f"<i>{step_marker(d)}</i>\n"
+    marker = step_marker(d)
+    head = f"<i>{marker}</i>\n" if marker else ""
     buttons = [answer_button(d, _(o.label).format(**params), o.value) for o in step.buttons(d, ctx)]
     if step.kind is Kind.EVIDENCE:
         text = "\n".join([

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import random
 import re
-from dataclasses import replace
 from datetime import date, timedelta
 from decimal import Decimal
 
@@ -18,10 +17,10 @@ from flows.dispute import Dispute
 from flows.eligibility import Verdict, assess
 from flows.evidence import EvidenceItem, EvidenceKind, checklist
 from flows.explanation import EXPLANATION_MAX, english_date, english_money, explanation, has_chinese
-from flows.machine import fire
 from flows.parsing import InputError
 from flows.policy import Policy
-from flows.steps import DONE, FULL_REFUND, SEVERAL, STEP, UNKNOWN, Context, Kind, path
+from flows.steps import SEVERAL, STEP, Context, most_steps, path, progress
+from testkit.answer_paths import walk_all
 from testkit.chat import ChatUser
 
 TODAY = date(2026, 11, 21)
@@ -160,32 +159,6 @@ def test_the_explanation_stays_under_the_limit_and_free_of_cjk():
 # --------------------------------------------------------------------------------------------
 # The hidden-path property: every combination of answers reaches the summary, with every fact
 # --------------------------------------------------------------------------------------------
-TYPED = {
-    "order_number": "8123456789012345", "order_total": "$40.00", "item_name": "Blue rain jacket",
-    "item_price": "$18.40", "shipped_on": "10/1/2026", "protection": "30", "eta": "11/16/2026",
-    "stalled_since": "11/7/2026", "amount": "12.50",
-}
-DETAILS = ("Listing: XL, chest 60 cm. Arrived: chest 52 cm.", "В описании синий, пришёл зелёный")
-
-
-def answers(d: Dispute, rng: random.Random) -> list[tuple[str, str]]:
-    """The possible answers to the dispute's current step: ("button", value) or ("text", typed)."""
-    step = STEP[d.state]
-    ctx = Context("en", TODAY)
-    if step.kind is Kind.EVIDENCE:
-        return [("button", DONE)]
-    options = [("button", o.value) for o in step.buttons(d, ctx)]
-    if d.state == "amount":
-        options = [("button", FULL_REFUND)] + ([] if d.wants_return() else [("text", TYPED["amount"])])
-    elif d.state == "detail":
-        options = [("text", DETAILS[0]), ("text", DETAILS[1]), ("button", UNKNOWN)]
-    elif step.parse is not None and d.state in TYPED:
-        options = [("text", TYPED[d.state]), *(o for o in options if o[1] in (UNKNOWN, SEVERAL))]
-    elif d.state == "defect":
-        options = rng.sample(options, 2)
-    return options
-
-
 def facts_in(d: Dispute, text: str) -> list[str]:
     """The facts the buyer gave that the explanation lacks."""
     missing = []
@@ -220,31 +193,8 @@ def facts_in(d: Dispute, text: str) -> list[str]:
     return missing
 
 
-def walk_all(rng: random.Random, limit: int) -> list[Dispute]:
-    """Depth-first over the answers (defects sampled), up to ``limit`` finished disputes."""
-    finished: list[Dispute] = []
-    stack = [Dispute(id=1, user_id=1)]
-    while stack and len(finished) < limit:
-        d = stack.pop()
-        if d.state == "summary":
-            finished.append(d)
-            continue
-        step = STEP[d.state]
-        for kind, value in answers(d, rng):
-            nxt = replace(d, unknown=set(d.unknown))
-            if kind == "button":
-                assert step.answer_button(nxt, value, Context("en", TODAY)), (d.state, value)
-                if not step.is_answered(nxt):
-                    continue
-            else:
-                step.answer_text(nxt, value, Context("en", TODAY))
-            assert fire(nxt, "next"), (d.state, value)
-            stack.append(nxt)
-    return finished
-
-
 def test_every_combination_of_answers_reaches_the_summary_with_every_fact():
-    disputes = walk_all(random.Random(11), 20_000)
+    disputes = [walk.dispute for walk in walk_all(random.Random(11), 20_000)]
     assert len(disputes) >= 2_000
     problems = []
     seen = set()
@@ -261,6 +211,53 @@ def test_every_combination_of_answers_reaches_the_summary_with_every_fact():
     assert {s[2] for s in seen} >= {o.value for o in TRACKING}
     assert {s[0] for s in seen} == {"not_received", "not_as_described", "damaged"}
     assert {s[3] for s in seen} == {True, False} and {s[4] for s in seen} >= {"refund_only", "return_and_refund"}
+
+
+# --------------------------------------------------------------------------------------------
+# "Step N of at most M": M never changes while the buyer answers
+# --------------------------------------------------------------------------------------------
+def test_the_step_counter_keeps_its_promise_on_every_path():
+    """Along every way through the intake (every reason, received or not, every tracking status, skips,
+    several items, a bare amount that asks the currency) M is the same on every question, N rises by one,
+    and the last question is at most M. The reason question, which decides M, shows no counter."""
+    walks = walk_all(random.Random(11), 100_000, visit=progress)
+    assert len(walks) >= 4_000
+    longest: dict[str, int] = {}
+    for walk in walks:
+        first, *counted = walk.seen
+        assert first is None
+        assert [n for n, _ in counted] == list(range(2, len(counted) + 2)), walk.seen
+        totals = {m for _, m in counted}
+        assert len(totals) == 1, walk.seen
+        assert counted[-1][0] <= counted[-1][1]
+        longest[walk.dispute.reason] = max(longest.get(walk.dispute.reason, 0), counted[-1][0])
+    # M is no wider than it has to be: some way through asks exactly M questions.
+    assert longest == {reason: most_steps(reason) for reason in longest} and len(longest) == 3
+
+
+COUNTER = {"en": "Step {n} of at most {m}", "ru": "Шаг {n} (всего не более {m})",
+           "es": "Paso {n} de {m} como máximo", "de": "Schritt {n} von höchstens {m}"}
+
+
+@pytest.mark.parametrize("lang", LANGS)
+async def test_the_step_counter_changes_only_when_the_buyer_changes_an_answer(harness, lang):
+    user = harness.user(8300 + LANGS.index(lang), language_code=lang)
+    await user.send("/start")
+    replies = await user.choose("new")
+    assert COUNTER[lang].split("{n}")[0] not in user.texts(replies)  # the reason decides M: no counter yet
+    replies = await user.choose("damaged")
+    assert COUNTER[lang].format(n=2, m=14) in user.texts(replies)
+    # "No": the tracking questions come instead of the defect ones, M stays.
+    replies = await user.choose("no")
+    assert COUNTER[lang].format(n=3, m=14) in user.texts(replies)
+    replies = await user.choose("moving")  # the estimated delivery date is asked too: still of 14
+    assert COUNTER[lang].format(n=4, m=14) in user.texts(replies)
+    # Back to the reason, and another one picked: now M may change.
+    for _ in range(3):
+        await user.choose("back")
+    replies = await user.choose("not_received")
+    assert COUNTER[lang].format(n=2, m=12) in user.texts(replies)
+    assert (await harness.store.focused_dispute(user.id)).state == "tracking"
 
 
 # --------------------------------------------------------------------------------------------
