@@ -1,6 +1,6 @@
 """Every way through the intake, read from the step table (flows/steps.py): the buttons each step offers,
 "I don't know" where it is skippable, and typed answers a buyer would give (a bare amount too, which asks
-the currency). Sub-reasons are sampled (they don't change the path); everything else is walked in full.
+the currency). Sub-reasons may be sampled (they don't change the path); everything else is walked in full.
 
 Used by the hidden-path property (every combination reaches the summary with every fact), the step counter
 ("Step N of at most M") and the summary's phone budget.
@@ -37,8 +37,9 @@ class Walk(Generic[T]):
     seen: list[T]
 
 
-def answers(d: Dispute, rng: random.Random) -> list[tuple[str, str]]:
-    """The possible answers to the dispute's current step: ("button", value) or ("text", typed)."""
+def answers(d: Dispute, rng: random.Random, defects: int | None = 2) -> list[tuple[str, str]]:
+    """The possible answers to the dispute's current step: ("button", value) or ("text", typed); ``defects``
+    sub-reasons sampled (None: all)."""
     step = STEP[d.state]
     ctx = Context("en", TODAY)
     if step.kind is Kind.EVIDENCE:
@@ -53,12 +54,13 @@ def answers(d: Dispute, rng: random.Random) -> list[tuple[str, str]]:
     elif step.parse is not None and d.state in TYPED:
         typed = [("text", TYPED[d.state])] + ([("text", BARE[d.state])] if d.state in BARE else [])
         options = [*typed, *(o for o in options if o[1] in (UNKNOWN, SEVERAL))]
-    elif d.state == "defect":
-        options = rng.sample(options, 2)
+    elif d.state == "defect" and defects is not None:
+        options = rng.sample(options, defects)
     return options
 
 
-def walk_all(rng: random.Random, limit: int, visit: Callable[[Dispute], T] = lambda d: None) -> list[Walk[T]]:
+def walk_all(rng: random.Random, limit: int, visit: Callable[[Dispute], T] = lambda d: None, *,
+             defects: int | None = 2) -> list[Walk[T]]:
     """Depth-first over the answers, up to ``limit`` finished disputes; ``visit`` is called at each question."""
     finished: list[Walk[T]] = []
     stack: list[tuple[Dispute, list[T]]] = [(Dispute(id=1, user_id=1), [])]
@@ -69,7 +71,7 @@ def walk_all(rng: random.Random, limit: int, visit: Callable[[Dispute], T] = lam
             continue
         seen = [*seen, visit(d)]
         step = STEP[d.state]
-        for kind, value in answers(d, rng):
+        for kind, value in answers(d, rng, defects):
             nxt = replace(d, unknown=set(d.unknown))
             if kind == "button":
                 assert step.answer_button(nxt, value, Context("en", TODAY)), (d.state, value)

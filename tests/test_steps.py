@@ -22,6 +22,7 @@ from flows.policy import Policy
 from flows.steps import SEVERAL, STEP, Context, most_steps, path, progress
 from testkit.answer_paths import walk_all
 from testkit.chat import ChatUser
+from testkit.phone import over_budget
 
 TODAY = date(2026, 11, 21)
 LANGS = ("en", "ru", "es", "de")
@@ -344,6 +345,8 @@ async def test_not_received_with_a_stalled_tracking_in_every_language(harness, l
     replies = await user.choose("done")
     summary, english = plain(replies[-2].text), replies[-1].text
     assert shown in summary
+    # On a phone: the first screen holds the verdict and the taps, the recap is folded (docs/rules.md).
+    assert over_budget(replies[-2].text) is None and "<blockquote expandable>" in summary
     assert "The tracking has shown no update since November 7, 2026 (14 days)." in english
     assert "The tracking shows the parcel in transit" not in english
     assert f"25.90 {currency}" in english or f"2,590.00 {currency}" in english
@@ -387,7 +390,9 @@ async def test_received_with_a_detail_and_several_items_in_every_language(harnes
     await user.choose("full")
     replies = await user.choose("done")
     summary, english = replies[-2].text, replies[-1].text
-    assert ITEM_TYPED[lang] in summary
+    assert ITEM_TYPED[lang] in summary and over_budget(summary) is None
+    # What the explanation says in the buyer's language is folded under the text to copy.
+    assert ("<blockquote expandable>" in english) == (lang != "en")
     assert "The dispute is about one item of the order" in english and ITEM_TYPED[lang] in english
     assert "a full refund of 18.40" in english and "the color is not as described" in english
     assert DETAIL_TYPED[lang].rstrip(".") in english
@@ -442,9 +447,12 @@ async def test_notes_from_the_evidence_step_are_offered_for_the_explanation(user
         await user.send(typed)
     await user.send("The customs office says they never received the parcel from the seller")
     replies = await user.press("Done")
-    assert "You wrote 1 note" in replies[-2].text and "My notes" not in replies[-1].text
+    # The offer sits with the explanation, above its "Add my notes" button, not on the summary's screen.
+    assert "You wrote 1 note" in replies[-1].text and "My notes" not in replies[-1].text
+    assert "You wrote" not in replies[-2].text
     replies = await user.press("Add my notes")
     english = replies[-1].text
+    assert "You wrote 1 note" not in english
     assert "My notes: The customs office says they never received the parcel from the seller." in english
     assert "Remove my notes" in [t for t, _ in replies[-1].buttons()][1]
     replies = await user.press("Remove my notes")
