@@ -36,7 +36,7 @@ ROW_LABEL_MAX = 24
 # A phone's chat bubble: about PHONE_WIDTH characters a line; the summary's first screen holds SCREEN_LINES
 # lines, a folded part (expandable quote) showing FOLDED_LINES of them until tapped (docs/rules.md).
 PHONE_WIDTH = 35
-SCREEN_LINES = 24
+SCREEN_LINES = 26
 FOLDED_LINES = 3
 
 
@@ -307,8 +307,10 @@ def summary_text(d: Dispute, items: list[EvidenceItem], e: Eligibility, *, local
     verdict, note = verdict_parts(e, locale, today)
 
     def details(with_note: bool) -> str:
-        return folded("\n".join([_("<b>Evidence checklist</b>"), *([note] if with_note and note else []),
-                                 checklist_text(d, items), "", _("<b>Your answers</b>"), *recap]))
+        # Its first lines show while it is shut: the title names both parts, the checklist comes first.
+        return folded("\n".join([_("<b>Evidence checklist and your answers</b>"),
+                                 *([note] if with_note and note else []), checklist_text(d, items), "",
+                                 _("<b>Your answers</b>"), *recap]))
 
     head = [_("📋 <b>Your dispute is ready</b>"), verdict]
     layouts = [  # in order of preference: the first that fits a phone's screen

@@ -117,19 +117,19 @@ def test_a_phone_line_is_counted_as_the_phone_wraps_it():
 
 def test_what_the_buyer_does_comes_first_and_the_recap_is_folded():
     i18n = make_i18n()
-    d = every_path()[-1]
+    d = dated(next(d for d in every_path() if d.received and d.order_number), -20, 30, None)  # open it now
     with i18n.context(), i18n.use_locale("en"):
         text = summary_text(d, [], assess(d, POLICY, TODAY), locale="en", today=TODAY)
     received, entities = as_received(text)
     quote = next(e for e in entities if e["type"] == "expandable_blockquote")
-    folded = received.encode("utf-16-le")[2 * quote["offset"]:2 * (quote["offset"] + quote["length"])].decode(
-        "utf-16-le")
+    units = received.encode("utf-16-le")  # Telegram's offsets count UTF-16 code units
+    shown = units[:2 * quote["offset"]].decode("utf-16-le")
+    folded = units[2 * quote["offset"]:2 * (quote["offset"] + quote["length"])].decode("utf-16-le")
     # The verdict right under the title, the taps before the fold, the checklist and the recap inside it.
-    lines = received.splitlines()
-    assert lines[0] == "📋 Your dispute is ready" and lines[1].startswith(("✅", "🔥", "⏳", "⚠️", "ℹ️", "🚚", "⛔"))
-    assert received.index("On AliExpress") < quote["offset"]
-    assert folded.startswith("Evidence checklist") and "Your answers" in folded and "• Problem:" in folded
-    assert "Your answers" not in received[:quote["offset"]]
+    assert shown.startswith("📋 Your dispute is ready\n✅ You can open the dispute now.")
+    assert "On AliExpress\n1. Account → My Orders → " in shown and shown.rstrip().endswith("Tap Submit.")
+    assert folded.startswith("Evidence checklist and your answers\n⬜") and "• Problem:" in folded
+    assert "Your answers" not in shown
 
 
 # A long verdict (protection ended three days ago) on the longest taps: the taps fold under their title.
@@ -142,5 +142,7 @@ def test_a_long_verdict_keeps_the_screen_by_folding_the_taps():
             e = assess(d, POLICY, TODAY)
             text = summary_text(d, [], e, locale=lang, today=TODAY)
         assert e.verdict is Verdict.LAST_CHANCE and screen_lines(text) <= SCREEN_LINES
-        assert text.count("<blockquote expandable>") >= 2, lang
+        # The verdict stays open; the taps fold under their title, the checklist and the answers after them.
+        head, taps, rest = text.split("<blockquote expandable>")
+        assert "15" in head and taps.startswith("<b>") and "1. " in taps and "</b>" in rest, lang
 
