@@ -20,7 +20,7 @@ from bot.views import explanation_text, pasted_text, question, summary, verdict_
 from flows.clock import today
 from flows.dispute import Dispute
 from flows.eligibility import assess
-from flows.explanation import explanation, explanation_details
+from flows.explanation import explanation, explanation_details, notes
 from flows.calendar import HOLIDAY_COUNTRY
 from flows.machine import FINAL, LIFECYCLE, fire
 
@@ -53,7 +53,9 @@ async def show(bot: Bot, chat_id: int, d: Dispute, svc: Services, locale: str, *
         english = explanation(d, items, day, locale=locale)
         translation = (explanation(d, items, day, user_language(locale, svc.i18n), locale=locale)
                        if locale != "en" else None)
-        await bot.send_message(chat_id, explanation_text(english, translation), reply_markup=screen.markup)
+        unused = 0 if d.include_notes else len(notes(items))
+        await bot.send_message(chat_id, explanation_text(english, translation, unused_notes=unused),
+                               reply_markup=screen.markup)
         return
     screen = question(d, items, locale=locale, today=day)
     sent = await bot.send_message(chat_id, _join(hint, screen.text), reply_markup=screen.markup)

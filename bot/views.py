@@ -5,8 +5,12 @@ a keyboard. Sending lives in bot.conversation.
 """
 from __future__ import annotations
 
+import re
+import textwrap
 from dataclasses import dataclass
 from datetime import date
+from functools import lru_cache
+from html import unescape
 
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 from aiogram.utils.i18n import gettext as _
@@ -23,12 +27,17 @@ from flows.eligibility import Eligibility, Verdict
 from flows.evidence import UPLOAD_PROBLEMS, EvidenceItem, EvidenceKind, checklist, counts, unlabelled
 from flows.machine import edit_events
 from flows.explanation import notes
-from flows.steps import NOTES, STEP, Context, Kind, Step
+from flows.steps import NOTES, STEP, Context, Kind, Step, progress
 
 # Titles of the states that aren't intake steps (a step's title is in flows/steps.py).
 STATE_TITLES = {"summary": N_("Ready to submit"), "cancelled": N_("Cancelled")}
 # A label longer than this is cut on a phone when two buttons share a row: such buttons get a row each.
 ROW_LABEL_MAX = 24
+# A phone's chat bubble: about PHONE_WIDTH characters a line; the summary's first screen holds SCREEN_LINES
+# lines, a folded part (expandable quote) showing FOLDED_LINES of them until tapped (docs/rules.md).
+PHONE_WIDTH = 35
+SCREEN_LINES = 26
+FOLDED_LINES = 3
 
 
 @dataclass(frozen=True)
@@ -38,10 +47,11 @@ class Screen:
 
 
 def step_marker(d: Dispute) -> str:
-    path = d.path()
-    if d.state not in path:
+    """"Step N of at most M" (flows.steps.progress: M never grows while the buyer answers); "" on the reason."""
+    at = progress(d)
+    if at is None:
         return ""
-    return _("Step {n} of {total}").format(n=path.index(d.state) + 1, total=len(path))
+    return _("Step {n} of at most {total}").format(n=at[0], total=at[1])
 
 
 def step_title(step: str) -> str:
@@ -71,7 +81,8 @@ def question(d: Dispute, items: list[EvidenceItem], *, locale: str, today: date,
     step = STEP[d.state]
     ctx = ctx or Context(locale=locale, today=today)
     params = _params(step, d, locale, today)
-    head = f"<i>{step_marker(d)}</i>\n"
+    marker = step_marker(d)
+    head = f"<i>{marker}</i>\n" if marker else ""
     buttons = [answer_button(d, _(o.label).format(**params), o.value) for o in step.buttons(d, ctx)]
     if step.kind is Kind.EVIDENCE and (waiting := len(unlabelled(items))):
         buttons.insert(0, InlineKeyboardButton(text=_("🏷 Label my photos ({n})").format(n=waiting),
@@ -127,7 +138,14 @@ def evidence_summary(items: list[EvidenceItem]) -> str:
 
 
 def verdict_text(e: Eligibility, locale: str, today: date) -> str:
-    """What the buyer can do today about opening the dispute (flows.eligibility; docs/rules.md)."""
+    """What the buyer can do today about opening the dispute (flows.eligibility; docs/rules.md), with what the
+    tracking status adds to it."""
+    core, note = verdict_parts(e, locale, today)
+    return f"{core}\n{note}" if note else core
+
+
+def verdict_parts(e: Eligibility, locale: str, today: date) -> tuple[str, str]:
+    """The verdict, and the tracking status's note on it ("" when it adds nothing)."""
     def day(d: date) -> str:
         return _("{date} ({relative})").format(
             date=fmt_date(d, locale), relative=_("today") if d == today else fmt_relative((d - today).days, locale))
@@ -138,7 +156,7 @@ def verdict_text(e: Eligibility, locale: str, today: date) -> str:
     def days(n: int) -> str:
         return ngettext("{n} day", "{n} days", n).format(n=n)
 
-    return _verdict_core(e, locale, today, day, days_left, days) + _tracking_note(e, today, day)
+    return _verdict_core(e, locale, today, day, days_left, days), _tracking_note(e, today, day).strip()
 
 
 def _tracking_note(e: Eligibility, today: date, day) -> str:
@@ -250,22 +268,20 @@ def answer_text(d: Dispute, step: str, locale: str) -> str:
 
 
 def form_steps(d: Dispute, locale: str) -> list[str]:
-    """The clicks on AliExpress, numbered by the caller."""
+    """The taps on AliExpress, numbered by the caller."""
     reason, solution = option(REASONS, d.reason), option(SOLUTIONS, d.solution)
     defect = option(DEFECTS, d.defect)
     order = html(d.order_number) if d.order_number else _("your order")
     amount = d.refund_amount()
-    steps = [
-        _("Open the AliExpress app → Account → <b>My Orders</b>."),
-        _("Find {order} and tap <b>Open Dispute</b> (in the order's details).").format(order=order),
-    ]
+    steps = [_("Account → <b>My Orders</b> → {order} → <b>Open Dispute</b>.").format(order=order)]
+
     def english(form: str) -> str:
         # No public source gives the form's ru/es/de wording (docs/rules.md): the English name goes alongside.
         return "" if _(form) == form else " " + _("In the English form: {english}.").format(
             english=f"<code>{html(form)}</code>")
 
     if reason:
-        steps.append(_("Reason: pick “{option}”.").format(option=html(_(reason.form))) + english(reason.form))
+        steps.append(_("Reason: “{option}”.").format(option=html(_(reason.form))) + english(reason.form))
     steps.append(_("“Have you received the item?”: <b>{answer}</b>.").format(
         answer=_("Yes") if d.received else _("No")))
     if defect and d.received:
@@ -279,29 +295,59 @@ def form_steps(d: Dispute, locale: str) -> list[str]:
         steps.append(_("Refund amount: <b>{money}</b>.").format(money=fmt_money(amount, d.currency, locale)))
     steps += [
         _("Paste the explanation below into the description box."),
-        _("Add your photos (“Browse”) and video (“Add Video”): jpg, png, bmp or gif, under 2 MB each."),
+        _("Add photos (“Browse”) and video (“Add Video”), each under 2 MB."),
         _("Tap <b>Submit</b>."),
     ]
     return steps
 
 
+def folded(text: str) -> str:
+    """A part the buyer opens with a tap (Telegram's expandable quote): shut, it shows its first lines only."""
+    return f"<blockquote expandable>{text}</blockquote>"
+
+
+def screen_lines(text: str) -> int:
+    """Lines ``text`` (HTML) takes on a phone before any tap: wrapped at PHONE_WIDTH, a folded part FOLDED_LINES."""
+    shown, folds = re.subn(r"<blockquote expandable>.*?</blockquote>", "", text, flags=re.S)
+    shown = unescape(re.sub(r"<[^>]+>", "", shown)).strip("\n")
+    return FOLDED_LINES * folds + sum(map(_phone_lines, shown.split("\n")))
+
+
+@lru_cache(maxsize=4096)  # the same verdicts and taps come back for every buyer
+def _phone_lines(line: str) -> int:
+    return 1 if len(line) <= PHONE_WIDTH else len(textwrap.wrap(line, PHONE_WIDTH))
+
+
 def summary(d: Dispute, items: list[EvidenceItem], e: Eligibility, *, locale: str, today: date) -> Screen:
+    return Screen(summary_text(d, items, e, locale=locale, today=today),
+                  summary_keyboard(d, has_notes=bool(notes(items))))
+
+
+def summary_text(d: Dispute, items: list[EvidenceItem], e: Eligibility, *, locale: str, today: date) -> str:
+    """What the buyer does first, on one phone screen (SCREEN_LINES): the verdict, then the taps in the app
+    (the explanation to paste follows as a message of its own). The evidence checklist and the recap of the
+    answers are folded; when the verdict is long, the tracking's note folds with them, then the taps."""
     recap = [f"• {step_title(step)}: {answer_text(d, step, locale)}" for step in d.path() if step != "evidence"]
     if "amount" not in d.path():
         recap.append(f"• {step_title('amount')}: {answer_text(d, 'amount', locale)}")
     recap.append(f"• {step_title('evidence')}: {evidence_summary(items)}")
     clicks = [f"{n}. {text}" for n, text in enumerate(form_steps(d, locale), start=1)]
-    text = "\n".join([
-        _("📋 <b>Your dispute is ready</b>"), "", verdict_text(e, locale, today), "",
-        _("<b>Your answers</b>"), *recap, "",
-        _("<b>On AliExpress</b>"), *clicks, "",
-        _("<b>Evidence checklist</b>"), checklist_text(d, items),
-    ])
-    if notes(items) and not d.include_notes:
-        text += "\n\n" + ngettext("📝 You wrote {n} note: it can go into the explanation as your own words.",
-                                   "📝 You wrote {n} notes: they can go into the explanation as your own words.",
-                                   len(notes(items))).format(n=len(notes(items)))
-    return Screen(text, summary_keyboard(d, has_notes=bool(notes(items))))
+    taps = "\n".join([_("<b>On AliExpress</b>"), *clicks])
+    verdict, note = verdict_parts(e, locale, today)
+
+    def details(with_note: bool) -> str:
+        # Its first lines show while it is shut: the title names both parts, the checklist comes first.
+        return folded("\n".join([_("<b>Evidence checklist and your answers</b>"),
+                                 *([note] if with_note and note else []), checklist_text(d, items), "",
+                                 _("<b>Your answers</b>"), *recap]))
+
+    head = [_("📋 <b>Your dispute is ready</b>"), verdict]
+    layouts = [  # in order of preference: the first that fits a phone's screen
+        "\n".join([*head, *([note] if note else []), "", taps, details(False)]),
+        "\n".join([*head, "", taps, details(True)]),
+        "\n".join([*head, folded(taps) + details(True)]),
+    ]
+    return next((t for t in layouts if screen_lines(t) <= SCREEN_LINES), layouts[-1])
 
 
 def summary_keyboard(d: Dispute, *, has_notes: bool = False) -> InlineKeyboardMarkup:
@@ -315,10 +361,15 @@ def summary_keyboard(d: Dispute, *, has_notes: bool = False) -> InlineKeyboardMa
                      InlineKeyboardButton(text=_("➕ New dispute"), callback_data=NewDispute().pack())])
 
 
-def explanation_text(english: str, translation: str | None = None) -> str:
+def explanation_text(english: str, translation: str | None = None, *, unused_notes: int = 0) -> str:
+    """The explanation to paste (one tap copies the block); what it says in the buyer's language is folded."""
     text = _("📝 <b>Explanation for AliExpress</b> (English; tap it to copy):") + f"\n<pre>{html(english)}</pre>"
     if translation:
-        text += "\n\n" + _("<i>What it says:</i> {translation}").format(translation=html(translation))
+        text += "\n" + folded(_("<i>What it says:</i> {translation}").format(translation=html(translation)))
+    if unused_notes:
+        text += "\n" + ngettext("📝 You wrote {n} note: it can go into the explanation as your own words.",
+                                "📝 You wrote {n} notes: they can go into the explanation as your own words.",
+                                unused_notes).format(n=unused_notes)
     return text
 
 

@@ -17,7 +17,10 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from decimal import Decimal
 from enum import StrEnum
+from functools import cache
+from itertools import product
 
 from babel.numbers import get_currency_symbol
 
@@ -497,6 +500,36 @@ def toggle_notes(d: Dispute, value: str) -> bool:
 def path(d: Dispute) -> list[str]:
     """The steps this dispute goes through, given the answers so far."""
     return [s.name for s in STEPS if s.shows(d)]
+
+
+@cache
+def most_steps(reason: str) -> int:
+    """The most questions a dispute with this reason can ask: whatever the buyer answers next (received or
+    not, any tracking status, several items, a bare amount that asks the currency), never more."""
+    longest = 0
+    for received, tracking, several, currency_given in product(
+            [o.value for o in RECEIVED], [o.value for o in TRACKING], (True, False), (True, False)):
+        h = Dispute(id=0, user_id=0)
+        h.choose("reason", reason)
+        if STEP["received"].shows(h):
+            h.choose("received", received)
+        h.set_tracking(tracking)
+        h.several_items, h.currency_given = several, currency_given
+        h.order_total = h.item_price = Decimal(1)
+        longest = max(longest, len(path(h)))
+    return longest
+
+
+def progress(d: Dispute) -> tuple[int, int] | None:
+    """"Step N of M" for the current question, or None on the first one (the reason, which decides M).
+
+    M is the most questions the chosen reason can ask, so it never grows while the buyer answers: it changes
+    only when the buyer goes back and picks another reason. N counts the questions actually asked, so the
+    last one (the evidence) may come before M."""
+    steps = path(d)
+    if d.reason is None or d.state not in steps or d.state == "reason":
+        return None
+    return steps.index(d.state) + 1, most_steps(d.reason)
 
 
 def following(d: Dispute, *, back: bool = False) -> str | None:

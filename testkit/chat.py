@@ -69,12 +69,15 @@ class _EntityParser(HTMLParser):
         return len(self.text.encode("utf-16-le")) // 2  # Telegram counts UTF-16 code units
 
     def handle_starttag(self, tag: str, attrs: list) -> None:
+        if tag == "blockquote":
+            tag = "expandable_blockquote" if ("expandable", None) in attrs else tag
         self._open.append((tag, self._offset()))
 
     def handle_endtag(self, tag: str) -> None:
         opened, start = self._open.pop()
-        if opened in self.TAGS and self._offset() > start:
-            self.entities.append({"type": self.TAGS[opened], "offset": start, "length": self._offset() - start})
+        kind = self.TAGS.get(opened, opened if "blockquote" in opened else None)
+        if kind and self._offset() > start:
+            self.entities.append({"type": kind, "offset": start, "length": self._offset() - start})
 
     def handle_data(self, data: str) -> None:
         self.text += data

@@ -47,7 +47,7 @@ CRASH = "Something went wrong on my side"
 # --------------------------------------------------------------------------------------------
 # Strict Telegram HTML
 # --------------------------------------------------------------------------------------------
-ALLOWED_TAGS = {"b", "i", "u", "s", "code", "pre", "a"}
+ALLOWED_TAGS = {"b", "i", "u", "s", "code", "pre", "a", "blockquote"}
 _TAG = re.compile(r"<(/?)([A-Za-z][A-Za-z0-9-]*)((?:\s[^<>]*)?)>")
 _ENTITY = re.compile(r"&(?:lt|gt|amp|quot|#[0-9]{1,7}|#x[0-9a-fA-F]{1,6});")
 _HREF = re.compile(r'^\s+href\s*=\s*"[^"<>]+"\s*$')
@@ -82,7 +82,9 @@ def html_problems(text: str, *, limit: int = 4096) -> list[str]:
                     problems.append(f"<a> without a proper href at {pos}")
                 elif name == "code" and attrs.strip() and not _CODE_CLASS.match(attrs):
                     problems.append(f"<code> with attributes {attrs!r}")
-                elif name not in ("a", "code") and attrs.strip():
+                elif name == "blockquote" and (attrs.strip() not in ("", "expandable") or name in stack):
+                    problems.append(f"<blockquote{attrs}> inside {stack}")  # Telegram: no nesting, one attribute
+                elif name not in ("a", "code", "blockquote") and attrs.strip():
                     problems.append(f"<{name}> with attributes {attrs!r}")
                 stack.append(name)
             pos = m.end()
@@ -139,6 +141,9 @@ def test_the_html_checker_is_strict():
     assert html_problems("1 < 2")                                 # bare '<'
     assert html_problems("x" * 4097)                              # too long
     assert html_problems("\u200b") == [] and html_problems("   ")  # whitespace only: empty
+    assert html_problems("<blockquote expandable><b>t</b>\nx</blockquote><blockquote>y</blockquote>") == []
+    assert html_problems("<blockquote open>x</blockquote>")      # unknown attribute
+    assert html_problems("<blockquote><blockquote>x</blockquote></blockquote>")  # nested
 
 
 # --------------------------------------------------------------------------------------------

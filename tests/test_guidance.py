@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from testkit.chat import ChatUser
+from testkit.phone import over_budget
 
 LANGS = ("en", "ru", "es", "de")
 # The default reminder zone per language (flows.calendar.DEFAULT_TIMEZONE), written out to pin it.
@@ -130,6 +131,7 @@ async def test_protection_ended_three_days_ago_says_look_for_open_dispute_today(
         ("last_chance", "2026-11-30 10:00"), ("last_chance", "2026-12-03 10:00")]
     replies = await user.choose("done")
     assert SAYS["last_chance"][lang] in plain(replies[-2].text)  # the summary says the same
+    assert over_budget(replies[-2].text) is None  # a long verdict still fits a phone's first screen
 
 
 @pytest.mark.parametrize("lang", LANGS)

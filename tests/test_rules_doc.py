@@ -9,6 +9,8 @@ import pytest
 
 from flows import calendar, dossier, explanation, images, languages, reminders, steps, timeline
 from flows.policy import Policy
+from bot import views
+from testkit import phone
 
 ROOT = Path(__file__).resolve().parent.parent
 DOC = (ROOT / "docs" / "rules.md").read_text(encoding="utf-8")
@@ -62,6 +64,12 @@ CONSTANTS = {
     "EXPLANATION_MAX": explanation.EXPLANATION_MAX,
     "DETAIL_MAX": steps.DETAIL_MAX,
     "CURRENCIES": languages.CURRENCIES,
+    # What the buyer sees on a phone (bot/views.py, testkit/phone.py).
+    "PHONE_WIDTH": views.PHONE_WIDTH,
+    "SCREEN_LINES": views.SCREEN_LINES,
+    "FOLDED_LINES": views.FOLDED_LINES,
+    "SCREEN_CHARS": phone.SCREEN_CHARS,
+    "MESSAGE_CHARS": phone.MESSAGE_CHARS,
 }
 
 

@@ -5,6 +5,7 @@ and the new steps through the real Dispatcher in all four languages, typed as a 
 """
 from __future__ import annotations
 
+import random
 import re
 from dataclasses import replace
 from datetime import date, timedelta
@@ -18,11 +19,12 @@ from flows.eligibility import Verdict, assess
 from flows.evidence import EvidenceItem, EvidenceKind, checklist, requirements_for
 from flows.explanation import (ENGLISH, EXPLANATION_MAX, english_date, english_money, explanation, has_chinese,
                                shows)
-from flows.machine import fire
 from flows.parsing import InputError
 from flows.policy import Policy
-from flows.steps import DONE, FULL_REFUND, SEVERAL, STEP, UNKNOWN, Context, Kind, path
+from flows.steps import SEVERAL, STEP, Context, most_steps, path, progress
+from testkit.answer_paths import walk_all
 from testkit.chat import ChatUser
+from testkit.phone import over_budget
 
 TODAY = date(2026, 11, 21)
 LANGS = ("en", "ru", "es", "de")
@@ -183,32 +185,6 @@ def test_the_explanation_stays_under_the_limit_and_free_of_cjk():
 # --------------------------------------------------------------------------------------------
 # The hidden-path property: every combination of answers reaches the summary, with every fact
 # --------------------------------------------------------------------------------------------
-TYPED = {
-    "order_number": "8123456789012345", "order_total": "$40.00", "item_name": "Blue rain jacket",
-    "item_price": "$18.40", "shipped_on": "10/1/2026", "protection": "30", "eta": "11/16/2026",
-    "stalled_since": "11/7/2026", "amount": "12.50",
-}
-DETAILS = ("Listing: XL, chest 60 cm. Arrived: chest 52 cm.", "В описании синий, пришёл зелёный")
-
-
-def answers(d: Dispute) -> list[tuple[str, str]]:
-    """The possible answers to the dispute's current step: ("button", value) or ("text", typed)."""
-    step = STEP[d.state]
-    ctx = Context("en", TODAY)
-    if step.kind is Kind.EVIDENCE:
-        return [("button", DONE)]
-    options = [("button", o.value) for o in step.buttons(d, ctx)]
-    if d.state == "amount":
-        options = [("button", FULL_REFUND)] + ([] if d.wants_return() else [("text", TYPED["amount"])])
-    elif d.state == "detail":
-        options = [("text", DETAILS[0]), ("text", DETAILS[1]), ("button", UNKNOWN)]
-    elif step.parse is not None and d.state in TYPED:
-        options = [("text", TYPED[d.state]), *(o for o in options if o[1] in (UNKNOWN, SEVERAL))]
-        if d.state == "order_total":
-            options.append(("text", "40"))  # a bare number: the currency step asks, with its buttons
-    return options
-
-
 def facts_in(d: Dispute, text: str) -> list[str]:
     """The facts the buyer gave that the explanation lacks."""
     missing = []
@@ -243,29 +219,6 @@ def facts_in(d: Dispute, text: str) -> list[str]:
     return missing
 
 
-def walk_all() -> list[Dispute]:
-    """Depth-first over every answer of every step: each finished dispute is one combination."""
-    finished: list[Dispute] = []
-    stack = [Dispute(id=1, user_id=1)]
-    while stack:
-        d = stack.pop()
-        if d.state == "summary":
-            finished.append(d)
-            continue
-        step = STEP[d.state]
-        for kind, value in answers(d):
-            nxt = replace(d, unknown=set(d.unknown))
-            if kind == "button":
-                assert step.answer_button(nxt, value, Context("en", TODAY)), (d.state, value)
-                if not step.is_answered(nxt):
-                    continue
-            else:
-                step.answer_text(nxt, value, Context("en", TODAY))
-            assert fire(nxt, "next"), (d.state, value)
-            stack.append(nxt)
-    return finished
-
-
 NOTE = "The seller stopped answering on November 12"
 
 
@@ -277,7 +230,7 @@ def labelled_evidence(d: Dispute) -> list[EvidenceItem]:
 
 
 def test_every_combination_of_answers_reaches_the_summary_with_every_fact():
-    disputes = walk_all()
+    disputes = [walk.dispute for walk in walk_all(random.Random(11), 100_000, defects=None, every_currency=True)]
     assert len(disputes) >= 15_000
     problems = []
     seen = set()
@@ -305,6 +258,53 @@ def test_every_combination_of_answers_reaches_the_summary_with_every_fact():
                                                    for o in defects_for(r)}
     assert {s[3] for s in seen} == {True, False} and {s[4] for s in seen} >= {"refund_only", "return_and_refund"}
     assert {s[6] for s in seen} >= {"USD", "GBP", "CAD", "AUD", "EUR"}
+
+
+# --------------------------------------------------------------------------------------------
+# "Step N of at most M": M never changes while the buyer answers
+# --------------------------------------------------------------------------------------------
+def test_the_step_counter_keeps_its_promise_on_every_path():
+    """Along every way through the intake (every reason, received or not, every tracking status, skips,
+    several items, a bare amount that asks the currency) M is the same on every question, N rises by one,
+    and the last question is at most M. The reason question, which decides M, shows no counter."""
+    walks = walk_all(random.Random(11), 100_000, visit=progress)
+    assert len(walks) >= 4_000
+    longest: dict[str, int] = {}
+    for walk in walks:
+        first, *counted = walk.seen
+        assert first is None
+        assert [n for n, _ in counted] == list(range(2, len(counted) + 2)), walk.seen
+        totals = {m for _, m in counted}
+        assert len(totals) == 1, walk.seen
+        assert counted[-1][0] <= counted[-1][1]
+        longest[walk.dispute.reason] = max(longest.get(walk.dispute.reason, 0), counted[-1][0])
+    # M is no wider than it has to be: some way through asks exactly M questions.
+    assert longest == {reason: most_steps(reason) for reason in longest} and len(longest) == 3
+
+
+COUNTER = {"en": "Step {n} of at most {m}", "ru": "Шаг {n} (всего не более {m})",
+           "es": "Paso {n} de {m} como máximo", "de": "Schritt {n} von höchstens {m}"}
+
+
+@pytest.mark.parametrize("lang", LANGS)
+async def test_the_step_counter_changes_only_when_the_buyer_changes_an_answer(harness, lang):
+    user = harness.user(8300 + LANGS.index(lang), language_code=lang)
+    await user.send("/start")
+    replies = await user.choose("new")
+    assert COUNTER[lang].split("{n}")[0] not in user.texts(replies)  # the reason decides M: no counter yet
+    replies = await user.choose("damaged")
+    assert COUNTER[lang].format(n=2, m=14) in user.texts(replies)
+    # "No": the tracking questions come instead of the defect ones, M stays.
+    replies = await user.choose("no")
+    assert COUNTER[lang].format(n=3, m=14) in user.texts(replies)
+    replies = await user.choose("moving")  # the estimated delivery date is asked too: still of 14
+    assert COUNTER[lang].format(n=4, m=14) in user.texts(replies)
+    # Back to the reason, and another one picked: now M may change.
+    for _ in range(3):
+        await user.choose("back")
+    replies = await user.choose("not_received")
+    assert COUNTER[lang].format(n=2, m=12) in user.texts(replies)
+    assert (await harness.store.focused_dispute(user.id)).state == "tracking"
 
 
 # --------------------------------------------------------------------------------------------
@@ -421,6 +421,8 @@ async def test_not_received_with_a_stalled_tracking_in_every_language(harness, l
     replies = await user.choose("done")
     summary, english = plain(replies[-2].text), replies[-1].text
     assert shown in summary
+    # On a phone: the first screen holds the verdict and the taps, the recap is folded (docs/rules.md).
+    assert over_budget(replies[-2].text) is None and "<blockquote expandable>" in summary
     assert "The tracking has shown no update since November 7, 2026 (14 days)." in english
     assert "The tracking shows the parcel in transit" not in english
     assert f"25.90 {currency}" in english or f"2,590.00 {currency}" in english
@@ -464,7 +466,9 @@ async def test_received_with_a_detail_and_several_items_in_every_language(harnes
     await user.choose("full")
     replies = await user.choose("done")
     summary, english = replies[-2].text, replies[-1].text
-    assert ITEM_TYPED[lang] in summary
+    assert ITEM_TYPED[lang] in summary and over_budget(summary) is None
+    # What the explanation says in the buyer's language is folded under the text to copy.
+    assert ("<blockquote expandable>" in english) == (lang != "en")
     assert "The dispute is about one item of the order" in english and ITEM_TYPED[lang] in english
     assert "a full refund of 18.40" in english and "the color is not as described" in english
     assert DETAIL_TYPED[lang].rstrip(".") in english
@@ -519,9 +523,12 @@ async def test_notes_from_the_evidence_step_are_offered_for_the_explanation(user
         await user.send(typed)
     await user.send("The customs office says they never received the parcel from the seller")
     replies = await user.press("Done")
-    assert "You wrote 1 note" in replies[-2].text and "My notes" not in replies[-1].text
+    # The offer sits with the explanation, above its "Add my notes" button, not on the summary's screen.
+    assert "You wrote 1 note" in replies[-1].text and "My notes" not in replies[-1].text
+    assert "You wrote" not in replies[-2].text
     replies = await user.press("Add my notes")
     english = replies[-1].text
+    assert "You wrote 1 note" not in english
     assert "My notes: The customs office says they never received the parcel from the seller." in english
     assert "Remove my notes" in [t for t, _ in replies[-1].buttons()][1]
     replies = await user.press("Remove my notes")
