@@ -31,20 +31,24 @@ import bot.cosmetic
 from bot.app import create_bot
 from bot.config import Config
 from benchmarks.common import Figure
+from flows.steps import DONE
 from testkit.chat import TODAY, BotHarness
+from testkit.intake import START, moves
 from testkit.fake_bot_api import FakeBotAPI
 
 ANSWERS = {"sendMessage", "sendPhoto", "sendDocument"}
 FLOOR = 2.0
 VERBOSE = bool(os.environ.get("BENCH_VERBOSE"))  # update delivery + one send
 
-# (kind, what): "type" sends text, "tap" presses the button whose callback data ends with ``:what``.
-EN = [("type", "/start"), ("tap", "new"), ("tap", "not_received"), ("tap", "none"), ("type", "8123456789012345"),
-      ("type", "$25.90"), ("type", "11/1/2026"), ("type", "45"),
-      ("type", "The parcel never arrived."), ("tap", "done")]
-RU = [("type", "/start"), ("tap", "new"), ("tap", "damaged"), ("tap", "yes"), ("tap", "does_not_work"),
-      ("type", "Не включается."), ("tap", "return_and_refund"), ("type", "8123456789012345"), ("type", "26 ₽"),
-      ("tap", "d7"), ("type", "40"), ("tap", "full"), ("type", "Коробка пришла раздавленной."), ("tap", "done")]
+# (kind, what): "type" sends text, "tap" presses the button whose callback data ends with ``:what``; the
+# intake's steps as testkit.intake walks them, then a note for the file and "Done".
+EN = [(m.kind, m.value) for m in START + moves(to="evidence", order_total="$25.90", shipped_on="11/1/2026",
+                                                 protection="45")] + [("type", "The parcel never arrived."),
+                                                                      ("tap", DONE)]
+RU = [(m.kind, m.value) for m in START + moves(to="evidence", locale="ru", reason="damaged", detail="Не включается.",
+                                                 solution="return_and_refund", order_total="26 ₽", shipped_on="d7",
+                                                 protection="40")] + [("type", "Коробка пришла раздавленной."),
+                                                                      ("tap", DONE)]
 
 
 class LatencyRig:
