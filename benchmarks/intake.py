@@ -29,16 +29,17 @@ from testkit.intake import START, act, moves
 class LeanSession(RecordingSession):
     """Answers like RecordingSession; remembers only the last keyboard sent to each chat."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, remember: bool = True) -> None:
         super().__init__()
         self.calls = 0
+        self.remember = remember  # False for a replay: no buyer reads the keyboards back
         self.keyboards: dict[int, Sent] = {}
 
     async def make_request(self, bot: Bot, method: TelegramMethod, timeout: int | None = None) -> Any:
         result = self._answer(method)
         self.calls += 1
         markup = getattr(method, "reply_markup", None)
-        if isinstance(markup, InlineKeyboardMarkup):
+        if self.remember and isinstance(markup, InlineKeyboardMarkup):
             self.keyboards[method.chat_id] = Sent(method, result)
         return result
 
