@@ -271,8 +271,9 @@ async def run_start(workdir: Path, pending: int, *, idle_seconds: float = 5.0, r
         Figure("3. **start→ready above the import floor** (each round: full − floor)", seconds(over), ok=None,
                note=f"the bot's own database work at start, in process: {spread(own['full'], ms)} ms with "
                     f"{pending:,} pending, {spread(own['empty'], ms)} ms without (5 rounds each)"),
-        Figure("3. Bot API calls before the first getUpdates", " / ".join(map(str, before)), "1 (getMe)",
-               before == [1],
+        # deleteWebhook: a webhook left by a web deploy would make Telegram refuse getUpdates (tests/test_e2e.py).
+        Figure("3. Bot API calls before the first getUpdates", " / ".join(map(str, before)),
+               "2 (getMe, deleteWebhook)", before == [2],
                note=f"profile calls after it: {first_start['profile_calls']} on the first start of a database, "
                     f"{runs['empty'][-1]['profile_calls']} on a later one (published only when changed)"),
         Figure("3. idle CPU while waiting", f"{res['idle_cpu']:.3f} CPU-s in {res['idle_wall']:.1f} s "
