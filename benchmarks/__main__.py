@@ -1,8 +1,8 @@
 """``python -m benchmarks [--small | --full] [--only 1,2,3,4,5,6] [--json PATH]``
 
 Prints every figure with its target and PASS/MISS (— where the issue sets no
-target), and the machine it ran on. ``--small`` (the default) finishes in about
-four minutes on a 2-core machine; ``--full`` runs the sizes of the issue where
+target), and the machine it ran on. ``--small`` (the default) takes 15-25 minutes
+on a shared 2-core machine (BENCHMARKS.md); ``--full`` runs the sizes of the issue where
 they fit (see BENCHMARKS.md). Every timed figure is repeated in rounds that
 alternate between the sides compared (benchmarks.common.alternate) and given as
 min / median / max: the machines are noisy.

@@ -6,9 +6,12 @@ Then the same Update objects go, chunk by chunk and alternating, to
   * the full stack: a fresh SQLite file (WAL), the real create_dispatcher()
     (middlewares, routers, flows, i18n), and
   * a bare ``Dispatcher()`` with one echo handler (message and callback query)
-    calling ``bot.send_message``,
-both on the same Bot and the same in-process recording session, one update at a
-time. Alternating chunks spread machine noise over both sides equally.
+    calling ``bot.send_message`` (the floor), and
+  * the realistic peer (benchmarks/peer.py, when the bench extra is installed),
+all on the same Bot and the same in-process recording session, one update at a
+time. The chunks are the rounds of benchmarks.common.alternate (at least
+``rounds``, the order flipping each round): ratios are taken chunk by chunk and
+given as min / median / max.
 """
 from __future__ import annotations
 
