@@ -1,10 +1,11 @@
 """``python -m benchmarks [--small | --full] [--only 1,2,3,4,5,6] [--json PATH]``
 
 Prints every figure with its target and PASS/MISS (— where the issue sets no
-target), and the machine it ran on. ``--small`` (the default) finishes in about
-four minutes on a 2-core machine; ``--full`` runs the sizes of the issue where
-they fit (see BENCHMARKS.md). All figures that are compared are measured as
-ratios within the same run: the machines are noisy.
+target), and the machine it ran on. ``--small`` (the default) takes 15-25 minutes
+on a shared 2-core machine (BENCHMARKS.md); ``--full`` runs the sizes of the issue where
+they fit (see BENCHMARKS.md). Every timed figure is repeated in rounds that
+alternate between the sides compared (benchmarks.common.alternate) and given as
+min / median / max: the machines are noisy.
 """
 from __future__ import annotations
 
@@ -21,12 +22,16 @@ from benchmarks import dossier, latency, memory, reminders, storage, throughput
 from benchmarks.common import Figure, machine, table
 
 SIZES = {
-    # users in the throughput run, and in its run on a grown database; memory checkpoints (users) and time budget (s);
-    # pending reminders for start→ready; due reminders to dispatch; disputes for /disputes
-    "small": {"users": 100, "grown": 100, "memory": (300, 800, 40), "pending": 1_000_000, "due": 500,
-              "disputes": 100, "rounds": 5, "latency_rounds": 2, "grown_rounds": 3},
+    # users in the throughput run, and in its run on a grown database; memory checkpoints (buyers) and the
+    # recording's time budget (s); pending reminders for start→ready; due reminders to dispatch; disputes for
+    # /disputes. Rounds (benchmarks.common.alternate): at least 5, 3 where one run is too long at --full size
+    # (the figure says so).
+    "small": {"users": 100, "grown": 100, "memory": (300, 800, 120), "pending": 1_000_000, "due": 300,
+              "disputes": 100, "rounds": 5, "latency_rounds": 5, "grown_rounds": 3, "memory_rounds": 5,
+              "dispatch_rounds": 5},
     "full": {"users": 1_000, "grown": 300, "memory": (1_000, 100_000, 9_000), "pending": 1_000_000,
-             "due": 10_000, "disputes": 100, "rounds": 7, "latency_rounds": 5, "grown_rounds": 3},
+             "due": 10_000, "disputes": 100, "rounds": 7, "latency_rounds": 5, "grown_rounds": 3,
+             "memory_rounds": 3, "dispatch_rounds": 3},
 }
 
 
@@ -44,7 +49,7 @@ async def main_async(size: str, only: set[str], profile: Path | None = None) -> 
         workdir = Path(tmp)
         if "1" in only or "4" in only:
             print(f"[1] throughput: {s['users']:,} buyers through the intake …", flush=True)
-            results = await throughput.run(workdir, s["users"], profile=profile)
+            results = await throughput.run(workdir, s["users"], rounds=s["rounds"], profile=profile)
             if "1" in only:
                 show(results)
         if "4" in only:
@@ -64,21 +69,22 @@ async def main_async(size: str, only: set[str], profile: Path | None = None) -> 
         first, last, budget = s["memory"]
         mem_task = None
         if "2" in only:
-            print(f"[2] memory: RSS after {first:,} and {last:,} buyers (fresh process) …", flush=True)
+            print(f"[2] memory: {first:,} → {last:,} buyers, bot and peer, {s['memory_rounds']} rounds …", flush=True)
+            job = memory.run(workdir, first, last, budget, rounds=s["memory_rounds"])
             if size == "small" and "3" in only:
-                # Small run: the memory worker uses the core the paced dispatch below leaves idle.
-                mem_task = asyncio.create_task(memory.run(first, last, budget))
+                # Small run: the memory workers use the core the paced dispatch below leaves idle.
+                mem_task = asyncio.create_task(job)
             else:
-                show((await memory.run(first, last, budget))[0])
+                show(await job)
         if "3" in only:
-            print(f"[3] reminder engine: dispatch of {s['due']:,} due reminders at 28/s (≈ {s['due'] / 28:.0f} s) …",
-                  flush=True)
-            show(await reminders.run_dispatch(workdir, s["due"], rate=28))
+            print(f"[3] reminder engine: dispatch of {s['due']:,} due reminders at 28/s (≈ {s['due'] / 28:.0f} s), "
+                  f"{s['dispatch_rounds']} runs …", flush=True)
+            show(await reminders.run_dispatch(workdir, s["due"], rate=28, rounds=s["dispatch_rounds"]))
         if mem_task is not None:
-            show((await mem_task)[0])
+            show(await mem_task)
         if "5" in only:
             print("[5] dossier: 30 photos and 50 seller messages, and the timeline picture …", flush=True)
-            show(await asyncio.to_thread(dossier.run))
+            show(await asyncio.to_thread(dossier.run, repeats=s["rounds"]))
         if "6" in only:
             print(f"[6] answer latency in round trips: {s['latency_rounds']} rounds before/after, alternating …",
                   flush=True)
@@ -89,7 +95,7 @@ async def main_async(size: str, only: set[str], profile: Path | None = None) -> 
 def main() -> int:
     p = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__.split("\n\n")[1])
     group = p.add_mutually_exclusive_group()
-    group.add_argument("--small", dest="size", action="store_const", const="small", help="≈ 4 min (default)")
+    group.add_argument("--small", dest="size", action="store_const", const="small", help="≈ 12 min (default)")
     group.add_argument("--full", dest="size", action="store_const", const="full", help="the issue's sizes, ≈ 1.5 h")
     p.add_argument("--only", default="1,2,3,4,5,6", help="comma-separated figure numbers (default: all)")
     p.add_argument("--json", type=Path, help="also write the figures and the machine here")

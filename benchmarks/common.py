@@ -1,11 +1,15 @@
-"""Shared bits: result rows, the results table, the machine's description, RSS and CPU readers."""
+"""Shared bits: result rows, the results table, the machine's description, RSS and CPU readers, and
+``alternate``: the one way every figure is repeated (rounds alternating between the sides compared)."""
 from __future__ import annotations
 
 import os
 import platform
 import sqlite3
+import statistics
 import sys
+from collections.abc import Awaitable, Callable
 from dataclasses import asdict, dataclass
+from typing import TypeVar
 
 
 @dataclass
@@ -97,3 +101,31 @@ def percentile(values: list[float], q: float) -> float:
     lo = int(k)
     hi = min(lo + 1, len(s) - 1)
     return s[lo] + (s[hi] - s[lo]) * (k - lo)
+
+
+T = TypeVar("T")
+
+
+async def alternate(sides: dict[str, Callable[[int], Awaitable[T]]], rounds: int) -> dict[str, list[T]]:
+    """Every benchmark's repetition: each round runs every side once (``side(round)``) and keeps what
+    it returns (seconds, a rate, a worker's report); the order flips every other round (A B, B A, …)
+    so that machine drift, warm-up and a neighbour's load fall on every side alike. Compare sides
+    round by round (``ratios``), never a best run of one against another's."""
+    samples: dict[str, list[T]] = {name: [] for name in sides}
+    names = list(sides)
+    for i in range(rounds):
+        for name in names if i % 2 == 0 else reversed(names):
+            samples[name].append(await sides[name](i))
+    return samples
+
+
+def ratios(numerators: list[float], denominators: list[float]) -> list[float]:
+    """Round-by-round ratios of two sides of ``alternate``."""
+    return [a / b for a, b in zip(numerators, denominators, strict=True)]
+
+
+def spread(values: list[float], fmt: str = "{:.3f}", unit: str = "") -> str:
+    """min / median / max, the way every repeated figure is reported."""
+    if not values:
+        return "—"
+    return " / ".join(fmt.format(v) for v in (min(values), statistics.median(values), max(values))) + unit

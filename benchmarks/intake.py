@@ -21,23 +21,25 @@ from aiogram import Bot
 from aiogram.methods import TelegramMethod
 from aiogram.types import InlineKeyboardMarkup, Message, Update
 
-from testkit.chat import BOT_USER, BotHarness, RecordingSession, Sent, as_received
-from testkit.chat import TODAY
+from flows.steps import DONE
+from testkit.chat import BOT_USER, TODAY, BotHarness, RecordingSession, Sent, as_received
+from testkit.intake import START, act, moves
 
 
 class LeanSession(RecordingSession):
     """Answers like RecordingSession; remembers only the last keyboard sent to each chat."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, remember: bool = True) -> None:
         super().__init__()
         self.calls = 0
+        self.remember = remember  # False for a replay: no buyer reads the keyboards back
         self.keyboards: dict[int, Sent] = {}
 
     async def make_request(self, bot: Bot, method: TelegramMethod, timeout: int | None = None) -> Any:
         result = self._answer(method)
         self.calls += 1
         markup = getattr(method, "reply_markup", None)
-        if isinstance(markup, InlineKeyboardMarkup):
+        if self.remember and isinstance(markup, InlineKeyboardMarkup):
             self.keyboards[method.chat_id] = Sent(method, result)
         return result
 
@@ -77,6 +79,7 @@ class Buyer:
 
     def __init__(self, harness: IntakeHarness, user_id: int, language_code: str = "en") -> None:
         self.h, self.id, self.language_code = harness, user_id, language_code
+        self.paid_in: str | None = None
         self._callback_ids = itertools.count(1)
 
     def _from(self) -> dict:
@@ -121,42 +124,37 @@ class Buyer:
         self.h.session.keyboards.pop(self.id, None)
 
 
-# A buyer's intake, one step per update. Three paths of the form plus the usual noise
-# (a typo the bot refuses, /help, /disputes); every path ends with the summary.
+# A buyer's intake, one step per update: the steps as testkit.intake walks them (the step table's
+# own rules), plus the usual noise (a typo the bot refuses, /help, /disputes); every path ends with
+# the summary.
+def _walk(b: Buyer, r: random.Random, *, date_typo: bool = False, **answers: str) -> Iterator:
+    for move in moves(to="evidence", locale=b.language_code, today=TODAY, paid_in=b.paid_in,
+                      order_number=f"81234567{r.randrange(10**8):08d}", **answers):
+        if move.step == "shipped_on" and date_typo:
+            yield b.send("abc")                 # refused: "couldn't read that date"
+        yield act(b, move)
+    b.paid_in = "USD"  # every scenario pays in dollars: the bot remembers it for the buyer's next dispute
+
+
 def not_received(b: Buyer, r: random.Random) -> Iterator:
-    yield b.send("/start")
-    yield b.choose("new")                       # 🚀 Start a dispute (NewDispute callback)
-    yield b.choose("not_received")
-    yield b.choose("stalled")                   # tracking: no updates for a while
-    yield b.choose("d14")                       # since two weeks ago
-    yield b.choose("?")                         # estimated delivery: I don't know
-    yield b.send(f"81234567{r.randrange(10**8):08d}")
-    yield b.send("26")
-    yield b.choose("USD")                       # a bare number: the currency, asked once
-    yield b.send("2026-11-01")
-    yield b.send("45")                          # not received: a full refund, no amount step
+    yield from (act(b, m) for m in START)
+    # Tracking stalled two weeks ago, no ETA; a bare total, so the currency is asked once.
+    yield from _walk(b, r, tracking="stalled", stalled_since="d14", eta="?", order_total="26", currency="USD",
+                     shipped_on="2026-11-01", protection="45")
     yield b.photo(f"tracking-{b.id}")
     yield b.forward("Sorry, the parcel is lost. Please wait 30 more days.")
-    yield b.choose("done")
+    yield b.choose(DONE)
 
 
 def not_as_described(b: Buyer, r: random.Random) -> Iterator:
     yield b.send("/new")
-    yield b.choose("not_as_described")
-    yield b.choose("yes")
-    yield b.choose("size")
-    yield b.send("Listing: XXL, chest 60 cm. Arrived: chest 52 cm.")
-    yield b.choose("refund_only")
-    yield b.send(f"81234567{r.randrange(10**8):08d}")
-    yield b.send("$26")
-    yield b.send("abc")                         # refused: "couldn't read that date"
-    yield b.send("2026-11-03")
-    yield b.send("30")
-    yield b.send("12")
+    yield from _walk(b, r, reason="not_as_described", defect="size",
+                     detail="Listing: XXL, chest 60 cm. Arrived: chest 52 cm.", order_total="$26",
+                     date_typo=True, shipped_on="2026-11-03", protection="30", amount="12")
     yield b.photo(f"item-{b.id}-1")
     yield b.photo(f"item-{b.id}-2")
     yield b.send("The label says XL, the listing promised XXL.")
-    yield b.choose("done")
+    yield b.choose(DONE)
     yield b.send("/disputes")
 
 
@@ -164,19 +162,11 @@ def damaged(b: Buyer, r: random.Random) -> Iterator:
     yield b.send("/start")
     yield b.send("/help")
     yield b.choose("new")
-    yield b.choose("damaged")
-    yield b.choose("yes")
-    yield b.choose("does_not_work")
-    yield b.choose("?")                         # no detail
-    yield b.choose("return_and_refund")
-    yield b.send(f"81234567{r.randrange(10**8):08d}")
-    yield b.send("26 USD")
-    yield b.choose("d7")                        # shipped a week ago
-    yield b.send("40")
-    yield b.choose("full")
+    yield from _walk(b, r, reason="damaged", detail="?", solution="return_and_refund", order_total="26 USD",
+                     shipped_on="d7", protection="40", amount="full")
     yield b.send(video={"file_id": f"vid-{b.id}", "file_unique_id": f"v-{b.id}", "width": 640, "height": 480,
                         "duration": 12, "file_size": 5_000_000})
-    yield b.choose("done")
+    yield b.choose(DONE)
 
 
 SCENARIOS = (not_received, not_as_described, damaged)

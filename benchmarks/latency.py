@@ -13,7 +13,7 @@ sendPhoto, sendDocument) has been answered by the fake, in units of ``latency``:
 trip. The least possible is 2 (the update's delivery plus one send). Cosmetic calls
 (answerCallbackQuery, marking the answered question with editMessageText) are not part of
 the answer: "after" runs them beside the next question (bot.cosmetic), "before" awaits
-them first (``bot.cosmetic.CONCURRENT = False``). Rounds alternate before/after in one run.
+them first (``bot.cosmetic.CONCURRENT = False``). Rounds alternate before/after in one run (benchmarks.common.alternate).
 """
 from __future__ import annotations
 
@@ -30,21 +30,25 @@ from aiogram.types import Update
 import bot.cosmetic
 from bot.app import create_bot
 from bot.config import Config
-from benchmarks.common import Figure
+from benchmarks.common import Figure, alternate, spread
+from flows.steps import DONE
 from testkit.chat import TODAY, BotHarness
+from testkit.intake import START, moves
 from testkit.fake_bot_api import FakeBotAPI
 
 ANSWERS = {"sendMessage", "sendPhoto", "sendDocument"}
 FLOOR = 2.0
 VERBOSE = bool(os.environ.get("BENCH_VERBOSE"))  # update delivery + one send
 
-# (kind, what): "type" sends text, "tap" presses the button whose callback data ends with ``:what``.
-EN = [("type", "/start"), ("tap", "new"), ("tap", "not_received"), ("tap", "none"), ("type", "8123456789012345"),
-      ("type", "$25.90"), ("type", "11/1/2026"), ("type", "45"),
-      ("type", "The parcel never arrived."), ("tap", "done")]
-RU = [("type", "/start"), ("tap", "new"), ("tap", "damaged"), ("tap", "yes"), ("tap", "does_not_work"),
-      ("type", "Не включается."), ("tap", "return_and_refund"), ("type", "8123456789012345"), ("type", "26 ₽"),
-      ("tap", "d7"), ("type", "40"), ("tap", "full"), ("type", "Коробка пришла раздавленной."), ("tap", "done")]
+# (kind, what): "type" sends text, "tap" presses the button whose callback data ends with ``:what``; the
+# intake's steps as testkit.intake walks them, then a note for the file and "Done".
+EN = [(m.kind, m.value) for m in START + moves(to="evidence", order_total="$25.90", shipped_on="11/1/2026",
+                                                 protection="45")] + [("type", "The parcel never arrived."),
+                                                                      ("tap", DONE)]
+RU = [(m.kind, m.value) for m in START + moves(to="evidence", locale="ru", reason="damaged", detail="Не включается.",
+                                                 solution="return_and_refund", order_total="26 ₽", shipped_on="d7",
+                                                 protection="40")] + [("type", "Коробка пришла раздавленной."),
+                                                                      ("tap", DONE)]
 
 
 class LatencyRig:
@@ -140,10 +144,17 @@ def summary(values: list[float]) -> tuple[float, float, float]:
     return statistics.median(ordered), p90, ordered[-1]
 
 
-async def run(workdir: Path, *, rounds: int = 2, latency: float = 0.1, think: float = 1.0) -> list[Figure]:
+async def run(workdir: Path, *, rounds: int = 5, latency: float = 0.1, think: float = 1.0) -> list[Figure]:
     async with LatencyRig(workdir, latency) as rig:
-        for i in range(2 * rounds):
-            await rig.intake(i, concurrent=i % 2 == 1, think=think)  # before, after, before, after …
+        def side(concurrent: bool):
+            async def one_intake(i: int) -> float:
+                samples = rig.samples[concurrent]
+                since = len(samples["type"]), len(samples["tap"])
+                await rig.intake(2 * i + concurrent, concurrent=concurrent, think=think)
+                return summary(samples["type"][since[0]:] + samples["tap"][since[1]:])[1]  # this round's p90
+            return one_intake
+
+        p90s = await alternate({"before": side(False), "after": side(True)}, rounds)
     bot.cosmetic.CONCURRENT = True
     figures = []
     for concurrent, label in ((False, "before (cosmetic calls awaited)"), (True, "after (cosmetic calls beside)")):
@@ -154,10 +165,12 @@ async def run(workdir: Path, *, rounds: int = 2, latency: float = 0.1, think: fl
                                   f"({len(rig.samples[concurrent][kind])} steps)"))
         med, p90, top = summary(rig.samples[concurrent]["type"] + rig.samples[concurrent]["tap"])
         ok = p90 - FLOOR <= 0.25 if concurrent else None
+        per_round = p90s["after" if concurrent else "before"]
         figures.append(Figure(f"6. answer latency, whole intake (en + ru), {label}",
                               f"median {med:.2f} / p90 {p90:.2f} / max {top:.2f} round trips; "
                               f"p90 − floor = {p90 - FLOOR:+.2f}",
                               "p90 ≤ floor (2) + 0.25" if concurrent else "", ok,
+                              f"each round's p90, min / median / max: {spread(per_round, '{:.2f}')}; "
                               f"round trip = the fake's fixed latency, {latency * 1000:.0f} ms; {rounds} rounds "
                               f"of each, alternating, buyers reading {think:.1f} s between answers"))
         med, p90, top = summary(rig.excess[concurrent])
@@ -170,6 +183,6 @@ async def run(workdir: Path, *, rounds: int = 2, latency: float = 0.1, think: fl
 
 if __name__ == "__main__":
     from benchmarks.common import table
-    n = int(sys.argv[1]) if len(sys.argv) > 1 else 2
+    n = int(sys.argv[1]) if len(sys.argv) > 1 else 5
     with tempfile.TemporaryDirectory(prefix="bench-latency-") as tmp:
         print(table(asyncio.run(run(Path(tmp), rounds=n))))

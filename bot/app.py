@@ -18,7 +18,7 @@ from aiogram.client.session.middlewares.base import BaseRequestMiddleware
 from aiogram.methods import GetUpdates, SetMyCommands, SetMyDescription, SetMyShortDescription, TelegramMethod
 from aiogram.types import BotCommandScopeDefault
 
-from bot import metrics, web
+from bot import metrics
 from bot.budget import SendBudget
 from bot.config import LOCALES, Config, FatalError
 from bot.cosmetic import Cosmetics
@@ -301,7 +301,10 @@ async def _run(config: Config, clock: Clock | None) -> None:
                     log.warning("publishing the profile did not finish in time")
 
         dp.shutdown.register(stop_profile)
+        # Imported only when serving HTTP (aiohttp's server, aiogram's webhook handler): a polling bot
+        # without /metrics starts without them.
         if config.webhook.url:
+            from bot import web
             # Telegram posts to BOT_WEBHOOK_URL; SIGTERM finishes the updates in flight (bot.web).
             await web.run_webhook(bot, dp, svc, config)
             return
@@ -310,6 +313,7 @@ async def _run(config: Config, clock: Clock | None) -> None:
         await bot.delete_webhook(drop_pending_updates=False)
         side = None
         if config.metrics.port:
+            from bot import web
             side = await web.start_site(web.web_app(svc), config.metrics.host, config.metrics.port)
         try:
             # aiogram stops polling on SIGTERM/SIGINT and waits for running handlers.

@@ -10,7 +10,6 @@ from datetime import date, datetime, time, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 import holidays
-from icalendar import Alarm, Calendar, Event
 
 from flows.languages import LANGUAGES
 
@@ -126,6 +125,7 @@ def deadlines_ics(dispute_id: int, deadlines: list[Deadline], *, alarm_at: time 
     keys = [d.key for d in deadlines]
     if len(set(keys)) != len(keys):
         raise ValueError(f"duplicate deadline keys: {keys}")  # UIDs would collide
+    from icalendar import Alarm, Calendar, Event  # on first use: not needed before the bot polls
     cal = Calendar()
     cal.add("prodid", PRODID)
     cal.add("version", "2.0")

@@ -38,8 +38,8 @@ from bot.keyboards import (AlbumLabel, Confirm, EvidenceLabel, LabelPhotos, Open
 from flows.machine import FINAL, LIFECYCLE
 from testkit.chat import BOT_USER, BotHarness, ChatUser, Sent, as_received
 from tests.test_evidence import to_evidence_step
-from tests.test_intake import begin, to_amount
-from tests.test_lifecycle import open_dispute, to_summary
+from testkit.intake import walk
+from tests.test_lifecycle import open_dispute
 
 OUTDATED = "This button is outdated."
 CRASH = "Something went wrong on my side"
@@ -160,13 +160,13 @@ async def _none(u: ChatUser) -> None:
 
 async def _reason(u: ChatUser) -> None:
     # Back from the first order fact: a reason keyboard from an older version exists.
-    await begin(u)
+    await walk(u, to="reason")
     await u.choose("not_received")
     await u.choose("back")
 
 
 async def _received(u: ChatUser) -> None:
-    await begin(u)
+    await walk(u, to="reason")
     await u.choose("damaged")
 
 
@@ -186,7 +186,7 @@ async def _solution(u: ChatUser) -> None:
 
 
 async def _tracking(u: ChatUser) -> None:
-    await begin(u)
+    await walk(u, to="reason")
     await u.choose("not_received")
 
 
@@ -236,19 +236,19 @@ async def _item_price(u: ChatUser) -> None:
 
 
 async def _amount(u: ChatUser) -> None:
-    await to_amount(u)  # not received asks no amount: a received item
+    await walk(u, to="amount", reason="damaged", protection="30")  # not received asks no amount: a received item
 
 
 async def _summary(u: ChatUser) -> None:
-    await to_summary(u)
+    await walk(u)
 
 
 async def _summary_return(u: ChatUser) -> None:
-    await to_summary(u, reason="damaged", solution="return_and_refund")
+    await walk(u, reason="damaged", solution="return_and_refund")
 
 
 async def _editing_total(u: ChatUser) -> None:
-    await to_summary(u)
+    await walk(u)
     await u.choose("edit_order_total")
 
 
@@ -259,12 +259,12 @@ async def _cancelled(u: ChatUser) -> None:
 
 
 async def _opening(u: ChatUser) -> None:
-    await to_summary(u)
+    await walk(u)
     await u.choose("open_on_aliexpress")
 
 
 async def _negotiating(u: ChatUser) -> None:
-    await to_summary(u)
+    await walk(u)
     await open_dispute(u)
 
 
@@ -274,7 +274,7 @@ async def _counter_offer(u: ChatUser) -> None:
 
 
 async def _return_shipping(u: ChatUser) -> None:
-    await to_summary(u, reason="damaged", solution="return_and_refund")
+    await walk(u, reason="damaged", solution="return_and_refund")
     await open_dispute(u)
     await u.choose("seller_accepted")
 
@@ -757,7 +757,7 @@ async def test_bad_input_changes_nothing_and_gets_an_answer(harness, state: Stat
 
     # Another buyer with a dispute at the summary (it has reminders): the forgery target.
     victim = h.user(2002, first_name="Victim")
-    await to_summary(victim)
+    await walk(victim)
     vd = await h.store.focused_dispute(victim.id)
     _VICTIM_VERSION[vd.id] = vd.version
     victim_reminders = await h.store.list_reminders(vd.id, status="pending")
@@ -869,7 +869,7 @@ async def test_evidence_from_bad_input_renders_safely_in_the_summary(harness):
     user = h.user(1001)
     await to_evidence_step(user)
     victim = h.user(2002)
-    await to_summary(victim)
+    await walk(victim)
     vd = await h.store.focused_dispute(victim.id)
     _VICTIM_VERSION[vd.id] = vd.version
     ctx = Ctx(h, user, next(s for s in STATES if s.name == "evidence"), None, victim, vd.id, 0)

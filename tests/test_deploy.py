@@ -93,3 +93,13 @@ async def test_procfile_worker_from_a_fresh_clone_answers_start(
     finally:
         await bot.kill()
     assert (clone / "data" / "disputes.db").is_file(), "the default database is created in the checkout"
+
+
+# Needed only for a dossier, a timeline picture, a calendar file or an HTTP server: never before the first poll.
+NOT_AT_START = ("fpdf", "fontTools", "icalendar", "flows.dossier", "flows.timeline", "bot.web", "aiohttp.web")
+
+
+def test_a_polling_bot_starts_without_the_modules_only_paperwork_or_a_web_server_needs() -> None:
+    code = ("import sys, bot.app; print(' '.join(m for m in " + repr(NOT_AT_START) + " if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, check=True)
+    assert out.stdout.split() == []  # imported on first use: tests/test_dossier.py, test_calendar.py, test_webhook.py

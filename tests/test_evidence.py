@@ -9,18 +9,12 @@ from PIL import Image
 
 from flows.images import ALIEXPRESS_MAX_BYTES
 from testkit.chat import ChatUser
-from tests.test_intake import begin, focused, order_facts
+from testkit.intake import walk
+from tests.test_intake import focused
 
 
 async def to_evidence_step(user: ChatUser) -> None:
-    await begin(user)
-    await user.press("Damaged")
-    await user.press("Yes, I have it")
-    await user.press("Damaged in transit")
-    await user.choose("?")  # no detail
-    await user.press("Refund only")
-    await order_facts(user)
-    await user.press("Full refund")
+    await walk(user, to="evidence", reason="damaged", defect="damaged_in_transit", protection="30")
 
 
 def noise_png(side: int = 1500) -> bytes:
@@ -127,7 +121,7 @@ async def test_videos_and_video_notes_count(user, harness):
 
 
 async def test_evidence_sent_early_is_kept_and_the_step_is_asked_again(user, harness):
-    await begin(user)
+    await walk(user, to="reason")
     await user.press("Item not received")
     await user.choose("none")  # tracking: no tracking / invalid number
     replies = await user.send_photo("early")

@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from testkit.chat import ChatUser
+from testkit.intake import walk
 from testkit.phone import over_budget
 
 LANGS = ("en", "ru", "es", "de")
@@ -87,19 +88,8 @@ def language_user(harness, lang: str) -> ChatUser:
 async def to_dates(user: ChatUser, lang: str, *, shipped: date, protection: str | date | None,
                    reason: str = "not_received", solution: str = "refund_only") -> str:
     """Walks the intake up to the verdict after the dates; returns what the bot said then."""
-    await user.send("/start")
-    await user.choose("new")
-    await user.choose(reason)
-    if reason == "not_received":
-        await user.choose("none")  # tracking: no tracking / invalid number
-    if reason != "not_received":
-        await user.choose("yes")
-        await user.choose("does_not_work" if reason == "damaged" else "size")
-        await user.choose("?")  # no detail
-        await user.choose(solution)
-    await user.send("8123456789012345")
-    await user.send({"en": "$25.90", "ru": "25,90 ₽"}.get(lang, "25,90 €"))
-    await user.send(typed(shipped, lang))
+    await walk(user, to="protection", reason=reason, solution=solution,
+               order_total={"en": "$25.90", "ru": "25,90 ₽"}.get(lang, "25,90 €"), shipped_on=typed(shipped, lang))
     if protection is None:
         replies = await user.choose("?")
     else:

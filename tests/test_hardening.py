@@ -11,7 +11,8 @@ from bot.keyboards import Confirm, OpenDispute, ReminderSnooze, StageAction, Ste
 from bot.logs import RedactToken
 from testkit.chat import TOKEN, BotHarness
 from testkit.chat import TODAY
-from tests.test_lifecycle import open_dispute, to_summary
+from testkit.intake import walk
+from tests.test_lifecycle import open_dispute
 
 
 async def test_the_same_update_twice_is_handled_once(user, harness):
@@ -42,7 +43,7 @@ async def test_flood_gets_one_warning_then_silence_others_unaffected(tmp_path):
 
 async def test_user_b_cannot_touch_user_as_dispute(harness):
     alice, bob = harness.user(1), harness.user(2)
-    await to_summary(alice)
+    await walk(alice)
     await open_dispute(alice)
     d = await harness.store.focused_dispute(1)
     (reminder, *_) = await harness.store.list_reminders(d.id)
@@ -94,7 +95,7 @@ async def test_stats_only_for_admins(tmp_path):
     h.config.bot.admin_ids = [99]
     await h.start()
     admin, other = h.user(99), h.user(5)
-    await to_summary(other)
+    await walk(other)
     text = admin.texts(await admin.send("/stats"))
     assert "summary: 1" in text and "pending:" in text and "8123456789012345" not in text
     assert "don't know that command" in other.texts(await other.send("/stats"))
@@ -102,7 +103,7 @@ async def test_stats_only_for_admins(tmp_path):
 
 
 async def test_export_sends_the_users_own_data(user, harness):
-    await to_summary(user)
+    await walk(user)
     await user.send_photo("p1")
     replies = await user.send("/export")
     (doc,) = [s for s in replies if isinstance(s.method, SendDocument)]
@@ -114,7 +115,7 @@ async def test_export_sends_the_users_own_data(user, harness):
 
 
 async def test_forget_deletes_reminders_too(user, harness):
-    await to_summary(user)
+    await walk(user)
     d = await harness.store.focused_dispute(user.id)
     assert await harness.store.list_reminders(d.id)
     await user.send("/forget")
@@ -127,8 +128,8 @@ async def test_a_failed_reply_loses_no_answer(user, harness):
     from aiogram.exceptions import TelegramNetworkError, TelegramServerError
     from aiogram.methods import SendMessage
 
-    from tests.test_intake import begin, focused
-    await begin(user)
+    from tests.test_intake import focused
+    await walk(user, to="reason")
     await user.choose("not_received")
     await user.choose("none")  # tracking: no tracking / invalid number
     harness.session.fail_next(SendMessage, TelegramNetworkError(method=SendMessage(chat_id=1, text="x"),
@@ -191,8 +192,8 @@ async def test_a_failed_spinner_answer_does_not_drop_the_tap(user, harness):
     from aiogram.exceptions import TelegramServerError
     from aiogram.methods import AnswerCallbackQuery
 
-    from tests.test_intake import begin, focused
-    await begin(user)
+    from tests.test_intake import focused
+    await walk(user, to="reason")
     harness.session.fail_next(AnswerCallbackQuery, TelegramServerError(
         method=AnswerCallbackQuery(callback_query_id="x"), message="Internal Server Error"))
     replies = await user.choose("not_received")

@@ -9,30 +9,7 @@ import pytest
 from bot.keyboards import StepAnswer, StepNav
 from flows.explanation import has_chinese
 from testkit.chat import ChatUser
-
-
-async def begin(user: ChatUser) -> None:
-    await user.send("/start")
-    await user.press("Start a dispute")
-
-
-async def order_facts(user: ChatUser, *, number="8123456789012345", total="$25.90",
-                      shipped="11/1/2026", protection="30") -> list:
-    await user.send(number)
-    await user.send(total)
-    await user.send(shipped)
-    return await user.send(protection)
-
-
-async def to_amount(user: ChatUser, *, total: str = "$25.90", **facts: str) -> None:
-    """A received item (refund only) up to the amount step: not received asks no amount."""
-    await begin(user)
-    await user.choose("damaged")
-    await user.choose("yes")
-    await user.choose("does_not_work")
-    await user.choose("?")  # no detail
-    await user.choose("refund_only")
-    await order_facts(user, total=total, **facts)
+from testkit.intake import walk
 
 
 async def focused(user: ChatUser):
@@ -47,7 +24,7 @@ async def test_start_explains_in_two_lines_and_offers_a_button(user):
 
 
 async def test_not_received_happy_path(user, harness):
-    await begin(user)
+    await walk(user, to="reason")
     replies = await user.press("Item not received")
     # Not received settles the form's "received?" question: the tracking status comes next.
     assert "Step 2 of at most 12" in user.texts(replies) and "What does the tracking" in user.texts(replies)
@@ -107,7 +84,7 @@ async def test_the_simplest_path_takes_nine_taps(user):
 
 
 async def test_not_as_described_happy_path_with_partial_refund(user):
-    await begin(user)
+    await walk(user, to="reason")
     await user.press("Not as described")
     replies = await user.press("Yes, I have it")
     assert "Step 3 of at most 14" in user.texts(replies)
@@ -118,7 +95,7 @@ async def test_not_as_described_happy_path_with_partial_refund(user):
     # The buyer sees exactly what goes into the form's text.
     assert "<code>Details: Listing: XXL, chest 60 cm. Arrived: chest 52 cm.</code>" in user.texts(replies)
     await user.press("Refund only")
-    await order_facts(user)
+    await walk(user, to="amount", new=False, protection="30")
     replies = await user.send("12,50")
     assert "Step 11 of at most 14" in user.texts(replies)
     await user.send_photo("item-1")
@@ -140,13 +117,13 @@ async def test_not_as_described_happy_path_with_partial_refund(user):
 
 
 async def test_damaged_happy_path_with_return(user, harness):
-    await begin(user)
+    await walk(user, to="reason")
     await user.press("Damaged or doesn't work")
     await user.press("Yes, I have it")
     await user.press("Does not work properly")
     await user.choose("?")  # no detail
     await user.press("Return the item")
-    await order_facts(user, total="$25.90")
+    await walk(user, to="amount", new=False, protection="30")
     await user.press("Full refund")
     replies = await user.send(video={"file_id": "vid-1", "file_unique_id": "v1", "width": 640, "height": 480,
                                      "duration": 12, "file_size": 5_000_000})
@@ -163,7 +140,7 @@ async def test_damaged_happy_path_with_return(user, harness):
 
 @pytest.mark.parametrize("typed", ["abc", "-5", "0", "259", "12.505", "😀", "   "])
 async def test_bad_amounts_are_refused_and_the_step_stays(user, typed):
-    await to_amount(user)
+    await walk(user, to="amount", reason="damaged", protection="30")  # not received asks no amount
     before = await focused(user)
     replies = await user.send(typed)
     text = user.texts(replies)
@@ -177,7 +154,7 @@ async def test_bad_amounts_are_refused_and_the_step_stays(user, typed):
     ("12.50 USD", Decimal("12.50")), ("1 234,56", Decimal("1234.56")), ("1.234,56", Decimal("1234.56")),
 ])
 async def test_amount_formats_are_understood(user, typed, expected):
-    await to_amount(user, total="$2000")
+    await walk(user, to="amount", reason="damaged", order_total="$2000", protection="30")
     await user.send(typed)
     d = await focused(user)
     assert d.state == "evidence" and d.amount == expected
@@ -203,7 +180,7 @@ async def test_amounts_follow_the_users_locale(harness):
 
 
 async def test_dates_buttons_typed_and_future(user):
-    await begin(user)
+    await walk(user, to="reason")
     await user.press("Item not received")
     await user.choose("none")  # tracking: no tracking / invalid number
     await user.send("8123456789012345")
@@ -220,10 +197,10 @@ async def test_dates_buttons_typed_and_future(user):
 
 
 async def test_eligibility_urgent_and_too_late(user):
-    await begin(user)
+    await walk(user, to="reason")
     await user.press("Item not received")
     await user.choose("none")  # tracking: no tracking / invalid number
-    replies = await order_facts(user, protection="3")
+    replies = await walk(user, to="evidence", new=False, protection="3")
     assert "Urgent" in user.texts(replies)
     d = await focused(user)
     assert d.protection_ends_on == date(2026, 11, 24)
@@ -237,7 +214,7 @@ async def test_eligibility_urgent_and_too_late(user):
 
 
 async def test_every_order_fact_can_be_skipped(user):
-    await begin(user)
+    await walk(user, to="reason")
     await user.press("Item not received")
     await user.choose("none")  # tracking: no tracking / invalid number
     for _ in range(4):
@@ -252,7 +229,7 @@ async def test_every_order_fact_can_be_skipped(user):
 
 
 async def test_typing_where_a_button_is_expected_re_asks(user):
-    await begin(user)
+    await walk(user, to="reason")
     replies = await user.send("my parcel never came!!")
     text = user.texts(replies)
     assert "Please tap one of the buttons" in text and "What went wrong" in text
@@ -268,7 +245,7 @@ async def test_typing_where_a_button_is_expected_re_asks(user):
     {"text": "/frobnicate", "entities": [{"type": "bot_command", "offset": 0, "length": 11}]},
 ])
 async def test_unexpected_input_gets_a_hint_and_the_same_question(user, fields):
-    await begin(user)
+    await walk(user, to="reason")
     await user.press("Item not received")
     await user.choose("none")  # tracking: no tracking / invalid number
     before = await focused(user)
@@ -280,7 +257,7 @@ async def test_unexpected_input_gets_a_hint_and_the_same_question(user, fields):
 
 
 async def test_chinese_characters_are_refused(user):
-    await begin(user)
+    await walk(user, to="reason")
     await user.press("Item not received")
     await user.choose("none")  # tracking: no tracking / invalid number
     replies = await user.send("订单 8123456789012345")
@@ -289,7 +266,7 @@ async def test_chinese_characters_are_refused(user):
 
 
 async def test_user_text_is_escaped_when_echoed(user):
-    await begin(user)
+    await walk(user, to="reason")
     await user.press("Item not received")
     await user.choose("none")  # tracking: no tracking / invalid number
     replies = await user.send("<b>&*_[")
@@ -303,13 +280,13 @@ async def test_user_text_is_escaped_when_echoed(user):
 
 
 async def test_back_walks_every_step_to_the_start(user):
-    await begin(user)
+    await walk(user, to="reason")
     await user.press("Damaged")
     await user.press("Yes, I have it")
     await user.press("Does not work")
     await user.choose("?")  # no detail
     await user.press("Refund only")
-    await order_facts(user)
+    await walk(user, to="amount", new=False, protection="30")
     await user.press("Full refund")
     seen = [(await focused(user)).state]
     for _ in range(10):
@@ -325,7 +302,7 @@ async def test_back_walks_every_step_to_the_start(user):
 
 
 async def test_cancel_asks_first_then_discards(user):
-    await begin(user)
+    await walk(user, to="reason")
     await user.press("Item not received")
     await user.choose("none")  # tracking: no tracking / invalid number
     replies = await user.press("Cancel")
@@ -339,7 +316,7 @@ async def test_cancel_asks_first_then_discards(user):
 
 
 async def test_resume_after_restart(user, harness):
-    await begin(user)
+    await walk(user, to="reason")
     await user.press("Not as described")
     await user.press("Yes, I have it")
     await harness.restart()
@@ -363,7 +340,7 @@ async def test_disputes_lists_the_newest_twenty(user, harness):
 
 
 async def test_double_tap_advances_once(user):
-    await begin(user)
+    await walk(user, to="reason")
     question = user.last_with_buttons()
     await user.press("Item not received", on=question)
     replies = await user.press("Item not received", on=question)
@@ -374,10 +351,10 @@ async def test_double_tap_advances_once(user):
 
 async def test_forged_callback_for_another_users_dispute(harness):
     alice, mallory = harness.user(1), harness.user(2)
-    await begin(alice)
+    await walk(alice, to="reason")
     d = await harness.store.focused_dispute(1)
     forged = StepAnswer(dispute_id=d.id, version=d.version, step="reason", value="damaged").pack()
-    await begin(mallory)
+    await walk(mallory, to="reason")
     replies = await mallory.tap(forged)
     assert mallory.alerts(replies) == ["This button is outdated."]
     replies = await mallory.tap(StepNav(dispute_id=d.id, version=d.version, action="cancel").pack())
@@ -389,10 +366,10 @@ async def test_forged_callback_for_another_users_dispute(harness):
 
 
 async def test_change_an_answer_from_the_summary(user):
-    await begin(user)
+    await walk(user, to="reason")
     await user.press("Item not received")
     await user.choose("none")  # tracking: no tracking / invalid number
-    await order_facts(user)
+    await walk(user, to="evidence", new=False, protection="30")
     await user.press("Done")
     replies = await user.press("✏️ Order total")
     assert "How much did you pay" in user.texts(replies)
@@ -412,7 +389,7 @@ async def test_change_an_answer_from_the_summary(user):
 
 
 async def test_several_disputes_and_switching(user):
-    await begin(user)
+    await walk(user, to="reason")
     await user.press("Item not received")
     await user.choose("none")  # tracking: no tracking / invalid number
     await user.send("/new")
@@ -424,7 +401,7 @@ async def test_several_disputes_and_switching(user):
 
 
 async def test_forget_deletes_everything(user, harness):
-    await begin(user)
+    await walk(user, to="reason")
     await user.press("Item not received")
     await user.choose("none")  # tracking: no tracking / invalid number
     await user.send_photo()
@@ -435,7 +412,7 @@ async def test_forget_deletes_everything(user, harness):
 
 
 async def test_a_handler_failure_tells_the_user_and_keeps_the_answer(user, harness, monkeypatch):
-    await begin(user)
+    await walk(user, to="reason")
     await user.press("Item not received")
     await user.choose("none")  # tracking: no tracking / invalid number
     import bot.conversation

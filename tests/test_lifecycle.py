@@ -11,26 +11,8 @@ from aiogram.methods import SendDocument
 from icalendar import Calendar
 
 from testkit.chat import ChatUser
-from tests.test_intake import begin, focused
-
-
-async def to_summary(user: ChatUser, *, reason="not_received", solution=None, protection="40") -> None:
-    await begin(user)
-    await user.choose(reason)
-    if reason == "not_received":
-        await user.choose("none")  # tracking: no tracking / invalid number
-    if reason != "not_received":
-        await user.choose("yes")
-        await user.choose("does_not_work" if reason == "damaged" else "size")
-        await user.choose("?")  # no detail
-        await user.choose(solution or "refund_only")
-    await user.send("8123456789012345")
-    await user.send("$25.90")
-    await user.send("11/1/2026")
-    await user.send(protection)
-    if reason != "not_received":
-        await user.choose("full")
-    await user.choose("done")
+from testkit.intake import walk
+from tests.test_intake import focused
 
 
 async def open_dispute(user: ChatUser) -> list:
@@ -48,7 +30,7 @@ def sent_texts(replies) -> list[str]:
 
 
 async def test_protection_reminders_before_opening(user, harness):
-    await to_summary(user, protection="10")  # ends Dec 1, 2026; "Open Dispute" may be there until Dec 16
+    await walk(user, protection="10")  # ends Dec 1, 2026; "Open Dispute" may be there until Dec 16
     pending = await reminders(harness, user, "pending")
     # 7, 3, 1 days before and on the last day at 10:00 in New York (the default zone for English), the
     # morning after it ends, then 3 days before and on the last day "Open Dispute" may still be there.
@@ -78,7 +60,7 @@ async def test_protection_reminders_before_opening(user, harness):
 
 
 async def test_too_early_gets_a_can_open_reminder(user, harness):
-    await begin(user)
+    await walk(user, to="reason")
     await user.choose("not_received")
     await user.choose("none")  # tracking: no tracking / invalid number
     await user.send("8123456789012345")
@@ -90,7 +72,7 @@ async def test_too_early_gets_a_can_open_reminder(user, harness):
 
 
 async def test_opening_replaces_protection_reminders_with_the_seller_window(user, harness):
-    await to_summary(user)
+    await walk(user)
     replies = await user.choose("open_on_aliexpress")
     assert "When did you open the dispute" in sent_texts(replies)[-1]
     replies = await open_dispute_today(user)
@@ -118,7 +100,7 @@ async def open_dispute_today(user: ChatUser) -> list:
 
 
 async def test_opened_days_ago_by_typed_date(user, harness):
-    await to_summary(user)
+    await walk(user)
     await user.choose("open_on_aliexpress")
     replies = await user.send("11/19/2026")
     assert "The seller has until Nov 24, 2026 (in 3 days)" in sent_texts(replies)[-1]
@@ -127,7 +109,7 @@ async def test_opened_days_ago_by_typed_date(user, harness):
 
 
 async def test_seller_accepts_then_refund_arrives(user, harness):
-    await to_summary(user)
+    await walk(user)
     await open_dispute(user)
     replies = await user.choose("seller_accepted")
     text = sent_texts(replies)[-1]
@@ -150,7 +132,7 @@ async def test_seller_accepts_then_refund_arrives(user, harness):
 
 
 async def test_refund_missing_leads_to_bank_check_and_chargeback(user, harness):
-    await to_summary(user)
+    await walk(user)
     await open_dispute(user)
     await user.choose("seller_accepted")
     replies = await user.choose("not_arrived")
@@ -166,7 +148,7 @@ async def test_refund_missing_leads_to_bank_check_and_chargeback(user, harness):
 
 
 async def test_counter_offer_accepted(user):
-    await to_summary(user)
+    await walk(user)
     await open_dispute(user)
     replies = await user.choose("seller_offer")
     assert "offered another solution" in sent_texts(replies)[-1]
@@ -175,7 +157,7 @@ async def test_counter_offer_accepted(user):
 
 
 async def test_modify_restarts_the_seller_window(user, harness):
-    await to_summary(user)
+    await walk(user)
     await open_dispute(user)
     await harness.pass_days(2)
     replies = await user.choose("modify")
@@ -183,7 +165,7 @@ async def test_modify_restarts_the_seller_window(user, harness):
 
 
 async def test_return_and_refund_has_a_shipping_deadline(user, harness):
-    await to_summary(user, reason="damaged", solution="return_and_refund")
+    await walk(user, reason="damaged", solution="return_and_refund")
     await open_dispute(user)
     replies = await user.choose("seller_accepted")
     text = sent_texts(replies)[-1]
@@ -206,7 +188,7 @@ async def test_return_and_refund_has_a_shipping_deadline(user, harness):
 
 
 async def test_escalation_rejection_appeal_windows(user, harness):
-    await to_summary(user)
+    await walk(user)
     await open_dispute(user)
     await user.choose("escalate")
     replies = await user.choose("decision_rejected")
@@ -226,7 +208,7 @@ async def test_escalation_rejection_appeal_windows(user, harness):
 
 
 async def test_withdrawing_warns_first(user, harness):
-    await to_summary(user)
+    await walk(user)
     await open_dispute(user)
     replies = await user.choose("withdraw")
     assert "can't be reopened" in sent_texts(replies)[-1]
@@ -239,7 +221,7 @@ async def test_withdrawing_warns_first(user, harness):
 
 
 async def test_stop_and_resume_reminders(user, harness):
-    await to_summary(user)
+    await walk(user)
     await open_dispute(user)
     replies = await user.press("Stop reminders")
     assert "No more reminders for this dispute" in sent_texts(replies)[-1]
@@ -252,7 +234,7 @@ async def test_stop_and_resume_reminders(user, harness):
 
 
 async def test_remind_me_tomorrow(user, harness):
-    await to_summary(user)
+    await walk(user)
     await open_dispute(user)
     await harness.pass_days(4.2)  # the "1 day before" reminder went out
     replies = await user.press("Remind me tomorrow")
@@ -262,7 +244,7 @@ async def test_remind_me_tomorrow(user, harness):
 
 
 async def test_overdue_reminders_after_downtime_collapse_into_one(user, harness):
-    await to_summary(user, protection="8")  # ends Nov 29: reminders Nov 22 (7d), 26, 28, 29
+    await walk(user, protection="8")  # ends Nov 29: reminders Nov 22 (7d), 26, 28, 29
     user.replies()
     harness.clock.current = datetime(2026, 11, 28, 16, tzinfo=timezone.utc)  # the bot was down for a week
     await harness.engine.tick()
@@ -273,7 +255,7 @@ async def test_overdue_reminders_after_downtime_collapse_into_one(user, harness)
 
 
 async def test_quiet_hours_hold_a_reminder_until_morning(user, harness):
-    await to_summary(user, protection="8")
+    await walk(user, protection="8")
     user.replies()
     harness.clock.current = datetime(2026, 11, 23, 6, tzinfo=timezone.utc)  # 01:00 in New York
     await harness.engine.tick()
@@ -286,7 +268,7 @@ async def test_quiet_hours_hold_a_reminder_until_morning(user, harness):
 
 
 async def test_timezone_moves_reminders(user, harness):
-    await to_summary(user, protection="10")
+    await walk(user, protection="10")
     replies = await user.send("/timezone Europe/Moscow")
     assert "Time zone set: Moscow (Europe/Moscow)" in sent_texts(replies)[-1]
     first = (await reminders(harness, user, "pending"))[0]
@@ -302,7 +284,7 @@ def calendar_events(replies) -> dict:
 
 
 async def test_calendar_holds_only_the_deadlines_ahead_in_this_stage_as_all_day_events(user, harness):
-    await to_summary(user, protection="40")
+    await walk(user, protection="40")
     await open_dispute(user)
     events = calendar_events(await user.press("Add to calendar"))
     # Opened: no "you can open it" and no protection end; the seller's deadline, with the order number.
@@ -324,7 +306,7 @@ async def test_calendar_holds_only_the_deadlines_ahead_in_this_stage_as_all_day_
 
 
 async def test_calendar_after_a_rejection_has_the_appeal_and_survey_days(user, harness):
-    await to_summary(user, protection="40")
+    await walk(user, protection="40")
     await open_dispute(user)
     await user.choose("escalate")
     harness.clock.current = datetime(2026, 11, 22, 7, 51, tzinfo=timezone.utc)  # 02:51 in New York
@@ -337,7 +319,7 @@ async def test_calendar_after_a_rejection_has_the_appeal_and_survey_days(user, h
 
 
 async def test_seller_pressure_typed_during_negotiation_is_flagged_and_kept(user, harness):
-    await to_summary(user)
+    await walk(user)
     await open_dispute(user)
     replies = await user.send("Seller says: please cancel the dispute and we refund you by PayPal")
     text = sent_texts(replies)[-1]
@@ -360,7 +342,7 @@ async def test_reminders_follow_the_users_language(harness):
 
 
 async def test_the_bot_never_coaches_a_false_claim(user, harness):
-    await begin(user)
+    await walk(user, to="reason")
     await user.choose("not_received")
     await user.choose("none")  # tracking: no tracking / invalid number
     before = await focused(user)
@@ -371,7 +353,7 @@ async def test_the_bot_never_coaches_a_false_claim(user, harness):
 
 
 async def test_seller_silent_and_processed_as_requested(user, harness):
-    await to_summary(user)
+    await walk(user)
     await open_dispute(user)
     await harness.pass_days(5.2)
     replies = await user.choose("processed_as_requested")
@@ -381,7 +363,7 @@ async def test_seller_silent_and_processed_as_requested(user, harness):
 
 
 async def test_old_reminder_buttons_are_outdated_after_a_change(user, harness):
-    await to_summary(user)
+    await walk(user)
     await open_dispute(user)
     await harness.pass_days(4.2)
     reminder = user.last_with_buttons()

@@ -10,8 +10,8 @@ import pytest
 from aiogram.exceptions import TelegramNetworkError, TelegramRetryAfter, TelegramServerError
 from aiogram.methods import AnswerCallbackQuery, EditMessageText
 
-from tests.test_intake import begin, focused
-from tests.test_lifecycle import to_summary
+from testkit.intake import walk
+from tests.test_intake import focused
 
 SAVED = "Your answers are saved"
 
@@ -30,7 +30,7 @@ FAULTS = ["502", "429", "network"]
 
 @pytest.mark.parametrize("fault", FAULTS)
 async def test_a_failed_mark_answered_edit_loses_no_tap(user, harness, fault):
-    await begin(user)
+    await walk(user, to="reason")
     harness.session.fail_next(EditMessageText, edit_fault(fault))
     replies = await user.choose("not_received")
     d = await focused(user)
@@ -46,7 +46,7 @@ async def test_a_failed_mark_answered_edit_loses_no_tap(user, harness, fault):
 
 @pytest.mark.parametrize("fault", FAULTS)
 async def test_a_failed_edit_loses_no_day_the_dispute_was_opened(user, harness, fault):
-    await to_summary(user)
+    await walk(user)
     await user.choose("open_on_aliexpress")
     harness.session.fail_next(EditMessageText, edit_fault(fault))
     await user.choose("d0")
@@ -56,7 +56,7 @@ async def test_a_failed_edit_loses_no_day_the_dispute_was_opened(user, harness, 
 
 @pytest.mark.parametrize("fault", FAULTS)
 async def test_a_failed_edit_loses_no_confirmed_cancel(user, harness, fault):
-    await begin(user)
+    await walk(user, to="reason")
     await user.choose("not_received")
     d = await focused(user)
     await user.send("/cancel")
@@ -69,7 +69,7 @@ async def test_a_failed_edit_loses_no_confirmed_cancel(user, harness, fault):
 
 async def test_a_long_429_on_the_edit_loses_nothing_and_claims_nothing(user, harness):
     import asyncio
-    await begin(user)
+    await walk(user, to="reason")
     harness.budget.reply_max_wait = 0.5  # retry_after=1 is "long": every send is given up until it passes
     harness.session.fail_next(EditMessageText, TelegramRetryAfter(
         method=EditMessageText(text="x"), message="Too Many Requests: retry after 1", retry_after=1))
@@ -82,7 +82,7 @@ async def test_a_long_429_on_the_edit_loses_nothing_and_claims_nothing(user, har
 
 
 async def test_the_edit_marks_the_question_only_after_the_save(user, harness):
-    await begin(user)
+    await walk(user, to="reason")
     calls = []
     store = harness.store
     real_save = store.save_dispute
@@ -106,7 +106,7 @@ async def test_the_edit_marks_the_question_only_after_the_save(user, harness):
 
 async def test_a_tap_that_could_not_be_saved_is_never_called_saved(user, harness):
     import sqlite3
-    await begin(user)
+    await walk(user, to="reason")
 
     async def broken_save(d, **kw):
         raise sqlite3.OperationalError("disk I/O error")
@@ -121,7 +121,7 @@ async def test_a_tap_that_could_not_be_saved_is_never_called_saved(user, harness
 
 async def test_a_reply_that_fails_after_the_save_says_saved(user, harness):
     from aiogram.methods import SendMessage
-    await begin(user)
+    await walk(user, to="reason")
     for _ in range(2):  # the reply and its one retry (bot.budget)
         harness.session.fail_next(SendMessage, TelegramServerError(method=SendMessage(chat_id=1, text="x"),
                                                                    message="Bad Gateway"))
@@ -132,7 +132,7 @@ async def test_a_reply_that_fails_after_the_save_says_saved(user, harness):
 
 async def test_a_reply_that_fails_once_is_sent_again(user, harness):
     from aiogram.methods import SendMessage
-    await begin(user)
+    await walk(user, to="reason")
     harness.session.fail_next(SendMessage, TelegramServerError(method=SendMessage(chat_id=1, text="x"),
                                                                message="Bad Gateway"))
     replies = await user.choose("not_received")
@@ -142,7 +142,7 @@ async def test_a_reply_that_fails_once_is_sent_again(user, harness):
 
 
 async def test_spinner_and_edit_both_failing_lose_nothing(user, harness):
-    await begin(user)
+    await walk(user, to="reason")
     harness.session.fail_next(AnswerCallbackQuery, TelegramRetryAfter(
         method=AnswerCallbackQuery(callback_query_id="x"), message="Too Many Requests", retry_after=5))
     harness.session.fail_next(EditMessageText, edit_fault("502"))

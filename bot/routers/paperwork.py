@@ -26,16 +26,17 @@ from bot.services import Services
 from flows.calendar import HOLIDAY_COUNTRY
 from flows.dispute import Dispute
 from flows.steps import NAMES as STEPS
-from flows.dossier import PHOTO_LONG_SIDE, Case, build_dossier, shrink
 from flows.evidence import EvidenceItem, EvidenceKind
 from flows.explanation import ENGLISH
 from flows.images import ImageError, can_download
-from flows.timeline import LABELS, Row, milestones, render_png
 
 log = logging.getLogger(__name__)
 
 
+# flows.timeline and flows.dossier (fpdf, fontTools, Pillow) are imported on first use, not at start: the bot
+# polls Telegram that much sooner (BENCHMARKS.md, figure 3), and few buyers ever ask for a dossier.
 async def send_timeline(bot: Bot, chat_id: int, d: Dispute, svc: Services, locale: str) -> None:
+    from flows.timeline import LABELS, Row, milestones, render_png
     tz = await user_zone(svc, d.user_id, locale)
     found = milestones(d, svc.policy, tz, HOLIDAY_COUNTRY.get(locale))
     if not found:
@@ -55,6 +56,7 @@ async def download_photos(bot: Bot, items: list[EvidenceItem]) -> dict[int, byte
     """Each image item that can be downloaded and decoded, as a JPEG of at most PHOTO_LONG_SIDE pixels (shrunk
     at once, off the event loop: 30 photos of up to 20 MB are never all in memory); the others are listed in the
     dossier."""
+    from flows.dossier import PHOTO_LONG_SIDE, shrink
     photos: dict[int, bytes] = {}
     for item in items:
         if item.kind is not EvidenceKind.IMAGE or item.id is None or not item.file_id:
@@ -77,6 +79,7 @@ async def send_dossier(bot: Bot, chat_id: int, d: Dispute, svc: Services, locale
                                           "/dossier again."))
         return
     await bot.send_message(chat_id, _("📄 Putting your dossier together…"))
+    from flows.dossier import Case, build_dossier
     items = await svc.store.list_evidence(d)
     tz = await user_zone(svc, d.user_id, locale)
     case = Case(d, items, svc.policy, tz, HOLIDAY_COUNTRY.get(locale), svc.clock.now())
