@@ -22,7 +22,7 @@ from bot import metrics, web
 from bot.budget import SendBudget
 from bot.config import LOCALES, Config, FatalError
 from bot.cosmetic import Cosmetics
-from bot.instance import AnotherInstance, ConflictWatch, InstanceLock
+from bot.instance import AnotherInstance, ConflictWatch, InstanceLock, PostgresInstanceLock
 from bot.i18n import UserLocaleMiddleware, make_i18n, telegram_locale
 from bot.isolation import SparseMemoryStorage, UserLocks
 from bot.middlewares import FloodControl, InFlight, OncePerUpdate, SpinnerIsCosmetic, TrackCommit
@@ -31,7 +31,7 @@ from bot.resume import replay_received, resume_cut_off
 from bot.sender import RateLimitedSender
 from bot.routers import admin, commands, evidence, fallback, intake, lifecycle, paperwork
 from bot.services import Services
-from bot.storage import Storage, sqlite_path
+from bot.storage import Storage, is_postgres, sqlite_path
 from bot.users import UserRow
 from flows.choices import N_
 from flows.clock import Clock, SystemClock
@@ -230,6 +230,20 @@ async def publish_in_background(bot: Bot, svc: Services, bot_id: int, first_poll
 
 async def run(config: Config, clock: Clock | None = None) -> None:
     """Runs until SIGTERM; FatalError (one line for the operator) when it can't."""
+    if is_postgres(config.database.url):
+        if config.webhook.url:  # webhook workers: as many as the load balancer spreads updates over
+            await _run(config, clock)
+            return
+        pg_lock = PostgresInstanceLock(config.database.url)
+        try:
+            await pg_lock.acquire()
+        except OSError as e:
+            raise FatalError(f"can't reach the database at {config.database.url.rpartition('@')[2]}: {e}") from None
+        try:
+            await _run(config, clock)
+        finally:
+            await pg_lock.release()
+        return
     # Before anything else: a second instance must not touch the database or the Bot API.
     lock = InstanceLock(sqlite_path(config.database.url))
     try:

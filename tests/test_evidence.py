@@ -10,6 +10,9 @@ from PIL import Image
 from flows.images import ALIEXPRESS_MAX_BYTES
 from testkit.chat import ChatUser
 from tests.test_intake import begin, focused, order_facts
+from tests.conftest import both_backends
+
+pytestmark = both_backends  # every conversation here, on SQLite and on PostgreSQL
 
 
 async def to_evidence_step(user: ChatUser) -> None:

@@ -9,6 +9,9 @@ import pytest
 from bot.keyboards import StepAnswer, StepNav
 from flows.explanation import has_chinese
 from testkit.chat import ChatUser
+from tests.conftest import both_backends
+
+pytestmark = both_backends  # every conversation here, on SQLite and on PostgreSQL
 
 
 async def begin(user: ChatUser) -> None:

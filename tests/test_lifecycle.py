@@ -12,6 +12,9 @@ from icalendar import Calendar
 
 from testkit.chat import ChatUser
 from tests.test_intake import begin, focused
+from tests.conftest import both_backends
+
+pytestmark = both_backends  # every conversation here, on SQLite and on PostgreSQL
 
 
 async def to_summary(user: ChatUser, *, reason="not_received", solution=None, protection="40") -> None:
