@@ -19,7 +19,7 @@ from aiogram.methods import GetUpdates, SetMyCommands, SetMyDescription, SetMySh
 from aiogram.types import BotCommandScopeDefault, CallbackQuery, Update
 
 from bot import metrics, web
-from bot.budget import SendBudget
+from bot.budget import SendBudget, SharedSlot
 from bot.config import LOCALES, Config, FatalError
 from bot.cosmetic import Cosmetics
 from bot.instance import AnotherInstance, ConflictWatch, InstanceLock, PostgresInstanceLock
@@ -32,6 +32,7 @@ from bot.sender import RateLimitedSender
 from bot.routers import admin, commands, evidence, fallback, intake, lifecycle, paperwork
 from bot.services import Services
 from bot.storage import Storage, is_postgres, sqlite_path
+from bot.storage.base import SendRate
 from bot.users import UserRow
 from flows.choices import N_
 from flows.clock import Clock, SystemClock
@@ -40,28 +41,40 @@ log = logging.getLogger("bot")
 SHUTDOWN_GRACE_SECONDS = 10.0
 
 
-def create_bot(config: Config, session: AiohttpSession | None = None) -> Bot:
+def create_bot(config: Config, session: AiohttpSession | None = None, *, shared: SharedSlot | None = None) -> Bot:
     if session is None and config.bot.api_url:
         # Every request, file downloads included, goes to the self-hosted server.
         session = AiohttpSession(api=TelegramAPIServer.from_base(config.bot.api_url))
     bot = Bot(config.bot.token, session=session, default=DefaultBotProperties(parse_mode=ParseMode.HTML))
     bot.session.middleware(SpinnerIsCosmetic())
-    bot.session.middleware(send_budget(config))
+    bot.session.middleware(send_budget(config, shared))
     return bot
 
 
-def send_budget(config: Config) -> SendBudget:
+def send_budget(config: Config, shared: SharedSlot | None = None) -> SendBudget:
     """The one budget every send and edit goes through (bot.budget)."""
     s = config.sending
     return SendBudget(per_second=s.per_second, burst=s.burst, chat_per_second=s.chat_per_second,
-                      chat_burst=s.chat_burst, reply_max_wait=s.reply_max_wait_seconds)
+                      chat_burst=s.chat_burst, reply_max_wait=s.reply_max_wait_seconds, shared=shared)
+
+
+def shared_rate(store: Storage, config: Config) -> SharedSlot:
+    """SendBudget's slot across workers: Storage.reserve_send with the configured limits."""
+    s = config.sending
+    rate = SendRate(per_second=s.per_second, burst=s.burst, chat_per_second=s.chat_per_second,
+                    chat_burst=s.chat_burst)
+
+    async def reserve(chat_id: int | None) -> float:
+        return await store.reserve_send(chat_id, rate)
+    return reserve
 
 
 def create_dispatcher(svc: Services, *, isolation: BaseEventIsolation | None = None) -> Dispatcher:
     # Updates of one user run one at a time: a dispute is loaded, changed and
     # saved per update, and two taps must not race on the same model. Neither
     # keeps anything for a user who is not in the middle of an update.
-    locks = isolation or UserLocks()
+    # Several workers on one PostgreSQL: the buyer is also held across them (Storage.hold_user).
+    locks = isolation or UserLocks(svc.store.hold_user if svc.store.SHARED else None)
     dp = Dispatcher(storage=SparseMemoryStorage(), events_isolation=locks, svc=svc)
     if isinstance(locks, UserLocks):
         svc.backlog = locks.queued
@@ -261,7 +274,8 @@ async def _run(config: Config, clock: Clock | None) -> None:
     store = await Storage.open(config.database.url, busy_timeout=config.database.busy_timeout_seconds)
     svc = Services(config=config, store=store, clock=clock or SystemClock(),
                    i18n=make_i18n(config.bot.default_locale))
-    bot = create_bot(config)
+    # Several workers: the send rate is the bot's, held in the database.
+    bot = create_bot(config, shared=shared_rate(store, config) if store.SHARED else None)
     dp = create_dispatcher(svc)
     engine = create_engine(svc, bot)
 
@@ -306,8 +320,12 @@ async def _run(config: Config, clock: Clock | None) -> None:
         log.info("started as @%s", me.username)
         started = True
         try:
-            await replay_received(bot, dp, svc)
-            await resume_cut_off(bot, svc)
+            if not svc.store.SHARED:
+                # One process per database: what is in flight there is the last process's. With several
+                # workers it may be another's, alive: one killed mid-update has its update redelivered
+                # (the webhook got no answer) and taken over then (bot.middlewares.OncePerUpdate).
+                await replay_received(bot, dp, svc)
+                await resume_cut_off(bot, svc)
         except Exception as e:  # noqa: BLE001 - a courtesy: it must not keep the bot from starting
             log.warning("could not resume the chats cut off by the last stop: %s", type(e).__name__)
         # Buyers first (polling or the webhook); the profile (14 calls when it changed, none when not)

@@ -16,6 +16,10 @@ send and edit goes through ``SendBudget``, an aiogram request middleware:
   with it (the error reaches the handler: everything was committed before, and the
   buyer's next message re-asks the step). Background sends are never retried here: the
   reminder sender has its own backoff (it also holds every reminder on a 429).
+- with several workers (``shared``, PostgreSQL), a send also takes the bot's and the chat's
+  next slot from the database (Storage.reserve_send) once its turn here came: the limits are
+  the bot's, whatever the number of workers. Replies go before reminders within a worker, not
+  across workers.
 - a reply that fails with a 5xx or a network error is sent once more after
   ``reply_retry_delay`` seconds: the answer before it is committed, and without the
   retry the next question would never arrive (a duplicate is better than silence).
@@ -26,7 +30,7 @@ import asyncio
 import logging
 import time
 from collections import deque
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 
@@ -36,6 +40,8 @@ from aiogram.methods import EditMessageText, SendChatAction
 
 log = logging.getLogger(__name__)
 
+# Seconds to wait for the next send slot of the bot (and of the chat, when given), shared by workers.
+SharedSlot = Callable[[int | None], Awaitable[float]]
 _background: ContextVar[bool] = ContextVar("background_send", default=False)
 
 
@@ -58,8 +64,9 @@ def counted(method: object) -> bool:
 class SendBudget(BaseRequestMiddleware):
     def __init__(self, *, per_second: float = 25, burst: int = 5, chat_per_second: float = 1,
                  chat_burst: int = 4, reply_max_wait: float = 5, reply_retry_delay: float = 0.5,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+                 clock: Callable[[], float] = time.monotonic, shared: SharedSlot | None = None) -> None:
         self.per_second, self.burst = per_second, burst
+        self.shared = shared
         self.chat_per_second, self.chat_burst = chat_per_second, chat_burst
         self.reply_max_wait = reply_max_wait
         self.reply_retry_delay = reply_retry_delay
@@ -113,6 +120,10 @@ class SendBudget(BaseRequestMiddleware):
             if wait > 0:
                 await asyncio.sleep(wait)
         await self._take(is_background)
+        if self.shared is not None:
+            wait = await self.shared(paced)
+            if wait > 0:
+                await asyncio.sleep(wait)
         # A 429 may have come for this chat while this call waited its turn.
         await self._wait_pause(method, chat, is_background)
 

@@ -7,8 +7,9 @@ import asyncio
 import logging
 import sqlite3
 import time
-from collections.abc import Sequence
-from contextlib import AbstractAsyncContextManager
+from collections.abc import AsyncIterator, Sequence
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from dataclasses import dataclass
 from typing import Protocol
 
 from bot.config import FatalError
@@ -47,6 +48,15 @@ def is_unavailable(error: BaseException) -> bool:
 def describe(error: BaseException) -> str:
     """A database error in a few words: "database is locked", "disk I/O error"."""
     return str(error) or type(error).__name__
+
+
+@dataclass(frozen=True)
+class SendRate:
+    """Telegram's flood limits as configured ([sending]): the whole bot's and one chat's."""
+    per_second: float
+    burst: int
+    chat_per_second: float
+    chat_burst: int
 
 
 class Transaction(Protocol):
@@ -96,6 +106,20 @@ class Database:
 
     async def close(self) -> None:
         raise NotImplementedError
+
+    # --- several workers on one database (PostgreSQL overrides; SQLite runs one process) ---------
+    SHARED = False  # several processes may serve this database at once
+
+    @asynccontextmanager
+    async def hold_user(self, user_id: int) -> AsyncIterator[None]:
+        """Held while one of the buyer's updates is handled, across every process on the database
+        (within one process the dispatcher's own per-user lock already orders them)."""
+        yield
+
+    async def reserve_send(self, chat_id: int | None, rate: "SendRate") -> float:
+        """Takes the next send slot of the bot (and of ``chat_id``) shared by every process;
+        seconds to wait for it. One process: its own budget (bot.budget) is the whole story."""
+        return 0.0
 
     async def _read_one(self, sql: str, params: Sequence = ()) -> Row | None:
         rows = await self._read(sql, params)

@@ -111,6 +111,12 @@ MIGRATIONS: list[str] = [
     ALTER TABLE processed_updates ADD COLUMN claimed INTEGER NOT NULL DEFAULT 1;
     ALTER TABLE processed_updates ADD COLUMN payload TEXT;
     """,
+    # 9: the send rate shared by several workers on one PostgreSQL (bot/storage/postgres.py reserve_send):
+    # per key ('*' the whole bot, else a chat id) the moment its next send is due (GCRA's "theoretical
+    # arrival time", seconds since the epoch on the server's clock). Unused on SQLite (one process).
+    """
+    CREATE TABLE send_rate (key TEXT PRIMARY KEY, tat DOUBLE PRECISION NOT NULL);
+    """,
 ]
 
 

@@ -1,6 +1,13 @@
 """The PostgreSQL backend (asyncpg), chosen by ``DATABASE_URL=postgresql://…``: one database
 shared by several worker processes.
 
+What makes several workers safe, all in the database (no other server needed):
+- an update is handled once: ``first_delivery``'s INSERT … ON CONFLICT is atomic;
+- one buyer at a time: ``hold_user`` takes ``pg_advisory_lock(user id)`` on a connection of a
+  pool of its own (the server drops it when a killed worker's connection ends);
+- a reminder is claimed by one worker: ``FOR UPDATE SKIP LOCKED``;
+- the send rate is the bot's, not each worker's: ``reserve_send`` (GCRA over the ``send_rate`` table).
+
 The repositories' SQL is shared with SQLite; here its ``?`` placeholders become ``$1, $2 …``.
 Statements run on a connection pool: a single statement is its own transaction, and
 ``_transaction`` holds one connection for BEGIN … COMMIT. Migrations run under an advisory
@@ -16,7 +23,7 @@ from functools import lru_cache
 import asyncpg
 
 from bot.storage import Storage
-from bot.storage.base import StorageError, describe
+from bot.storage.base import SendRate, StorageError, describe
 from bot.storage.migrations import MIGRATIONS, postgres, statements
 from bot.storage.records import Row, now
 
@@ -51,33 +58,80 @@ class _Tx:
         await self._conn.executemany(numbered(sql), rows)
 
 
+# GCRA over send_rate, one statement: the chat's slot first (if any), then the bot's at or after it.
+# A key's ``tat`` is when its next send would be due at the steady rate; a send may start up to
+# ``burst`` intervals before that. Rows are locked chat first, then '*': no two workers deadlock.
+_CLOCK = "WITH clock AS (SELECT EXTRACT(EPOCH FROM clock_timestamp())::float8 AS now)"
+_SLOT = ("INSERT INTO send_rate AS r (key, tat) SELECT {key}, {earliest} + $1::float8 FROM {source}"
+         " ON CONFLICT (key) DO UPDATE SET tat = GREATEST(r.tat, EXCLUDED.tat - $1::float8) + $1::float8"
+         " RETURNING GREATEST({earliest_again}, tat - $2::float8) AS start")
+RESERVE_BOT = (f"{_CLOCK}, bot AS ("
+               + _SLOT.format(key="'*'", earliest="now", source="clock", earliest_again="(SELECT now FROM clock)")
+               + ") SELECT (SELECT start FROM bot) - (SELECT now FROM clock)")
+RESERVE_CHAT = (f"{_CLOCK}, chat AS ("
+                + _SLOT.format(key="$5::text", earliest="now", source="clock", earliest_again="(SELECT now FROM clock)")
+                .replace("$1", "$3").replace("$2", "$4")
+                + "), bot AS ("
+                + _SLOT.format(key="'*'", earliest="start", source="chat", earliest_again="(SELECT start FROM chat)")
+                + ") SELECT (SELECT start FROM bot) - (SELECT now FROM clock)")
+
+
 class PostgresStorage(Storage):
     CLAIM_SUFFIX = " FOR UPDATE SKIP LOCKED"
     RETURNING_SEES_INSERT = False
+    SHARED = True
 
-    def __init__(self, pool: asyncpg.Pool, *, busy_timeout: float = 5.0) -> None:
+    def __init__(self, pool: asyncpg.Pool, locks: asyncpg.Pool, *, busy_timeout: float = 5.0) -> None:
         super().__init__(busy_timeout=busy_timeout)
         self.pool = pool
+        # Buyers being handled hold a connection each (their advisory lock): a pool apart, so
+        # they can never take every connection the handlers' statements need.
+        self.locks = locks
+        self._reserved = 0
 
     @classmethod
     async def open(cls, database_url: str, *, busy_timeout: float = 5.0,
                    pool_size: int = 10) -> "PostgresStorage":
         where = database_url.rpartition("@")[2]  # no password in the operator's message
+        pools: list[asyncpg.Pool] = []
         try:
-            pool = await asyncpg.create_pool(database_url, min_size=1, max_size=pool_size,
-                                             command_timeout=max(busy_timeout * 6, 30))
-        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as e:
-            raise StorageError(f"can't use the database at {where}: {describe(e)}") from None
-        storage = cls(pool, busy_timeout=busy_timeout)
-        try:
+            for size in (pool_size, pool_size * 2):
+                pools.append(await asyncpg.create_pool(database_url, min_size=1, max_size=size,
+                                                       command_timeout=max(busy_timeout * 6, 30)))
+            storage = cls(*pools, busy_timeout=busy_timeout)
             await storage._migrate()
         except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as e:
-            await pool.close()
+            for pool in pools:
+                await pool.close()
             raise StorageError(f"can't use the database at {where}: {describe(e)}") from None
         return storage
 
     async def close(self) -> None:
+        await self.locks.close()
         await self.pool.close()
+
+    @asynccontextmanager
+    async def hold_user(self, user_id: int) -> AsyncIterator[None]:
+        async with self.locks.acquire() as conn:
+            await conn.execute("SELECT pg_advisory_lock($1)", user_id)
+            try:
+                yield
+            finally:
+                await conn.execute("SELECT pg_advisory_unlock($1)", user_id)
+
+    async def reserve_send(self, chat_id: int | None, rate: SendRate) -> float:
+        gap = 1.0 / rate.per_second
+        if chat_id is None:
+            wait = await self.pool.fetchval(RESERVE_BOT, gap, rate.burst * gap)
+        else:
+            chat_gap = 1.0 / rate.chat_per_second
+            wait = await self.pool.fetchval(RESERVE_CHAT, gap, rate.burst * gap, chat_gap,
+                                            rate.chat_burst * chat_gap, str(chat_id))
+        self._reserved += 1
+        if self._reserved % 1000 == 0:  # chats idle for a minute have a full burst again: forget them
+            await self.pool.execute("DELETE FROM send_rate WHERE key <> '*'"
+                                    " AND tat < EXTRACT(EPOCH FROM clock_timestamp()) - 60")
+        return max(0.0, wait)
 
     async def _migrate(self) -> None:
         async with self.pool.acquire() as conn:

@@ -55,3 +55,12 @@ class Updates(Database):
         rows = await self._read(
             "SELECT update_id, chat_id FROM processed_updates WHERE done = 0 AND claimed = 1 ORDER BY update_id")
         return [(r["update_id"], r["chat_id"]) for r in rows]
+
+    async def take_over(self, update_id: int) -> int | None:
+        """An update redelivered while still marked in flight, by a worker holding its buyer
+        (bot.middlewares.OncePerUpdate): the worker that started it is gone. Marks it done and returns
+        its chat to re-ask, to exactly one caller (None to everyone else)."""
+        rows = await self._write_returning(
+            "UPDATE processed_updates SET done = 1 WHERE update_id = ? AND done = 0 AND claimed = 1"
+            " RETURNING chat_id", (update_id,))
+        return rows[0]["chat_id"] if rows else None
