@@ -58,22 +58,14 @@ class _Tx:
         await self._conn.executemany(numbered(sql), rows)
 
 
-# GCRA over send_rate, one statement: the chat's slot first (if any), then the bot's at or after it.
-# A key's ``tat`` is when its next send would be due at the steady rate; a send may start up to
-# ``burst`` intervals before that. Rows are locked chat first, then '*': no two workers deadlock.
-_CLOCK = "WITH clock AS (SELECT EXTRACT(EPOCH FROM clock_timestamp())::float8 AS now)"
-_SLOT = ("INSERT INTO send_rate AS r (key, tat) SELECT {key}, {earliest} + $1::float8 FROM {source}"
-         " ON CONFLICT (key) DO UPDATE SET tat = GREATEST(r.tat, EXCLUDED.tat - $1::float8) + $1::float8"
-         " RETURNING GREATEST({earliest_again}, tat - $2::float8) AS start")
-RESERVE_BOT = (f"{_CLOCK}, bot AS ("
-               + _SLOT.format(key="'*'", earliest="now", source="clock", earliest_again="(SELECT now FROM clock)")
-               + ") SELECT (SELECT start FROM bot) - (SELECT now FROM clock)")
-RESERVE_CHAT = (f"{_CLOCK}, chat AS ("
-                + _SLOT.format(key="$5::text", earliest="now", source="clock", earliest_again="(SELECT now FROM clock)")
-                .replace("$1", "$3").replace("$2", "$4")
-                + "), bot AS ("
-                + _SLOT.format(key="'*'", earliest="start", source="chat", earliest_again="(SELECT start FROM chat)")
-                + ") SELECT (SELECT start FROM bot) - (SELECT now FROM clock)")
+# GCRA over send_rate, one statement: a key's ``tat`` is when its next send would be due at the
+# steady rate; a send may start up to ``burst`` intervals before that. The chat's slot is taken (and
+# waited for) before the bot's, so a chat paced into the future never holds the bot's budget.
+RESERVE = ("WITH clock AS (SELECT EXTRACT(EPOCH FROM clock_timestamp())::float8 AS now), slot AS ("
+           " INSERT INTO send_rate AS r (key, tat) SELECT $1::text, now + $2::float8 FROM clock"
+           " ON CONFLICT (key) DO UPDATE SET tat = GREATEST(r.tat, EXCLUDED.tat - $2::float8) + $2::float8"
+           " RETURNING tat - $3::float8 AS start)"
+           " SELECT GREATEST(0, (SELECT start FROM slot) - (SELECT now FROM clock))")
 
 
 class PostgresStorage(Storage):
@@ -120,13 +112,11 @@ class PostgresStorage(Storage):
                 await conn.execute("SELECT pg_advisory_unlock($1)", user_id)
 
     async def reserve_send(self, chat_id: int | None, rate: SendRate) -> float:
-        gap = 1.0 / rate.per_second
         if chat_id is None:
-            wait = await self.pool.fetchval(RESERVE_BOT, gap, rate.burst * gap)
+            gap, burst, key = 1.0 / rate.per_second, rate.burst, "*"
         else:
-            chat_gap = 1.0 / rate.chat_per_second
-            wait = await self.pool.fetchval(RESERVE_CHAT, gap, rate.burst * gap, chat_gap,
-                                            rate.chat_burst * chat_gap, str(chat_id))
+            gap, burst, key = 1.0 / rate.chat_per_second, rate.chat_burst, str(chat_id)
+        wait = await self.pool.fetchval(RESERVE, key, gap, burst * gap)
         self._reserved += 1
         if self._reserved % 1000 == 0:  # chats idle for a minute have a full burst again: forget them
             await self.pool.execute("DELETE FROM send_rate WHERE key <> '*'"
