@@ -16,9 +16,10 @@ send and edit goes through ``SendBudget``, an aiogram request middleware:
   with it (the error reaches the handler: everything was committed before, and the
   buyer's next message re-asks the step). Background sends are never retried here: the
   reminder sender has its own backoff (it also holds every reminder on a 429).
-- with several workers (``shared``, PostgreSQL), a send also takes the chat's next slot, then
-  the bot's, from the database (Storage.reserve_send) as its turn here comes: the limits are
-  the bot's, whatever the number of workers. Replies go before reminders within a worker, not
+- with several workers (``shared``, PostgreSQL), a send also takes the chat's slot, then the
+  bot's, from the database (Storage.reserve_send: taken only when free at that moment, else
+  waited for and asked again) as its turn here comes: the limits are the bot's, whatever the
+  number of workers. Replies go before reminders within a worker, not
   across workers.
 - a reply that fails with a 5xx or a network error is sent once more after
   ``reply_retry_delay`` seconds: the answer before it is committed, and without the
@@ -40,7 +41,8 @@ from aiogram.methods import EditMessageText, SendChatAction
 
 log = logging.getLogger(__name__)
 
-# Seconds to wait for the chat's next send slot (the whole bot's for None), shared by every worker.
+# The chat's send slot (the whole bot's for None), shared by every worker: 0 when taken now, else the
+# seconds until it frees.
 SharedSlot = Callable[[int | None], Awaitable[float]]
 _background: ContextVar[bool] = ContextVar("background_send", default=False)
 
@@ -117,17 +119,18 @@ class SendBudget(BaseRequestMiddleware):
         await self._wait_pause(method, chat, is_background)
         if paced is not None:
             wait = self._reserve_chat(paced)
-            if self.shared is not None:  # the chat's slot among every worker's sends
-                wait = max(wait, 0.0) + await self.shared(paced)
             if wait > 0:
                 await asyncio.sleep(wait)
+            await self._shared_slot(paced)  # the chat's slot among every worker's sends
         await self._take(is_background)
-        if self.shared is not None:  # the bot's slot among every worker's sends
-            wait = await self.shared(None)
-            if wait > 0:
-                await asyncio.sleep(wait)
+        await self._shared_slot(None)  # the bot's slot among every worker's sends
         # A 429 may have come for this chat while this call waited its turn.
         await self._wait_pause(method, chat, is_background)
+
+    async def _shared_slot(self, chat) -> None:
+        if self.shared is not None:
+            while (wait := await self.shared(chat)) > 0:
+                await asyncio.sleep(wait)
 
     async def _wait_pause(self, method, chat, is_background: bool) -> None:
         while (left := self._paused_until.get(chat, float("-inf")) - self.clock()) > 0:

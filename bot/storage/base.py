@@ -117,8 +117,9 @@ class Database:
         yield
 
     async def reserve_send(self, chat_id: int | None, rate: "SendRate") -> float:
-        """Takes the next send slot of the chat (of the whole bot when None), shared by every
-        process; seconds to wait for it. One process: its own budget (bot.budget) is the whole story."""
+        """Takes the chat's send slot (the whole bot's when None), shared by every process, if it is
+        free now: 0. Otherwise the seconds until it frees (then ask again). One process: its own
+        budget (bot.budget) is the whole story."""
         return 0.0
 
     async def _read_one(self, sql: str, params: Sequence = ()) -> Row | None:

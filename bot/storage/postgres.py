@@ -59,13 +59,17 @@ class _Tx:
 
 
 # GCRA over send_rate, one statement: a key's ``tat`` is when its next send would be due at the
-# steady rate; a send may start up to ``burst`` intervals before that. The chat's slot is taken (and
-# waited for) before the bot's, so a chat paced into the future never holds the bot's budget.
-RESERVE = ("WITH clock AS (SELECT EXTRACT(EPOCH FROM clock_timestamp())::float8 AS now), slot AS ("
+# steady rate ($2 seconds apart); a send may go up to $3 (the burst) before that. The slot is taken
+# only when it is free now (0 comes back); otherwise nothing changes and the seconds until it frees
+# come back (at least 1 ms: the row as this statement's snapshot saw it may be older than the one a
+# concurrent worker just wrote), to try again then. Never reserving ahead keeps a worker that wakes late from sending
+# a backlog of overdue slots at once.
+RESERVE = ("WITH clock AS (SELECT EXTRACT(EPOCH FROM clock_timestamp())::float8 AS now), taken AS ("
            " INSERT INTO send_rate AS r (key, tat) SELECT $1::text, now + $2::float8 FROM clock"
            " ON CONFLICT (key) DO UPDATE SET tat = GREATEST(r.tat, EXCLUDED.tat - $2::float8) + $2::float8"
-           " RETURNING tat - $3::float8 AS start)"
-           " SELECT GREATEST(0, (SELECT start FROM slot) - (SELECT now FROM clock))")
+           " WHERE r.tat <= EXCLUDED.tat - $2::float8 + $3::float8 RETURNING 0::float8 AS wait)"
+           " SELECT COALESCE((SELECT wait FROM taken), GREATEST(0.001,"
+           " (SELECT tat - $3::float8 FROM send_rate WHERE key = $1::text) - (SELECT now FROM clock)))")
 
 
 class PostgresStorage(Storage):
@@ -116,7 +120,7 @@ class PostgresStorage(Storage):
             gap, burst, key = 1.0 / rate.per_second, rate.burst, "*"
         else:
             gap, burst, key = 1.0 / rate.chat_per_second, rate.chat_burst, str(chat_id)
-        wait = await self.pool.fetchval(RESERVE, key, gap, burst * gap)
+        wait = await self.pool.fetchval(RESERVE, key, gap, (burst - 1) * gap)
         self._reserved += 1
         if self._reserved % 1000 == 0:  # chats idle for a minute have a full burst again: forget them
             await self.pool.execute("DELETE FROM send_rate WHERE key <> '*'"
