@@ -137,6 +137,15 @@ class OncePerUpdate(BaseMiddleware):
         if chat_id is None:
             self._here.discard(update_id)
             return
+        if self.store.SHARED:
+            # Several workers (PostgreSQL: no file lock to wait out): before the webhook is answered,
+            # so an update answered 200 is never left "in flight" by a worker killed just after.
+            try:
+                await self.store.update_done(update_id)
+            except Exception as e:  # noqa: BLE001 - the answer went out; only the mark is missing
+                logging.getLogger(__name__).warning("update not recorded as done: %s", e)
+            self._here.discard(update_id)
+            return
         task = asyncio.ensure_future(self.store.update_done(update_id))
         self._marking.add(task)
         task.add_done_callback(self._marking.discard)

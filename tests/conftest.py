@@ -2,16 +2,14 @@ from __future__ import annotations
 
 import asyncio
 import os
-import uuid
-from collections.abc import AsyncIterator
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import asynccontextmanager
 from pathlib import Path
 
 import pytest
 
 from testkit.chat import TODAY, BotHarness
 from testkit.fake_bot_api import FakeBotAPI
+from testkit.postgres import fresh_schema
 from testkit.processes import bot_env
 
 
@@ -107,24 +105,3 @@ async def database_url(request: pytest.FixtureRequest, tmp_path: Path):
         return
     async with fresh_schema(request.getfixturevalue("postgres_url")) as url:
         yield url
-
-
-@asynccontextmanager
-async def fresh_schema(server_url: str) -> AsyncIterator[str]:
-    """A URL whose tables live in a new, empty schema (dropped afterwards): tests never see each other's rows."""
-    import asyncpg
-
-    schema = f"test_{uuid.uuid4().hex[:16]}"
-    conn = await asyncpg.connect(server_url)
-    try:
-        await conn.execute(f"CREATE SCHEMA {schema}")
-    finally:
-        await conn.close()
-    try:
-        yield f"{server_url}{'&' if '?' in server_url else '?'}search_path={schema}"
-    finally:
-        conn = await asyncpg.connect(server_url)
-        try:
-            await conn.execute(f"DROP SCHEMA {schema} CASCADE")
-        finally:
-            await conn.close()

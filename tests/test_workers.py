@@ -17,7 +17,7 @@ from bot.storage.base import SendRate
 from flows.reminders import PlannedReminder
 from testkit.chat import TODAY, BotHarness, ChatUser
 from testkit.processes import max_in_window
-from tests.conftest import fresh_schema
+from testkit.postgres import fresh_schema
 from tests.test_intake import begin
 
 pytestmark = pytest.mark.postgres
