@@ -28,7 +28,7 @@ WORKERS, BUYERS, SEEDED = 3, 80, 30
 FIRST_BUYER = 30_000
 # The configured limits the merged send log is checked against (Telegram's: about 30/s, 1/s per chat).
 PER_SECOND, BURST, CHAT_PER_SECOND, CHAT_BURST = 25, 5, 1, 4
-ARRIVAL_JITTER = 2  # sends a stalled process may bunch on arrival (check_rates)
+STALL = 0.2  # seconds a worker may stall between taking a send slot and sending (check_rates)
 CONFIG = f"""[bot]
 polling_timeout = 1
 
@@ -140,10 +140,12 @@ async def check_updates(url: str, buyers: list[Buyer], lb: LoadBalancer) -> None
 def check_rates(fake: FakeBotAPI) -> None:
     """The merged log of every worker's sends against the configured limits (all of them, not per worker)."""
     counted = [r for r in fake.requests if RateLimits.counted(r.method) and r.status == 200]
-    # The workers take slots at most PER_SECOND + BURST per second; the fake stamps arrivals, which a
-    # stalled process (five busy processes on two cores) can bunch by a send or two. Per worker, it
-    # would be three times as many.
-    assert max_in_window([r.at for r in counted], 0.98) <= PER_SECOND + BURST + ARRIVAL_JITTER
+    # The workers take slots at most BURST + PER_SECOND × t in any t seconds. The fake stamps arrivals:
+    # a worker stalled after taking its slot (five busy processes on two cores) sends late, bunched
+    # with the next ones, so the bound allows STALL seconds more. Per worker, it would be three times.
+    arrivals = [r.at for r in counted]
+    for window in (0.98, 10.0):
+        assert max_in_window(arrivals, window) <= BURST + PER_SECOND * (window + STALL), window
     by_chat: dict[int, list[float]] = {}
     for r in counted:
         if r.method.startswith("send"):  # messages arriving in the chat (edits are the bot's budget only)
