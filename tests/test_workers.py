@@ -166,3 +166,18 @@ async def test_a_buyers_updates_spread_over_two_workers_make_one_conversation(tm
     finally:
         await first.stop()
         await second.stop()
+
+
+async def test_polling_stays_one_process_per_postgresql_database(database_url):
+    from bot.instance import AnotherInstance, PostgresInstanceLock
+
+    first = PostgresInstanceLock(database_url)
+    await first.acquire()
+    try:
+        with pytest.raises(AnotherInstance, match="several processes need webhook mode"):
+            await PostgresInstanceLock(database_url).acquire()
+    finally:
+        await first.release()
+    again = PostgresInstanceLock(database_url)
+    await again.acquire()  # released with its connection
+    await again.release()
