@@ -250,8 +250,11 @@ async def run(config: Config, clock: Clock | None = None) -> None:
         pg_lock = PostgresInstanceLock(config.database.url)
         try:
             await pg_lock.acquire()
-        except OSError as e:
-            raise FatalError(f"can't reach the database at {config.database.url.rpartition('@')[2]}: {e}") from None
+        except AnotherInstance:
+            raise
+        except Exception as e:  # any failure to connect: one line for the operator, no traceback
+            raise FatalError(f"can't use the database at {config.database.url.rpartition('@')[2]}: "
+                             f"{str(e) or type(e).__name__}") from None
         try:
             await _run(config, clock)
         finally:

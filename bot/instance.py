@@ -103,10 +103,6 @@ class ConflictWatch(BaseRequestMiddleware):
             return []
 
 
-# The advisory lock key of "the polling instance" (a fixed 64-bit number of this bot's own).
-POLLING_LOCK = 0x6469_7370_7574_6502
-
-
 class PostgresInstanceLock:
     """One polling process per PostgreSQL database; ``acquire`` raises AnotherInstance when taken."""
 
@@ -115,14 +111,12 @@ class PostgresInstanceLock:
         self._conn = None
 
     async def acquire(self) -> None:
-        import asyncpg
+        from bot.storage.postgres import take_polling_lock
 
-        conn = await asyncpg.connect(self.database_url)
-        if not await conn.fetchval("SELECT pg_try_advisory_lock($1)", POLLING_LOCK):
-            await conn.close()
+        self._conn = await take_polling_lock(self.database_url)
+        if self._conn is None:
             raise AnotherInstance("another instance of the bot is polling with this PostgreSQL database: "
                                   "stop it first (several processes need webhook mode, BOT_WEBHOOK_URL)")
-        self._conn = conn
 
     async def release(self) -> None:
         if self._conn is not None:

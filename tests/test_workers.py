@@ -181,3 +181,15 @@ async def test_polling_stays_one_process_per_postgresql_database(database_url):
     again = PostgresInstanceLock(database_url)
     await again.acquire()  # released with its connection
     await again.release()
+
+
+async def test_commits_do_not_wait_for_the_disk_unless_the_url_says_so(database_url):
+    """As SQLite's synchronous=NORMAL: a server crash may lose the last moments, never corrupts."""
+    store = await Storage.open(database_url)
+    durable = await Storage.open(database_url + "&synchronous_commit=on")
+    try:
+        assert await store.pool.fetchval("SHOW synchronous_commit") == "off"
+        assert await durable.pool.fetchval("SHOW synchronous_commit") == "on"
+    finally:
+        await store.close()
+        await durable.close()
