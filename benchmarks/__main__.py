@@ -1,4 +1,4 @@
-"""``python -m benchmarks [--small | --full] [--only 1,2,3,4,5,6] [--json PATH]``
+"""``python -m benchmarks [--small | --full] [--only 1,2,3,4,5,6,7] [--json PATH]``
 
 Prints every figure with its target and PASS/MISS (— where the issue sets no
 target), and the machine it ran on. ``--small`` (the default) takes 15-25 minutes
@@ -18,20 +18,20 @@ import tempfile
 import time
 from pathlib import Path
 
-from benchmarks import dossier, latency, memory, reminders, storage, throughput
+from benchmarks import dossier, latency, memory, reminders, storage, throughput, workers
 from benchmarks.common import Figure, machine, table
 
 SIZES = {
     # users in the throughput run, and in its run on a grown database; memory checkpoints (buyers) and the
     # recording's time budget (s); pending reminders for start→ready; due reminders to dispatch; disputes for
-    # /disputes. Rounds (benchmarks.common.alternate): at least 5, 3 where one run is too long at --full size
-    # (the figure says so).
+    # /disputes; buyers of the PostgreSQL run. Rounds (benchmarks.common.alternate): at least 5, 3 where one run
+    # is too long at --full size (the figure says so).
     "small": {"users": 100, "grown": 100, "memory": (300, 800, 120), "pending": 1_000_000, "due": 300,
               "disputes": 100, "rounds": 5, "latency_rounds": 5, "grown_rounds": 3, "memory_rounds": 5,
-              "dispatch_rounds": 5},
+              "dispatch_rounds": 5, "pg_rounds": 3, "pg_buyers": 60},
     "full": {"users": 1_000, "grown": 300, "memory": (1_000, 100_000, 9_000), "pending": 1_000_000,
              "due": 10_000, "disputes": 100, "rounds": 7, "latency_rounds": 5, "grown_rounds": 3,
-             "memory_rounds": 3, "dispatch_rounds": 3},
+             "memory_rounds": 3, "dispatch_rounds": 3, "pg_rounds": 5, "pg_buyers": 150},
 }
 
 
@@ -89,6 +89,10 @@ async def main_async(size: str, only: set[str], profile: Path | None = None) -> 
             print(f"[6] answer latency in round trips: {s['latency_rounds']} rounds before/after, alternating …",
                   flush=True)
             show(await latency.run(workdir, rounds=s["latency_rounds"]))
+        if "7" in only:
+            print(f"[7] PostgreSQL: latency against SQLite ({s['pg_rounds']} rounds), throughput 1 vs 2 workers …",
+                  flush=True)
+            show(await workers.run(workdir, rounds=s["pg_rounds"], concurrent_buyers=s["pg_buyers"]))
     return figures
 
 
@@ -97,7 +101,7 @@ def main() -> int:
     group = p.add_mutually_exclusive_group()
     group.add_argument("--small", dest="size", action="store_const", const="small", help="≈ 12 min (default)")
     group.add_argument("--full", dest="size", action="store_const", const="full", help="the issue's sizes, ≈ 1.5 h")
-    p.add_argument("--only", default="1,2,3,4,5,6", help="comma-separated figure numbers (default: all)")
+    p.add_argument("--only", default="1,2,3,4,5,6,7", help="comma-separated figure numbers (default: all)")
     p.add_argument("--json", type=Path, help="also write the figures and the machine here")
     p.add_argument("--profile", type=Path, help="write a pyinstrument profile of the full stack's replay (figure 1) "
                                                 "here; needs pip install -e '.[bench]'")
@@ -111,7 +115,7 @@ def main() -> int:
     started = time.monotonic()
     figures = asyncio.run(main_async(args.size, set(args.only.split(",")), args.profile))
     elapsed = time.monotonic() - started
-    order = {n: i for i, n in enumerate("123456")}
+    order = {n: i for i, n in enumerate("1234567")}
     figures.sort(key=lambda f: order.get(f.name[:1], 9))
     print(f"=== all figures ({args.size}, {elapsed:.0f} s) ===")
     print(table(figures))

@@ -33,7 +33,9 @@ def patch(variant: str, counts: collections.Counter) -> None:
 
     from bot.storage import Storage
 
-    for name, fn in list(vars(Storage).items()):
+    # Storage's methods live in its repositories (bot/storage/*.py): every class of the MRO.
+    methods = {name: fn for cls in reversed(Storage.__mro__) for name, fn in vars(cls).items()}
+    for name, fn in list(methods.items()):
         if inspect.iscoroutinefunction(fn) and not name.startswith("_") and name not in ("open", "close"):
             def wrap(fn=fn, name=name):
                 @functools.wraps(fn)

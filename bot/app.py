@@ -19,10 +19,10 @@ from aiogram.methods import GetUpdates, SetMyCommands, SetMyDescription, SetMySh
 from aiogram.types import BotCommandScopeDefault
 
 from bot import metrics
-from bot.budget import SendBudget
+from bot.budget import SendBudget, SharedSlot
 from bot.config import LOCALES, Config, FatalError
 from bot.cosmetic import Cosmetics
-from bot.instance import AnotherInstance, ConflictWatch, InstanceLock
+from bot.instance import AnotherInstance, ConflictWatch, InstanceLock, PostgresInstanceLock
 from bot.i18n import UserLocaleMiddleware, make_i18n, telegram_locale
 from bot.isolation import SparseMemoryStorage, UserLocks
 from bot.middlewares import FloodControl, InFlight, OncePerUpdate, SpinnerIsCosmetic, TrackCommit, private_chat
@@ -31,7 +31,8 @@ from bot.resume import resume_after_restart
 from bot.sender import RateLimitedSender
 from bot.routers import admin, commands, evidence, fallback, intake, lifecycle, paperwork
 from bot.services import Services
-from bot.storage import Storage, sqlite_path
+from bot.storage import Storage, is_postgres, sqlite_path
+from bot.storage.base import SendRate
 from bot.users import UserRow
 from flows.choices import N_
 from flows.clock import Clock, SystemClock
@@ -40,28 +41,40 @@ log = logging.getLogger("bot")
 SHUTDOWN_GRACE_SECONDS = 10.0
 
 
-def create_bot(config: Config, session: AiohttpSession | None = None) -> Bot:
+def create_bot(config: Config, session: AiohttpSession | None = None, *, shared: SharedSlot | None = None) -> Bot:
     if session is None and config.bot.api_url:
         # Every request, file downloads included, goes to the self-hosted server.
         session = AiohttpSession(api=TelegramAPIServer.from_base(config.bot.api_url))
     bot = Bot(config.bot.token, session=session, default=DefaultBotProperties(parse_mode=ParseMode.HTML))
     bot.session.middleware(SpinnerIsCosmetic())
-    bot.session.middleware(send_budget(config))
+    bot.session.middleware(send_budget(config, shared))
     return bot
 
 
-def send_budget(config: Config) -> SendBudget:
+def send_budget(config: Config, shared: SharedSlot | None = None) -> SendBudget:
     """The one budget every send and edit goes through (bot.budget)."""
     s = config.sending
     return SendBudget(per_second=s.per_second, burst=s.burst, chat_per_second=s.chat_per_second,
-                      chat_burst=s.chat_burst, reply_max_wait=s.reply_max_wait_seconds)
+                      chat_burst=s.chat_burst, reply_max_wait=s.reply_max_wait_seconds, shared=shared)
+
+
+def shared_rate(store: Storage, config: Config) -> SharedSlot:
+    """SendBudget's slot across workers: Storage.reserve_send with the configured limits."""
+    s = config.sending
+    rate = SendRate(per_second=s.per_second, burst=s.burst, chat_per_second=s.chat_per_second,
+                    chat_burst=s.chat_burst)
+
+    async def reserve(chat_id: int | None) -> float:
+        return await store.reserve_send(chat_id, rate)
+    return reserve
 
 
 def create_dispatcher(svc: Services, *, isolation: BaseEventIsolation | None = None) -> Dispatcher:
     # Updates of one user run one at a time: a dispute is loaded, changed and
     # saved per update, and two taps must not race on the same model. Neither
     # keeps anything for a user who is not in the middle of an update.
-    locks = isolation or UserLocks()
+    # Several workers on one PostgreSQL: the buyer is also held across them (Storage.hold_user).
+    locks = isolation or UserLocks(svc.store.hold_user if svc.store.SHARED else None)
     dp = Dispatcher(storage=SparseMemoryStorage(), events_isolation=locks, svc=svc)
     if isinstance(locks, UserLocks):
         svc.backlog = locks.queued
@@ -222,6 +235,23 @@ async def publish_in_background(bot: Bot, svc: Services, bot_id: int, first_poll
 
 async def run(config: Config, clock: Clock | None = None) -> None:
     """Runs until SIGTERM; FatalError (one line for the operator) when it can't."""
+    if is_postgres(config.database.url):
+        if config.webhook.url:  # webhook workers: as many as the load balancer spreads updates over
+            await _run(config, clock)
+            return
+        pg_lock = PostgresInstanceLock(config.database.url)
+        try:
+            await pg_lock.acquire()
+        except AnotherInstance:
+            raise
+        except Exception as e:  # any failure to connect: one line for the operator, no traceback
+            raise FatalError(f"can't use the database at {config.database.url.rpartition('@')[2]}: "
+                             f"{str(e) or type(e).__name__}") from None
+        try:
+            await _run(config, clock)
+        finally:
+            await pg_lock.release()
+        return
     # Before anything else: a second instance must not touch the database or the Bot API.
     lock = InstanceLock(sqlite_path(config.database.url))
     try:
@@ -239,7 +269,8 @@ async def _run(config: Config, clock: Clock | None) -> None:
     store = await Storage.open(config.database.url, busy_timeout=config.database.busy_timeout_seconds)
     svc = Services(config=config, store=store, clock=clock or SystemClock(),
                    i18n=make_i18n(config.bot.default_locale))
-    bot = create_bot(config)
+    # Several workers: the send rate is the bot's, held in the database.
+    bot = create_bot(config, shared=shared_rate(store, config) if store.SHARED else None)
     dp = create_dispatcher(svc)
     engine = create_engine(svc, bot)
 
@@ -285,8 +316,12 @@ async def _run(config: Config, clock: Clock | None) -> None:
         log.info("started as @%s", me.username)
         started = True
         try:
-            # Runs beside polling: each replay holds its place in its buyer's queue already.
-            replays = await resume_after_restart(bot, dp, svc)
+            if not svc.store.SHARED:
+                # One process per database: what is in flight there is the last process's. With several
+                # workers it may be another's, alive: one killed mid-update has its update redelivered
+                # (the webhook got no answer) and taken over then (bot.middlewares.OncePerUpdate).
+                # Runs beside polling: each replay holds its place in its buyer's queue already.
+                replays = await resume_after_restart(bot, dp, svc)
         except Exception as e:  # noqa: BLE001 - a courtesy: it must not keep the bot from starting
             log.warning("could not resume the chats cut off by the last stop: %s", type(e).__name__)
         # Buyers first (polling or the webhook); the profile (14 calls when it changed, none when not)

@@ -16,6 +16,11 @@ send and edit goes through ``SendBudget``, an aiogram request middleware:
   with it (the error reaches the handler: everything was committed before, and the
   buyer's next message re-asks the step). Background sends are never retried here: the
   reminder sender has its own backoff (it also holds every reminder on a 429).
+- with several workers (``shared``, PostgreSQL), a send also takes the chat's slot, then the
+  bot's, from the database (Storage.reserve_send: taken only when free at that moment, else
+  waited for and asked again) as its turn here comes: the limits are the bot's, whatever the
+  number of workers. Replies go before reminders within a worker, not
+  across workers.
 - a reply that fails with a 5xx or a network error is sent once more after
   ``reply_retry_delay`` seconds: the answer before it is committed, and without the
   retry the next question would never arrive (a duplicate is better than silence).
@@ -26,7 +31,7 @@ import asyncio
 import logging
 import time
 from collections import deque
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 
@@ -36,6 +41,9 @@ from aiogram.methods import EditMessageText, SendChatAction
 
 log = logging.getLogger(__name__)
 
+# The chat's send slot (the whole bot's for None), shared by every worker: 0 when taken now, else the
+# seconds until it frees.
+SharedSlot = Callable[[int | None], Awaitable[float]]
 _background: ContextVar[bool] = ContextVar("background_send", default=False)
 
 
@@ -58,8 +66,9 @@ def counted(method: object) -> bool:
 class SendBudget(BaseRequestMiddleware):
     def __init__(self, *, per_second: float = 25, burst: int = 5, chat_per_second: float = 1,
                  chat_burst: int = 4, reply_max_wait: float = 5, reply_retry_delay: float = 0.5,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+                 clock: Callable[[], float] = time.monotonic, shared: SharedSlot | None = None) -> None:
         self.per_second, self.burst = per_second, burst
+        self.shared = shared
         self.chat_per_second, self.chat_burst = chat_per_second, chat_burst
         self.reply_max_wait = reply_max_wait
         self.reply_retry_delay = reply_retry_delay
@@ -112,9 +121,16 @@ class SendBudget(BaseRequestMiddleware):
             wait = self._reserve_chat(paced)
             if wait > 0:
                 await asyncio.sleep(wait)
+            await self._shared_slot(paced)  # the chat's slot among every worker's sends
         await self._take(is_background)
+        await self._shared_slot(None)  # the bot's slot among every worker's sends
         # A 429 may have come for this chat while this call waited its turn.
         await self._wait_pause(method, chat, is_background)
+
+    async def _shared_slot(self, chat) -> None:
+        if self.shared is not None:
+            while (wait := await self.shared(chat)) > 0:
+                await asyncio.sleep(wait)
 
     async def _wait_pause(self, method, chat, is_background: bool) -> None:
         while (left := self._paused_until.get(chat, float("-inf")) - self.clock()) > 0:

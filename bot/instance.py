@@ -2,7 +2,10 @@
 
 Two guards. Instances sharing a database file: an exclusive lock on
 ``<database>.lock``, which the kernel releases when the process dies (SIGKILL
-included), so a restart never finds a stale lock. Instances anywhere else with
+included), so a restart never finds a stale lock. Polling instances sharing a
+PostgreSQL database: an advisory lock held by a connection of their own, which the
+server releases when that connection ends (webhook workers share one database and take
+no such lock: that is what several workers are for). Instances anywhere else with
 the same token: Telegram answers 409 Conflict to a getUpdates that another
 getUpdates interrupted; ``ConflictWatch`` stops polling on it.
 """
@@ -98,3 +101,24 @@ class ConflictWatch(BaseRequestMiddleware):
                 self.tripped = True
                 self.on_conflict()
             return []
+
+
+class PostgresInstanceLock:
+    """One polling process per PostgreSQL database; ``acquire`` raises AnotherInstance when taken."""
+
+    def __init__(self, database_url: str) -> None:
+        self.database_url = database_url
+        self._conn = None
+
+    async def acquire(self) -> None:
+        from bot.storage.postgres import take_polling_lock
+
+        self._conn = await take_polling_lock(self.database_url)
+        if self._conn is None:
+            raise AnotherInstance("another instance of the bot is polling with this PostgreSQL database: "
+                                  "stop it first (several processes need webhook mode, BOT_WEBHOOK_URL)")
+
+    async def release(self) -> None:
+        if self._conn is not None:
+            await self._conn.close()  # closing drops the lock
+            self._conn = None

@@ -11,8 +11,8 @@ record while it holds a state or data (the bot keeps its own state in SQLite).
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncGenerator, Hashable, Mapping
-from contextlib import asynccontextmanager
+from collections.abc import AsyncGenerator, Callable, Hashable, Mapping
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Any
 
 from aiogram.fsm.storage.base import BaseEventIsolation, StateType, StorageKey
@@ -30,7 +30,10 @@ class _Held:
 class UserLocks(BaseEventIsolation):
     """One update at a time per key; the lock is dropped when its last user leaves."""
 
-    def __init__(self) -> None:
+    def __init__(self, hold: Callable[[int], AbstractAsyncContextManager[None]] | None = None) -> None:
+        # ``hold``: the buyer held across processes too (Storage.hold_user: several workers on
+        # PostgreSQL), taken once the in-process turn came, so one process queues in memory.
+        self._hold = hold
         self._held: dict[Hashable, _Held] = {}
         self._by_user: dict[int, int] = {}  # updates in progress or waiting, per Telegram user
 
@@ -43,7 +46,11 @@ class UserLocks(BaseEventIsolation):
         self._by_user[key.user_id] = self._by_user.get(key.user_id, 0) + 1
         try:
             async with held.lock:
-                yield
+                if self._hold is None:
+                    yield
+                else:
+                    async with self._hold(key.user_id):
+                        yield
         finally:
             held.users -= 1
             if held.users == 0:

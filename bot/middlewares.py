@@ -95,6 +95,7 @@ class OncePerUpdate(BaseMiddleware):
         self.store = store
         self.patience = patience
         self._marking: set[asyncio.Future] = set()
+        self._here: set[int] = set()  # updates this process handles, until their "done" mark is written
 
     async def __call__(self, handler, event, data):
         # A private chat's update stays "in flight" until its handling is over, with its payload: a
@@ -114,7 +115,10 @@ class OncePerUpdate(BaseMiddleware):
                 raise
             first = True
         if not first:
+            if self.store.SHARED and chat_id is not None and event.update_id not in self._here:
+                await self._take_over(event.update_id, data)
             return None
+        self._here.add(event.update_id)
         handling = handling_update.set(event.update_id)
         try:
             result = await handler(event, data)
@@ -128,14 +132,36 @@ class OncePerUpdate(BaseMiddleware):
         await self._done(event.update_id, chat_id)
         return result
 
+    async def _take_over(self, update_id: int, data: dict) -> None:
+        """Several workers (PostgreSQL): the update came again while still marked in flight. This
+        worker holds the buyer (Storage.hold_user), so whoever started it is no longer handling it:
+        its worker was killed before answering the webhook. The buyer gets their current question
+        again, as after a restart (bot.resume), once."""
+        from bot.resume import reask
+
+        chat_id = await self.store.take_over(update_id)
+        if chat_id is not None:
+            await reask(data["bot"], data["svc"], chat_id)
+
     async def _done(self, update_id: int, chat_id: int | None) -> None:
         # In the background: the buyer's next update must not wait for it when the
         # database is locked. Should it never land, a restart re-shows the question.
         if chat_id is None:
+            self._here.discard(update_id)
+            return
+        if self.store.SHARED:
+            # Several workers (PostgreSQL: no file lock to wait out): before the webhook is answered,
+            # so an update answered 200 is never left "in flight" by a worker killed just after.
+            try:
+                await self.store.update_done(update_id)
+            except Exception as e:  # noqa: BLE001 - the answer went out; only the mark is missing
+                logging.getLogger(__name__).warning("update not recorded as done: %s", e)
+            self._here.discard(update_id)
             return
         task = asyncio.ensure_future(self.store.update_done(update_id))
         self._marking.add(task)
         task.add_done_callback(self._marking.discard)
+        task.add_done_callback(lambda _: self._here.discard(update_id))
         task.add_done_callback(_quietly)
 
     async def drain(self, timeout: float) -> None:

@@ -42,21 +42,7 @@ async def resume_cut_off(bot: Bot, svc: Services, *, cut_off: list[tuple[int, in
         saved[chat_id] = saved.get(chat_id, True) and answered
 
     async def resume(chat_id: int, update_ids: list[int]) -> None:
-        try:
-            user = await svc.store.get_user(chat_id)
-            locale = user.locale if user and user.locale else svc.config.bot.default_locale
-            with svc.i18n.context(), svc.i18n.use_locale(locale):
-                note = (_("🔄 I restarted while I was handling your last message. It is saved; here is "
-                          "where we are.") if saved[chat_id] else
-                        _("🔄 I restarted while I was handling your last message. Here is where we are: "
-                          "if your last answer is missing, please send it again."))
-                d = await svc.store.focused_dispute(chat_id)
-                if d is None or d.state == "cancelled":
-                    await bot.send_message(chat_id, note + "\n" + hints.no_dispute())
-                else:
-                    await show(bot, chat_id, d, svc, locale, hint=note)
-        except Exception as e:  # noqa: BLE001 - one chat's failure must not stop the start
-            log.warning("could not resume chat after a restart: %s", type(e).__name__)
+        await reask(bot, svc, chat_id, saved=saved[chat_id])
         for update_id in update_ids:
             await svc.store.update_done(update_id)
 
@@ -65,6 +51,26 @@ async def resume_cut_off(bot: Bot, svc: Services, *, cut_off: list[tuple[int, in
     if chats:
         log.info("resumed %d chat(s) cut off by the last stop", len(chats))
     return len(chats)
+
+
+async def reask(bot: Bot, svc: Services, chat_id: int, *, saved: bool = False) -> None:
+    """Shows the chat where it is, with a word on why (its last update was cut off); ``saved``: that
+    update's answer is known to be committed."""
+    try:
+        user = await svc.store.get_user(chat_id)
+        locale = user.locale if user and user.locale else svc.config.bot.default_locale
+        with svc.i18n.context(), svc.i18n.use_locale(locale):
+            note = (_("🔄 I restarted while I was handling your last message. It is saved; here is "
+                      "where we are.") if saved else
+                    _("🔄 I restarted while I was handling your last message. Here is where we are: "
+                      "if your last answer is missing, please send it again."))
+            d = await svc.store.focused_dispute(chat_id)
+            if d is None or d.state == "cancelled":
+                await bot.send_message(chat_id, note + "\n" + hints.no_dispute())
+            else:
+                await show(bot, chat_id, d, svc, locale, hint=note)
+    except Exception as e:  # noqa: BLE001 - one chat's failure must not stop the others
+        log.warning("could not resume chat after a restart: %s", type(e).__name__)
 
 
 async def replay_received(bot: Bot, dp: Dispatcher, svc: Services) -> int:

@@ -51,7 +51,9 @@ def web_app(svc: Services, *, dp: Dispatcher | None = None, bot: Bot | None = No
         # Startup/shutdown first: on shutdown the dispatcher finishes the updates in flight
         # before the request handler's own hook closes the bot's session.
         setup_application(app, dp, bot=bot)
-        SimpleRequestHandler(dp, bot, secret_token=secret).register(app, path=path)
+        # Answered once handled, not on receipt: a worker killed mid-update leaves Telegram (or the
+        # load balancer) without an answer, so the update is delivered again, to a live worker.
+        SimpleRequestHandler(dp, bot, secret_token=secret, handle_in_background=False).register(app, path=path)
     return app
 
 

@@ -485,7 +485,7 @@ STEPS: tuple[Step, ...] = (
 
 STEP: dict[str, Step] = {s.name: s for s in STEPS}
 NAMES: tuple[str, ...] = tuple(STEP)
-# Facts the table adds to a dispute, stored together (bot/storage.py): field -> "str" | "date" | "bool".
+# Facts the table adds to a dispute, stored together (bot/storage/records.py): field -> "str" | "date" | "bool".
 FACTS: dict[str, str] = {name: kind for s in STEPS for name, kind in s.facts.items()}
 
 

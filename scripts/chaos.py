@@ -83,7 +83,7 @@ if str(REPO) not in sys.path:
 
 from bot.config import load_config  # noqa: E402
 from bot.planning import zone  # noqa: E402
-from bot.storage import _dispute  # noqa: E402
+from bot.storage.records import dispute as _dispute  # noqa: E402
 from flows.calendar import HOLIDAY_COUNTRY  # noqa: E402
 from flows.steps import NAMES as STEPS  # noqa: E402
 from flows.machine import STATES  # noqa: E402

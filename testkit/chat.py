@@ -161,15 +161,16 @@ class FixedClock:
 
 
 class BotHarness:
-    """The real dispatcher over a SQLite file; ``restart()`` keeps the file."""
+    """The real dispatcher over a SQLite file (or ``database_url``); ``restart()`` keeps the database."""
 
-    def __init__(self, db_path: Path, today: date, config: Config | None = None) -> None:
-        self.db_path = db_path
+    def __init__(self, db_path: Path, today: date, config: Config | None = None, *,
+                 database_url: str | None = None) -> None:
+        self.db_path = db_path  # the SQLite file, unless ``database_url`` names another database
         self.clock = FixedClock(today)
         self.config = config or Config.model_validate({
             # A scripted user types far faster than a person: flood control gets its own test.
             "bot": {"token": TOKEN, "album_settle_seconds": 0.2, "flood_limit": 10_000},
-            "database": {"url": f"sqlite:///{db_path}"},
+            "database": {"url": database_url or f"sqlite:///{db_path}"},
             # The recording session answers at once; rates are tested against the fake Bot API.
             "reminders": {"global_per_second": 100_000, "per_chat_per_second": 100_000},
             "sending": {"per_second": 100_000, "chat_per_second": 100_000}})

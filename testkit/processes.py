@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
+import socket
 import sys
 from pathlib import Path
 from typing import Callable
@@ -19,6 +20,13 @@ REPO = Path(__file__).resolve().parent.parent
 TIMEOUT = 15.0
 ENV_KEYS = ("BOT_TOKEN", "BOT_API_URL", "DATABASE_URL", "CONFIG_FILE", "BOT_WEBHOOK_URL", "BOT_WEBHOOK_SECRET",
             "PORT", "METRICS_PORT")
+
+
+def free_port() -> int:
+    """A TCP port nothing listens on now, on 127.0.0.1."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
 
 
 def bot_env(**overrides: str) -> dict[str, str]:

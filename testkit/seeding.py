@@ -26,13 +26,14 @@ def moment(value: datetime) -> str:
     return value.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S+00:00")
 
 
-async def seed(db_path: Path, n: int, *, window_started: timedelta, planned_at: timedelta,
+async def seed(db: Path | str, n: int, *, window_started: timedelta, planned_at: timedelta,
                expect_due: int, expect_pending: int) -> datetime:
     """One dispute in "negotiating" per chat BASE_UID..BASE_UID+n-1; returns the seeding "now".
 
-    ``window_started`` and ``planned_at`` are offsets from now (negative = in the past)."""
+    ``db``: a SQLite file, or a database URL. ``window_started`` and ``planned_at`` are offsets
+    from now (negative = in the past)."""
     now = datetime.now(timezone.utc).replace(microsecond=0)  # storage keeps whole seconds
-    store = await Storage.open(f"sqlite:///{db_path}")
+    store = await Storage.open(db if isinstance(db, str) else f"sqlite:///{db}")
     try:
         for i in range(n):
             uid = BASE_UID + i

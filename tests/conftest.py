@@ -2,19 +2,21 @@ from __future__ import annotations
 
 import asyncio
 import os
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
 
 from testkit.chat import TODAY, BotHarness
 from testkit.fake_bot_api import FakeBotAPI
+from testkit.postgres import fresh_schema
 from testkit.processes import bot_env
 
 
 
 @pytest.fixture
-async def harness(tmp_path):
-    h = await BotHarness(tmp_path / "disputes.db", TODAY).start()
+async def harness(tmp_path, database_url):
+    h = await BotHarness(tmp_path / "disputes.db", TODAY, database_url=database_url).start()
     yield h
     await h.stop()
 
@@ -69,7 +71,9 @@ def _postgres_problem(url: str) -> str | None:
             await conn.close()
 
     try:
-        asyncio.run(probe())
+        # Its own thread and loop: the fixture may be asked for from inside a running event loop.
+        with ThreadPoolExecutor(1) as thread:
+            thread.submit(asyncio.run, probe()).result()
     except Exception as e:  # noqa: BLE001 - any failure to connect is "no server"
         return f"{type(e).__name__}: {e}".splitlines()[0]
     return None
@@ -85,3 +89,19 @@ def postgres_url() -> str:
                         pytrace=False)
         pytest.skip(f"no PostgreSQL at {where} (set TEST_DATABASE_URL): {problem}")
     return TEST_DATABASE_URL
+
+
+# ------------------------------------------------------------------ both backends
+# A test or module marked ``@both_backends`` runs once on SQLite and once on PostgreSQL (the latter
+# marked `postgres`); ``database_url`` (and the ``harness`` built on it) is SQLite otherwise.
+both_backends = pytest.mark.parametrize(
+    "database_url", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)], indirect=True)
+
+
+@pytest.fixture
+async def database_url(request: pytest.FixtureRequest, tmp_path: Path):
+    if getattr(request, "param", "sqlite") == "sqlite":
+        yield f"sqlite:///{tmp_path}/disputes.db"
+        return
+    async with fresh_schema(request.getfixturevalue("postgres_url")) as url:
+        yield url

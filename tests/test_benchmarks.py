@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import sqlite3
 
+import pytest
+
 from benchmarks import storage, throughput
 from benchmarks.common import alternate, spread
 from benchmarks.reminders import seed_due, seed_pending
@@ -82,3 +84,12 @@ def test_the_dossier_figure_builds_a_real_two_part_dossier():
     assert build.name == "5. dossier build, 2 photos + 3 seller messages, ru + en" and build.value.endswith(" per photo)")
     assert size.ok is True and size.value.endswith("MiB")
     assert picture.name.startswith("5. timeline picture, ") and picture.value.endswith("(min / median / max of 1)")
+
+
+@pytest.mark.postgres
+async def test_the_postgresql_latency_figure_runs_the_intake_on_both_backends(tmp_path, postgres_url, monkeypatch):
+    from benchmarks import workers
+    monkeypatch.setattr(workers, "SERVER", postgres_url)
+    (figure,) = await workers.latency(tmp_path, buyers=1, rounds=1)
+    # latency() raises unless the buyer's dispute reached the currency on each backend.
+    assert figure.name.startswith("7. per-update latency PostgreSQL/SQLite") and "7 updates each" in figure.note

@@ -11,6 +11,9 @@ from flows.images import ALIEXPRESS_MAX_BYTES
 from testkit.chat import ChatUser
 from testkit.intake import walk
 from tests.test_intake import focused
+from tests.conftest import both_backends
+
+pytestmark = both_backends  # every conversation here, on SQLite and on PostgreSQL
 
 
 async def to_evidence_step(user: ChatUser) -> None:

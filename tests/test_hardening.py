@@ -13,6 +13,7 @@ from testkit.chat import TOKEN, BotHarness
 from testkit.chat import TODAY
 from testkit.intake import walk
 from tests.test_lifecycle import open_dispute
+from tests.conftest import both_backends
 
 
 async def test_the_same_update_twice_is_handled_once(user, harness):
@@ -167,12 +168,13 @@ async def test_sqlite_busy_waits_instead_of_failing(tmp_path):
     await store.close()
 
 
-async def test_a_failed_transaction_rolls_back_whole(tmp_path):
+@both_backends
+async def test_a_failed_transaction_rolls_back_whole(database_url):
     from datetime import datetime, timezone
 
     from bot.storage import Storage
     from flows.reminders import PlannedReminder
-    store = await Storage.open(f"sqlite:///{tmp_path}/rb.db")
+    store = await Storage.open(database_url)
     d = await store.create_dispute(1, "reason")
     d.reason = "damaged"
     broken = [PlannedReminder("protection", datetime(2027, 1, 1, tzinfo=timezone.utc), None)]  # deadline missing

@@ -10,6 +10,9 @@ from bot.keyboards import StepAnswer, StepNav
 from flows.explanation import has_chinese
 from testkit.chat import ChatUser
 from testkit.intake import walk
+from tests.conftest import both_backends
+
+pytestmark = both_backends  # every conversation here, on SQLite and on PostgreSQL
 
 
 async def focused(user: ChatUser):

@@ -13,6 +13,9 @@ from icalendar import Calendar
 from testkit.chat import ChatUser
 from testkit.intake import walk
 from tests.test_intake import focused
+from tests.conftest import both_backends
+
+pytestmark = both_backends  # every conversation here, on SQLite and on PostgreSQL
 
 
 async def open_dispute(user: ChatUser) -> list:

@@ -11,6 +11,7 @@ import pytest
 
 from bot.config import ConfigError, load_config
 from bot.storage import MIGRATIONS, Storage
+from tests.conftest import both_backends
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -61,8 +62,9 @@ async def test_migrations_run_once_and_pragmas_are_set(tmp_path):
     assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
 
 
-async def test_stale_save_is_refused(tmp_path):
-    store = await Storage.open(f"sqlite:///{tmp_path}/d.db")
+@both_backends
+async def test_stale_save_is_refused(database_url):
+    store = await Storage.open(database_url)
     d = await store.create_dispute(7, "reason")
     other = await store.get_dispute(7, d.id)
     d.reason = "damaged"

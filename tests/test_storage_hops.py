@@ -1,5 +1,5 @@
 """Storage folds statements to save round trips to aiosqlite's thread; these pin
-the folded statements' behaviour and the per-update hop budget."""
+the folded statements' behaviour (on both backends) and the per-update hop budget (SQLite's)."""
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
@@ -10,6 +10,7 @@ import pytest
 from bot.storage import Storage, handling_update
 from flows.evidence import EvidenceItem, EvidenceKind
 from flows.reminders import PlannedReminder
+from tests.conftest import both_backends
 
 BASE = datetime(2030, 1, 1, tzinfo=timezone.utc)
 
@@ -19,12 +20,13 @@ def planned(kind: str, hours: int) -> PlannedReminder:
 
 
 @pytest.fixture
-async def store(tmp_path):
-    s = await Storage.open(f"sqlite:///{tmp_path}/hops.db")
+async def store(database_url):
+    s = await Storage.open(database_url)
     yield s
     await s.close()
 
 
+@both_backends
 async def test_a_new_plan_cancels_revives_and_restates_only_what_it_should(store):
     d = await store.create_dispute(1, "a")
     keep, drop, sent, back = planned("keep", 1), planned("drop", 2), planned("sent", 3), planned("back", 4)
@@ -47,6 +49,7 @@ async def test_a_new_plan_cancels_revives_and_restates_only_what_it_should(store
         "keep": "sent", "drop": "cancelled", "sent": "cancelled", "back": "cancelled"}
 
 
+@both_backends
 async def test_add_evidence_counts_in_the_same_statement(store):
     d = await store.create_dispute(1, "evidence")
     first, second = EvidenceItem(EvidenceKind.NOTE, text="one"), EvidenceItem(EvidenceKind.NOTE, text="two")
@@ -60,6 +63,7 @@ async def test_add_evidence_counts_in_the_same_statement(store):
     assert await store.count_evidence(d) == 2
 
 
+@both_backends
 async def test_users_are_created_once_and_keep_their_locale(store):
     assert (await store.ensure_user(1, "ru")).locale == "ru"
     assert (await store.ensure_user(1, "en")).locale == "ru"
@@ -72,6 +76,7 @@ async def test_users_are_created_once_and_keep_their_locale(store):
     assert (await store.get_user(2)).timezone == "Europe/Paris"
 
 
+@both_backends
 async def test_forget_user_takes_everything_in_one_statement(store):
     d = await store.create_dispute(1, "a")
     await store.add_evidence(d, EvidenceItem(EvidenceKind.NOTE, text="n"))
@@ -84,6 +89,7 @@ async def test_forget_user_takes_everything_in_one_statement(store):
     assert (await store.stats())["disputes"] == {"a": 1}
 
 
+@both_backends
 async def test_stats_always_has_both_tables(store):
     assert await store.stats() == {"disputes": {}, "reminders": {}}
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import re
-import socket
 from datetime import timedelta
 from pathlib import Path
 
@@ -17,18 +16,12 @@ import aiohttp
 import pytest
 
 from testkit.fake_bot_api import FakeBotAPI
-from testkit.processes import BotProcess, bot_env
+from testkit.processes import BotProcess, bot_env, free_port
 from tests.test_e2e import sent_to
 from tests.test_reminders_e2e import BASE_UID, reminders_sent, seed, write_config
 
 USER = 6001
 SECRET = "webhook-secret_for-tests-0123456789"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture
