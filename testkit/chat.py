@@ -90,6 +90,9 @@ def as_received(html_text: str) -> tuple[str, list[dict]]:
     return parser.text, parser.entities
 
 
+MESSAGE_IDS = itertools.count(1)
+
+
 class RecordingSession(BaseSession):
     def __init__(self) -> None:
         super().__init__()
@@ -97,8 +100,9 @@ class RecordingSession(BaseSession):
         self.files: dict[str, bytes] = {}
         self._ids = itertools.count(1000)  # file ids
         # As in Telegram's private chats, the buyer's and the bot's messages share one rising
-        # sequence (one for all chats here: each chat's order is the same, and nothing is kept per chat).
-        self._message_ids = itertools.count(1)
+        # sequence: one for all chats and every harness of the process (several workers serve one
+        # chat), so each chat's order is Telegram's and nothing is kept per chat.
+        self._message_ids = MESSAGE_IDS
         self._failures: list[tuple[type, Exception]] = []
 
     def fail_next(self, method_type: type, error: Exception) -> None:
