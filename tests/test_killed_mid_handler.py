@@ -18,6 +18,7 @@ import pytest
 from bot.resume import resume_after_restart
 from bot.storage import Storage
 from testkit.chat import BotHarness, ChatUser
+from testkit.intake import walk
 
 ORDER = "8123456789012345"
 SAVED_NOTE = {"en": "It is saved; here is where we are.",
@@ -60,10 +61,7 @@ async def restart(harness: BotHarness) -> None:
 
 async def to_order_number(harness: BotHarness, lang: str) -> ChatUser:
     user = harness.user(language_code=lang)
-    await user.send("/start")
-    await user.choose("new")
-    await user.choose("not_received")
-    await user.choose("none")
+    await walk(user, to="order_number")
     user.replies()
     return user
 
@@ -109,10 +107,8 @@ async def test_killed_after_the_answer_is_committed_it_is_not_applied_twice(harn
 
 
 async def to_evidence(harness: BotHarness) -> ChatUser:
-    user = await to_order_number(harness, "en")
-    for typed in (ORDER, "$25.90", "11/01/2026", "45"):
-        await user.send(typed)
-    assert (await harness.store.focused_dispute(user.id)).state == "evidence"
+    user = harness.user()
+    await walk(user, to="evidence")
     user.replies()
     return user
 

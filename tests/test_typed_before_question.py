@@ -11,6 +11,7 @@ from __future__ import annotations
 import pytest
 
 from testkit.chat import BotHarness, ChatUser
+from testkit.intake import walk
 
 HINT = {"en": "That message was sent before this question", "ru": "Это сообщение пришло раньше этого вопроса",
         "es": "Ese mensaje se envió antes de esta pregunta", "de": "Diese Nachricht kam vor dieser Frage"}
@@ -22,13 +23,7 @@ TOTAL = {"en": "$25.90", "ru": "25,90 ₽", "es": "25,90 €", "de": "25,90 €"
 
 async def to_shipped_on(harness: BotHarness, lang: str) -> ChatUser:
     user = harness.user(language_code=lang)
-    await user.send("/start")
-    await user.choose("new")
-    await user.choose("not_received")
-    await user.choose("none")
-    await user.send("8123456789012345")
-    await user.send(TOTAL[lang])
-    assert (await harness.store.focused_dispute(user.id)).state == "shipped_on"
+    await walk(user, to="shipped_on", order_total=TOTAL[lang])
     user.replies()
     return user
 
