@@ -28,8 +28,14 @@ from flows.machine import FINAL, LIFECYCLE, fire
 STAGES = frozenset({"opening", *LIFECYCLE, *FINAL})
 
 
-async def show(bot: Bot, chat_id: int, d: Dispute, svc: Services, locale: str, *, hint: str | None = None) -> None:
-    """Sends the dispute's current step (or the summary), prefixed by an optional hint."""
+async def show(bot: Bot, chat_id: int, d: Dispute, svc: Services, locale: str, *, hint: str | None = None,
+               new_question: bool = False) -> None:
+    """Sends the dispute's current step (or the summary), prefixed by an optional hint.
+
+    ``new_question``: the dispute just moved to this step (advance): its message becomes the one
+    typed answers are measured against (docs/rules.md). Showing the same question again (a hint,
+    /disputes, a re-ask after a restart) doesn't move it: an answer typed after the first showing
+    answers it, or a buyer typing faster than the bot may send would never catch up."""
     day = today(svc.clock)
     if d.state == "cancelled":
         await bot.send_message(chat_id, _("This dispute was cancelled. Send /new to start a new one."))
@@ -41,7 +47,7 @@ async def show(bot: Bot, chat_id: int, d: Dispute, svc: Services, locale: str, *
         extra = [answer_button(d, label, value) for label, value in
                  ((_("Today"), "d0"), (_("Yesterday"), "d1"), (_("2 days ago"), "d2"))] if d.state == "opening" else None
         sent = await bot.send_message(chat_id, _join(hint, text), reply_markup=stage_keyboard(d, extra=extra))
-        if d.state == "opening":  # a typed date answers it
+        if d.state == "opening" and new_question:  # a typed date answers it
             await svc.store.asked(d, sent.message_id)
         return
     items = await svc.store.list_evidence(d) if d.state in ("evidence", "summary") else []
@@ -59,8 +65,8 @@ async def show(bot: Bot, chat_id: int, d: Dispute, svc: Services, locale: str, *
         return
     screen = question(d, items, locale=locale, today=day)
     sent = await bot.send_message(chat_id, _join(hint, screen.text), reply_markup=screen.markup)
-    # After the send, off the buyer's wait: what they type from now on answers this question.
-    await svc.store.asked(d, sent.message_id)
+    if new_question:  # after the send, off the buyer's wait: what they type from now on answers it
+        await svc.store.asked(d, sent.message_id)
 
 
 # Steps after which the order's currency is known: remembered per buyer.
@@ -98,5 +104,5 @@ async def advance(bot: Bot, chat_id: int, d: Dispute, svc: Services, locale: str
     if before == "detail" and d.detail:
         # The buyer sees exactly what goes into the form's text.
         hint = pasted_text(explanation_details(d))
-    await show(bot, chat_id, d, svc, locale, hint=hint)
+    await show(bot, chat_id, d, svc, locale, hint=hint, new_question=True)
     return True

@@ -53,3 +53,14 @@ async def test_the_question_shown_again_after_a_hint_is_the_one_answered(harness
     await user.send("not a date")  # a hint and the question again: the next answer is for it
     await user.send(SHIPPED["en"])
     assert (await harness.store.focused_dispute(user.id)).state == "protection"
+
+
+async def test_an_answer_typed_while_the_same_question_was_shown_again_still_answers_it(harness: BotHarness):
+    """Showing the same question again (after a hint, /disputes, a restart) doesn't move the mark: a buyer
+    typing faster than the bot may send would otherwise never catch up (seen in a chaos run)."""
+    user = await to_shipped_on(harness, "en")
+    typo, answer = user._message(text="not a date"), user._message(text=SHIPPED["en"])  # typed one after the other
+    await harness.feed({"message": typo})  # a hint and the same question again, numbered after both
+    await harness.feed({"message": answer})
+    d = await harness.store.focused_dispute(user.id)
+    assert d.state == "protection" and d.shipped_on.isoformat() == "2026-11-01"
