@@ -78,12 +78,14 @@ async def test_three_workers_one_killed_lose_nothing_and_double_nothing(tmp_path
             await asyncio.wait_for(asyncio.gather(kill_mid_run(), *(b.run() for b in buyers)), 600)
             await every_due_reminder_finished(url, timeout=90)
         finally:
-            for i, worker in enumerate(workers):
-                if i != killed:
-                    assert await worker.terminate(30) == 0, worker.describe()
-                    assert "Traceback" not in worker.stderr, worker.describe()
+            # Every worker stopped before any is judged: one failed check must not leave the others
+            # running (holding PostgreSQL connections for the rest of the suite).
+            codes = {i: await worker.terminate(30) for i, worker in enumerate(workers) if i != killed}
             await lb.session.close()
             await fake.stop()
+        for i, code in codes.items():
+            assert code == 0, workers[i].describe()
+            assert "Traceback" not in workers[i].stderr, workers[i].describe()
         await check_disputes(url, buyers)
         await check_updates(url, buyers, lb)
     sent_reminders = reminders_sent(fake)

@@ -57,6 +57,11 @@ async def on_error(event: ErrorEvent, bot: Bot) -> None:
     unsaved = is_unavailable(event.exception)
     if unsaved:
         log.warning("update %s not saved: %s", event.update.update_id, event.exception)
+    elif isinstance(event.exception, TelegramAPIError):
+        # An outage or flood control that outlasted the retry (bot.budget): expected, and the buyer
+        # is told below; a traceback is kept for what may be a bug.
+        log.warning("update %s: Telegram refused the reply: %s: %s", event.update.update_id,
+                    type(event.exception).__name__, event.exception)
     else:
         log.error("update %s failed", event.update.update_id, exc_info=event.exception)
     callback = event.update.callback_query
