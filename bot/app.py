@@ -64,12 +64,14 @@ def shared_rate(store: Storage, config: Config) -> SharedSlot:
     rate = SendRate(per_second=s.per_second, burst=s.burst, chat_per_second=s.chat_per_second,
                     chat_burst=s.chat_burst)
 
-    async def reserve(chat_id: int | None) -> float:
-        return await store.reserve_send(chat_id, rate)
+    async def reserve(chat_id: int | None, background: bool) -> float:
+        return await store.reserve_send(chat_id, rate, background=background)
     return reserve
 
 
-def create_dispatcher(svc: Services, *, isolation: BaseEventIsolation | None = None) -> Dispatcher:
+def create_dispatcher(svc: Services, *, isolation: BaseEventIsolation | None = None,
+                      received: dict[int, str] | None = None) -> Dispatcher:
+    """``received``: the updates polling stored on receipt, as JSON (RecordReceived), by update id."""
     # Updates of one user run one at a time: a dispute is loaded, changed and
     # saved per update, and two taps must not race on the same model. Neither
     # keeps anything for a user who is not in the middle of an update.
@@ -83,7 +85,7 @@ def create_dispatcher(svc: Services, *, isolation: BaseEventIsolation | None = N
     dp.update.outer_middleware(TrackCommit())
     # Spinner and "answered" edits run beside the next question; the update waits for them at its end.
     dp.update.outer_middleware(Cosmetics())
-    once = OncePerUpdate(svc.store)
+    once = OncePerUpdate(svc.store, received=received)
     dp.update.outer_middleware(once)
     b = svc.config.bot
 
@@ -197,8 +199,12 @@ class RecordReceived(BaseRequestMiddleware):
     at most ``patience`` seconds: with the database locked by another program nothing can be
     stored anyway, and buyers must still be answered."""
 
-    def __init__(self, store: Storage, *, patience: float = 1.0) -> None:
+    def __init__(self, store: Storage, received: dict[int, str] | None = None, *, patience: float = 1.0) -> None:
         self.store, self.patience = store, patience
+        # Each private update's JSON, handed to OncePerUpdate (it keeps the payload while the update is in
+        # flight): one serialization per update, not two. Taken as each is handled (queued behind its
+        # buyer's earlier updates, it waits here a while).
+        self.received = received if received is not None else {}
         self._pending: asyncio.Task | None = None
 
     async def __call__(self, make_request, bot, method):
@@ -210,6 +216,9 @@ class RecordReceived(BaseRequestMiddleware):
         result = await make_request(bot, method)
         if result:
             rows = [(u.update_id, private_chat(u), u.model_dump_json(exclude_none=True)) for u in result]
+            if len(self.received) > 10_000:  # leftovers only: OncePerUpdate serializes what is missing
+                self.received.clear()
+            self.received.update((update_id, payload) for update_id, chat, payload in rows if chat is not None)
             self._pending = asyncio.create_task(self._record(rows), name="record-received")
         return result
 
@@ -271,7 +280,8 @@ async def _run(config: Config, clock: Clock | None) -> None:
                    i18n=make_i18n(config.bot.default_locale))
     # Several workers: the send rate is the bot's, held in the database.
     bot = create_bot(config, shared=shared_rate(store, config) if store.SHARED else None)
-    dp = create_dispatcher(svc)
+    received: dict[int, str] = {}  # RecordReceived's JSON of each private update, for OncePerUpdate
+    dp = create_dispatcher(svc, received=received)
     engine = create_engine(svc, bot)
 
     def conflict() -> None:
@@ -285,7 +295,7 @@ async def _run(config: Config, clock: Clock | None) -> None:
     bot.session.middleware(metrics.Count429())
     first_poll = FirstPoll()
     bot.session.middleware(first_poll)
-    bot.session.middleware(RecordReceived(store))
+    bot.session.middleware(RecordReceived(store, received))
 
     async def start_engine() -> None:
         dp["reminder_task"] = asyncio.create_task(engine.run(), name="reminders")

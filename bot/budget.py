@@ -19,8 +19,8 @@ send and edit goes through ``SendBudget``, an aiogram request middleware:
 - with several workers (``shared``, PostgreSQL), a send also takes the chat's slot, then the
   bot's, from the database (Storage.reserve_send: taken only when free at that moment, else
   waited for and asked again) as its turn here comes: the limits are the bot's, whatever the
-  number of workers. Replies go before reminders within a worker, not
-  across workers.
+  number of workers. Replies go before reminders across workers too: a reminder takes
+  the bot's slot only while no worker's replies are spending the burst.
 - a reply that fails with a 5xx or a network error is sent once more after
   ``reply_retry_delay`` seconds: the answer before it is committed, and without the
   retry the next question would never arrive (a duplicate is better than silence).
@@ -41,20 +41,30 @@ from aiogram.methods import EditMessageText, SendChatAction
 
 log = logging.getLogger(__name__)
 
-# The chat's send slot (the whole bot's for None), shared by every worker: 0 when taken now, else the
-# seconds until it frees.
-SharedSlot = Callable[[int | None], Awaitable[float]]
+# The chat's send slot (the whole bot's for None), shared by every worker, for a background send or
+# not: 0 when taken now, else the seconds until it frees.
+SharedSlot = Callable[[int | None, bool], Awaitable[float]]
 _background: ContextVar[bool] = ContextVar("background_send", default=False)
+# Asked right before a background send's request goes, after every wait for its turn: still ours?
+_still_ours: ContextVar[Callable[[], Awaitable[bool]] | None] = ContextVar("still_ours", default=None)
+
+
+class ClaimLost(Exception):
+    """A background send not made: what it was for was taken by another worker while it waited its turn."""
 
 
 @contextmanager
-def background() -> Iterator[None]:
-    """Sends made inside are served only when no reply is waiting (reminders)."""
-    token = _background.set(True)
+def background(still_ours: Callable[[], Awaitable[bool]] | None = None) -> Iterator[None]:
+    """Sends made inside are served only when no reply is waiting (reminders). ``still_ours`` is
+    awaited once the send's turn has come, right before its request: False gives it up (ClaimLost).
+    A reminder's claim is checked there, not before the wait, since a wait behind replies can
+    outlast the claim's lease (bot.reminders)."""
+    token, check = _background.set(True), _still_ours.set(still_ours)
     try:
         yield
     finally:
         _background.reset(token)
+        _still_ours.reset(check)
 
 
 def counted(method: object) -> bool:
@@ -78,6 +88,7 @@ class SendBudget(BaseRequestMiddleware):
         self._pump: asyncio.Task | None = None
         self._paused_until: dict[int | str | None, float] = {}  # chat -> end of its 429 pause
         self._chats: dict[int | str, tuple[float, float]] = {}  # chat -> (tokens, at)
+        self._swept_at = clock()
 
     # ------------------------------------------------------------------ the middleware
     async def __call__(self, make_request, bot, method):
@@ -97,6 +108,8 @@ class SendBudget(BaseRequestMiddleware):
         retried = False
         while True:
             await self._wait_turn(method, chat, is_background, paced)
+            if is_background and (still_ours := _still_ours.get()) is not None and not await still_ours():
+                raise ClaimLost(type(method).__name__)
             try:
                 return await make_request(bot, method)
             except TelegramRetryAfter as e:
@@ -121,15 +134,15 @@ class SendBudget(BaseRequestMiddleware):
             wait = self._reserve_chat(paced)
             if wait > 0:
                 await asyncio.sleep(wait)
-            await self._shared_slot(paced)  # the chat's slot among every worker's sends
+            await self._shared_slot(paced, is_background)  # the chat's slot among every worker's sends
         await self._take(is_background)
-        await self._shared_slot(None)  # the bot's slot among every worker's sends
+        await self._shared_slot(None, is_background)  # the bot's slot among every worker's sends
         # A 429 may have come for this chat while this call waited its turn.
         await self._wait_pause(method, chat, is_background)
 
-    async def _shared_slot(self, chat) -> None:
+    async def _shared_slot(self, chat, is_background: bool) -> None:
         if self.shared is not None:
-            while (wait := await self.shared(chat)) > 0:
+            while (wait := await self.shared(chat, is_background)) > 0:
                 await asyncio.sleep(wait)
 
     async def _wait_pause(self, method, chat, is_background: bool) -> None:
@@ -153,7 +166,10 @@ class SendBudget(BaseRequestMiddleware):
         tokens, at = self._chats.get(chat, (float(self.chat_burst), now))
         tokens = min(float(self.chat_burst), tokens + (now - at) * self.chat_per_second) - 1
         self._chats[chat] = (tokens, now)
-        if len(self._chats) > 1000:  # forget chats whose bucket is full again
+        if now - self._swept_at >= self.chat_burst / self.chat_per_second:
+            # Once per time a bucket takes to fill: forget chats whose bucket is full again (as good as
+            # new), so only the last few seconds' chats are remembered, however many buyers came before.
+            self._swept_at = now
             self._chats = {c: (t, a) for c, (t, a) in self._chats.items()
                            if t + (now - a) * self.chat_per_second < self.chat_burst}
         return -tokens / self.chat_per_second if tokens < 0 else 0.0

@@ -85,8 +85,9 @@ class RemindersSection(BaseModel):
     # (the process died mid-send): at most one duplicate.
     lease_seconds: float = Field(120, gt=0)
     batch: int = Field(200, ge=1)
-    # Reminders being sent at once (the sender still keeps the rates).
-    concurrency: int = Field(50, ge=1)
+    # Reminders being sent at once (the sender still keeps the rates). Each one in flight when the
+    # process dies goes out again: 1 means at most one duplicate per crash (bot/reminders.py).
+    concurrency: int = Field(1, ge=1)
     # The loop wakes at least this often even with nothing due.
     max_sleep_seconds: float = Field(300, gt=0)
 

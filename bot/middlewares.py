@@ -91,9 +91,12 @@ class OncePerUpdate(BaseMiddleware):
     than ``patience`` seconds for the record: the write finishes in the background.
     """
 
-    def __init__(self, store, *, patience: float = 1.0) -> None:
+    def __init__(self, store, *, patience: float = 1.0, received: dict[int, str] | None = None) -> None:
         self.store = store
         self.patience = patience
+        # update id → the update as JSON, made by polling's RecordReceived when it stored the update on
+        # receipt: taken from here instead of serializing the update a second time.
+        self.received = received if received is not None else {}
         self._marking: set[asyncio.Future] = set()
         self._here: set[int] = set()  # updates this process handles, until their "done" mark is written
 
@@ -103,7 +106,9 @@ class OncePerUpdate(BaseMiddleware):
         # bot.resume replays it when its answer wasn't committed yet (the commit records it,
         # bot.storage.handling_update), and shows the chat its current question when it was.
         chat_id = private_chat(event)
-        payload = event.model_dump_json(exclude_none=True) if chat_id is not None else None
+        payload = self.received.pop(event.update_id, None)
+        if payload is None and chat_id is not None:
+            payload = event.model_dump_json(exclude_none=True)
         record = asyncio.ensure_future(self.store.first_delivery(event.update_id, chat_id=chat_id, payload=payload))
         try:
             first = await asyncio.wait_for(asyncio.shield(record), self.patience)
@@ -114,9 +119,8 @@ class OncePerUpdate(BaseMiddleware):
             if not is_unavailable(e):
                 raise
             first = True
-        if not first:
-            if self.store.SHARED and chat_id is not None and event.update_id not in self._here:
-                await self._take_over(event.update_id, data)
+        if not first and not (self.store.SHARED and chat_id is not None and event.update_id not in self._here
+                              and await self._take_over(event.update_id, data)):
             return None
         self._here.add(event.update_id)
         handling = handling_update.set(event.update_id)
@@ -132,16 +136,21 @@ class OncePerUpdate(BaseMiddleware):
         await self._done(event.update_id, chat_id)
         return result
 
-    async def _take_over(self, update_id: int, data: dict) -> None:
+    async def _take_over(self, update_id: int, data: dict) -> bool:
         """Several workers (PostgreSQL): the update came again while still marked in flight. This
         worker holds the buyer (Storage.hold_user), so whoever started it is no longer handling it:
-        its worker was killed before answering the webhook. The buyer gets their current question
-        again, as after a restart (bot.resume), once."""
+        its worker was killed before answering the webhook. As after a restart (bot.resume): True
+        when its answer was never committed, so this worker handles it now; when it was, the buyer
+        gets their current question again, once, and False."""
         from bot.resume import reask
 
-        chat_id = await self.store.take_over(update_id)
-        if chat_id is not None:
-            await reask(data["bot"], data["svc"], chat_id)
+        taken = await self.store.take_over(update_id)
+        if taken is None:
+            return False
+        chat_id, answered = taken
+        if answered:
+            await reask(data["bot"], data["svc"], chat_id, saved=True)
+        return not answered
 
     async def _done(self, update_id: int, chat_id: int | None) -> None:
         # In the background: the buyer's next update must not wait for it when the

@@ -2,9 +2,11 @@
 
 Rows are planned in the same transaction as the state change that causes
 them (bot.conversation). The loop sleeps until the next due row (an indexed
-MIN), or until a new plan wakes it; claims due rows with a lease, so a crash
-mid-send means at most one duplicate; re-checks that the dispute still wants
-each one; and sends through the rate-limited sender. After downtime, several
+MIN), or until a new plan wakes it; claims due rows with a lease; re-checks
+that the dispute still wants each one; and sends through the rate-limited
+sender, one at a time by default, renewing the claim once its turn to send has
+come (a claim that ran out meanwhile was taken by another sender: it is given
+up). A crash mid-send therefore means at most one duplicate. After downtime, several
 overdue reminders of one kind collapse into one, worded for the real date.
 """
 from __future__ import annotations
@@ -75,10 +77,12 @@ def when_text(deadline: datetime, now: datetime, tz, locale: str) -> str:
 
 class ReminderEngine:
     def __init__(self, svc: Services, sender: RateLimitedSender, *, lease_seconds: float = 120,
-                 batch: int = 200, max_sleep: float = 300, concurrency: int = 50) -> None:
+                 batch: int = 200, max_sleep: float = 300, concurrency: int = 1) -> None:
         self.svc, self.sender = svc, sender
         self.lease_seconds, self.batch, self.max_sleep = lease_seconds, batch, max_sleep
-        # Sends overlap so network latency doesn't cap the rate; the sender keeps the limits.
+        # Reminders in flight at once. A process killed mid-send leaves each one in flight sent but not
+        # marked, and it goes again when its claim runs out: 1 (the default) keeps that to at most one
+        # duplicate per crash, at a rate of at most one reminder per round trip to Telegram per process.
         self._slots = asyncio.Semaphore(concurrency)
         self._stopping = False
 
@@ -164,8 +168,15 @@ class ReminderEngine:
                 metrics.reminder("deferred")
                 return
         text, markup = self.render(r, d, locale, tz, now)
-        result = await self.sender.send_message(d.user_id, text, reply_markup=markup)
-        if result.outcome is DeliveryOutcome.SENT:
+
+        async def still_ours() -> bool:  # once its turn to send has come (bot.budget.background)
+            return await store.renew_reminder(r.id, r.attempts, self.svc.clock.now() + lease)
+
+        lease = timedelta(seconds=self.lease_seconds)
+        result = await self.sender.send_message(d.user_id, text, reply_markup=markup, still_ours=still_ours)
+        if result.outcome is DeliveryOutcome.NOT_OURS:
+            log.info("reminder %s: its claim ran out while it waited its turn; another sender has it", r.id)
+        elif result.outcome is DeliveryOutcome.SENT:
             await store.finish_reminder(r.id, "sent")
             metrics.reminder("sent")
         elif result.outcome in (DeliveryOutcome.BLOCKED, DeliveryOutcome.REJECTED):

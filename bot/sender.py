@@ -19,7 +19,7 @@ from aiogram.exceptions import (ClientDecodeError, TelegramAPIError, TelegramBad
                                 TelegramEntityTooLarge, TelegramForbiddenError, TelegramRetryAfter)
 from aiohttp import ClientError
 
-from bot.budget import background
+from bot.budget import ClaimLost, background
 
 log = logging.getLogger(__name__)
 
@@ -29,6 +29,7 @@ class DeliveryOutcome(StrEnum):
     BLOCKED = "blocked"    # 403 / chat not found / deactivated: never retry
     RETRY = "retry"        # network, 5xx, 429 after max attempts: try again later
     REJECTED = "rejected"  # other 400: the message itself is bad, never retry
+    NOT_OURS = "not ours"  # not sent: still_ours() said another worker has it now (bot.budget.ClaimLost)
 
 
 @dataclass
@@ -56,13 +57,16 @@ class RateLimitedSender:
         # for other chats: they can take the free global slots in between.
         self._slots: list[float] = []
         self._chat_next: dict[int, float] = {}  # earliest next start per chat
+        self._swept_at = clock()
         self._paused_until = 0.0                # 429 flood control pauses the whole bot
         # Slots space the plan; this spaces what really happens: after the loop stalls,
         # several overdue slots must not fire at once and bunch up at Telegram.
         self._last_start = float("-inf")
 
-    async def send_message(self, chat_id: int, text: str, **kwargs: Any) -> DeliveryResult:
-        return await self._deliver(chat_id, lambda: self._bot.send_message(chat_id, text, **kwargs))
+    async def send_message(self, chat_id: int, text: str, *, still_ours: Callable[[], Awaitable[bool]] | None = None,
+                           **kwargs: Any) -> DeliveryResult:
+        """``still_ours``: asked right before each attempt's request (bot.budget.background)."""
+        return await self._deliver(chat_id, lambda: self._bot.send_message(chat_id, text, **kwargs), still_ours)
 
     async def send_document(self, chat_id: int, document: Any, **kwargs: Any) -> DeliveryResult:
         return await self._deliver(
@@ -81,7 +85,8 @@ class RateLimitedSender:
                 t = s + gap
         bisect.insort(self._slots, t)
         self._chat_next[chat_id] = t + self._chat_gap
-        if len(self._chat_next) > 1000:  # forget idle chats so the dict does not grow forever
+        if now - self._swept_at >= self._chat_gap:  # once per gap: forget chats free again (none kept per buyer)
+            self._swept_at = now
             self._chat_next = {c: n for c, n in self._chat_next.items() if n > now}
         return t
 
@@ -104,13 +109,16 @@ class RateLimitedSender:
             await self._sleep(ready_at - now)
 
     # ------------------------------------------------------------------ delivery
-    async def _deliver(self, chat_id: int, call: Callable[[], Awaitable[Any]]) -> DeliveryResult:
+    async def _deliver(self, chat_id: int, call: Callable[[], Awaitable[Any]],
+                       still_ours: Callable[[], Awaitable[bool]] | None = None) -> DeliveryResult:
         retries = 0
         while True:
             await self._wait_turn(chat_id)
             try:
-                with background():  # replies to buyers go first (bot.budget)
+                with background(still_ours):  # replies to buyers go first (bot.budget)
                     message = await call()
+            except ClaimLost:
+                return DeliveryResult(DeliveryOutcome.NOT_OURS)
             except TelegramRetryAfter as e:
                 # Flood control is per bot: hold every send, not only this chat's.
                 self._paused_until = max(self._paused_until, self._clock() + e.retry_after)

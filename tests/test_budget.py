@@ -143,3 +143,29 @@ async def test_replies_already_waiting_are_given_up_when_a_long_pause_begins(use
     results = await lines
     assert time.monotonic() - started < 3.0  # nobody waits out the 30 s
     assert sum(isinstance(r, TelegramRetryAfter) for r in results) == 5, results
+
+
+async def test_a_reminder_is_asked_still_ours_when_its_turn_comes_not_before_its_wait(user, harness):
+    """A reminder's claim can run out while it waits behind replies (bot.reminders): the check must
+    come after the wait, right before the request, or a sender whose claim was taken meanwhile sends too."""
+    tighten(harness, per_second=5)  # one token each 0.2 s
+    ours = {chat: True for chat in REMINDER_CHATS[:4]}
+    asked: list[int] = []
+
+    def check(chat: int):
+        async def still_ours() -> bool:
+            asked.append(chat)
+            return ours[chat]
+        return still_ours
+
+    sender = RateLimitedSender(harness.bot, global_per_second=100_000, per_chat_per_second=100_000)
+    batch = asyncio.gather(*(sender.send_message(chat, f"⏰ reminder for {chat}", still_ours=check(chat))
+                             for chat in ours))
+    await asyncio.sleep(0.05)  # the first went out; three are waiting for a token
+    assert harness.budget.waiting()[1] == 3 and asked == [REMINDER_CHATS[0]]
+    ours[REMINDER_CHATS[3]] = False  # another worker took the last one while it waited
+    results = await batch
+    assert [r.outcome for r in results] == [DeliveryOutcome.SENT] * 3 + [DeliveryOutcome.NOT_OURS]
+    assert asked == list(ours)  # each asked once, when its turn came
+    sent_to = [s.chat_id for s in harness.session.sent if isinstance(s.method, SendMessage)]
+    assert sent_to == list(REMINDER_CHATS[:3])

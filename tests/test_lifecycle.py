@@ -257,6 +257,22 @@ async def test_overdue_reminders_after_downtime_collapse_into_one(user, harness)
     assert statuses == ["sent", "skipped", "skipped"]
 
 
+async def test_a_reminder_whose_claim_ran_out_while_waiting_is_sent_by_the_sender_that_took_it_only(user, harness):
+    """Two senders (workers, or a process and the next one): the first claimed the reminder and waited
+    for its turn past the lease; the second claimed it then. Only one of them sends it."""
+    await walk(user, protection="8")  # ends Nov 29: the 7-day reminder is due Nov 22
+    user.replies()
+    harness.clock.current = datetime(2026, 11, 22, 16, tzinfo=timezone.utc)
+    (stale,) = await harness.store.claim_reminders(harness.clock.now(), lease=60, limit=1)
+    harness.clock.current += timedelta(minutes=2)  # its claim ran out while it waited
+    await harness.engine.tick()  # another sender claims it again and sends it
+    assert len(sent_texts(user.replies())) == 1
+    await harness.engine._deliver(stale)  # the first sender's turn comes at last
+    assert sent_texts(user.replies()) == []  # not sent twice
+    sent = [r for r in await reminders(harness, user) if r.status == "sent"]
+    assert [(r.id, r.attempts) for r in sent] == [(stale.id, stale.attempts + 1)]
+
+
 async def test_quiet_hours_hold_a_reminder_until_morning(user, harness):
     await walk(user, protection="8")
     user.replies()

@@ -80,7 +80,9 @@ async def test_sigkill_mid_batch_delivers_everything_with_at_most_one_duplicate(
     sends = [r for r in fake.requests if r.method == "sendMessage"]
     assert set(per_chat) == set(chats), sorted(set(chats) - set(per_chat))
     duplicates = sum(c - 1 for c in per_chat.values())
-    assert duplicates <= 25, per_chat
+    # One reminder in flight at a time ([reminders] concurrency = 1, the default): one at most was sent
+    # and not yet marked when the process died.
+    assert duplicates <= 1, per_chat
     assert max(per_chat.values()) <= 2, {c: k for c, k in per_chat.items() if k > 2}
     assert all(r.status == 200 for r in sends), [(r.params.get("chat_id"), r.status) for r in sends
                                                  if r.status != 200]

@@ -104,6 +104,18 @@ async def test_the_send_rate_is_the_bots_not_each_workers(workers):
     assert max(starts) - began >= (80 - rate.burst) / rate.per_second * 0.95
 
 
+async def test_a_reminder_waits_while_any_workers_replies_spend_the_burst(workers):
+    """Replies before reminders across workers: a reminder takes the bot's slot only with no burst in use."""
+    rate = SendRate(per_second=10, burst=5, chat_per_second=1000, chat_burst=1000)
+    assert [await workers[0].reserve_send(None, rate) for _ in range(3)] == [0, 0, 0]  # worker 0's replies
+    reminder = await workers[1].reserve_send(None, rate, background=True)
+    assert 0.15 < reminder <= 0.3, reminder  # until those three replies' share of the rate has passed
+    assert await workers[2].reserve_send(None, rate) == 0  # another worker's reply still goes at once
+    await asyncio.sleep(0.45)  # the replies' time has passed: the bucket is idle again
+    assert await workers[1].reserve_send(None, rate, background=True) == 0
+    assert await workers[1].reserve_send(None, rate, background=True) > 0  # and reminders alone keep the rate
+
+
 async def test_one_chats_rate_holds_across_workers(workers):
     rate = SendRate(per_second=1000, burst=1000, chat_per_second=5, chat_burst=2)
     starts: list[float] = []
@@ -115,34 +127,65 @@ async def test_one_chats_rate_holds_across_workers(workers):
     assert others == [0, 0]  # the bot's budget and another chat's are not held up by this chat
 
 
-async def test_an_update_redelivered_after_its_worker_died_is_taken_over_once(tmp_path, database_url):
-    alive = await BotHarness(tmp_path / "a.db", TODAY, database_url=database_url).start()
-    other = await BotHarness(tmp_path / "b.db", TODAY, database_url=database_url).start()
-    other._update_ids = itertools.count(10_000)  # Telegram numbers updates once for every worker
-    try:
-        user = alive.user(7)
-        await walk(user, to="reason")  # on the first worker: "What went wrong with your order?"
-        question = user.last_with_buttons().text.splitlines()[-1]
-        before = vars(await alive.store.focused_dispute(7))
-        # A third worker took update 500 of this buyer and was killed before answering the webhook.
-        dead = await Storage.open(database_url)
-        assert await dead.first_delivery(500, chat_id=user.id)
-        await dead.close()
-        on_other = other.user(7)
-        await on_other.harness.feed({"update_id": 500, "message": on_other._message(text="8123456789012345")})
-        reasked = ChatUser.texts(on_other.replies())
-        assert "I restarted while I was handling your last message" in reasked, reasked
-        assert question in reasked and "?" in question, (question, reasked)  # where the buyer is
-        # Delivered once more (to either worker): nothing more, the take-over happened once.
-        await alive.feed({"update_id": 500, "message": user._message(text="8123456789012345")})
-        await other.feed({"update_id": 500, "message": on_other._message(text="8123456789012345")})
-        assert user.replies() == [] and on_other.replies() == []
-        after = vars(await alive.store.focused_dispute(7))
-        # Re-asked, not replayed: only which message asks the question moved on.
-        assert {**after, "asked_message_id": None} == {**before, "asked_message_id": None}
-    finally:
-        await alive.stop()
-        await other.stop()
+@pytest.fixture
+async def two_workers(tmp_path, database_url):
+    first = await BotHarness(tmp_path / "a.db", TODAY, database_url=database_url).start()
+    second = await BotHarness(tmp_path / "b.db", TODAY, database_url=database_url).start()
+    second._update_ids = itertools.count(10_000)  # Telegram numbers updates once for every worker
+    yield first, second
+    await first.stop()
+    await second.stop()
+
+
+async def died_with(database_url: str, update_id: int, chat_id: int) -> None:
+    """A third worker took ``update_id`` and was killed before answering the webhook."""
+    dead = await Storage.open(database_url)
+    assert await dead.first_delivery(update_id, chat_id=chat_id)
+    await dead.close()
+
+
+async def test_an_update_whose_worker_died_before_committing_is_handled_by_the_worker_it_comes_to_next(
+        two_workers, database_url):
+    alive, other = two_workers
+    user = alive.user(7)
+    await walk(user, to="order_number", reason="not_received", tracking="none")
+    await died_with(database_url, 500, user.id)
+    on_other = other.user(7)
+    number = {"update_id": 500, "message": on_other._message(text="8123456789012345")}
+    await other.feed(number)
+    replies = ChatUser.texts(on_other.replies())
+    # Handled as if the first worker had never seen it: stored, and the next question asked.
+    assert "How much did you pay" in replies and "restarted" not in replies, replies
+    assert (await other.store.focused_dispute(7)).order_number == "8123456789012345"
+    version = (await alive.store.focused_dispute(7)).version
+    # Delivered once more (to either worker): it is over, nothing happens.
+    await alive.feed({**number, "message": user._message(text="8123456789012345")})
+    await other.feed(number)
+    assert user.replies() == [] and on_other.replies() == []
+    assert (await alive.store.focused_dispute(7)).version == version
+
+
+async def test_an_update_whose_worker_died_after_committing_is_re_asked_once(two_workers):
+    alive, other = two_workers
+    user = alive.user(7)
+    await walk(user, to="order_number", reason="not_received", tracking="none")
+    # Handled and committed on the first worker, which was killed before its "done" mark.
+    number = {"update_id": 500, "message": user._message(text="8123456789012345")}
+    await alive.feed(number)
+    user.replies()
+    await alive.store._write("UPDATE processed_updates SET done = 0 WHERE update_id = 500")
+    before = vars(await alive.store.focused_dispute(7))
+    on_other = other.user(7)
+    await other.feed(number)
+    reasked = ChatUser.texts(on_other.replies())
+    assert "It is saved" in reasked and "How much did you pay" in reasked, reasked
+    # Once: delivered again to either worker, nothing more.
+    await alive.feed(number)
+    await other.feed(number)
+    assert user.replies() == [] and on_other.replies() == []
+    after = vars(await alive.store.focused_dispute(7))
+    # Re-asked, not answered again: only which message asks the question moved on.
+    assert {**after, "asked_message_id": None} == {**before, "asked_message_id": None}
 
 
 async def test_a_buyers_updates_spread_over_two_workers_make_one_conversation(tmp_path, database_url):

@@ -132,9 +132,11 @@ class PostgresStorage(Storage):
             finally:
                 await conn.execute("SELECT pg_advisory_unlock($1)", user_id)
 
-    async def reserve_send(self, chat_id: int | None, rate: SendRate) -> float:
+    async def reserve_send(self, chat_id: int | None, rate: SendRate, *, background: bool = False) -> float:
         if chat_id is None:
-            gap, burst, key = 1.0 / rate.per_second, rate.burst, "*"
+            # A reminder gets the bot's slot only with no burst in use (no tolerance): while any worker's
+            # replies are spending the burst, they go first.
+            gap, burst, key = 1.0 / rate.per_second, 1 if background else rate.burst, "*"
         else:
             gap, burst, key = 1.0 / rate.chat_per_second, rate.chat_burst, str(chat_id)
         wait = await self.pool.fetchval(RESERVE, key, gap, (burst - 1) * gap)

@@ -52,6 +52,15 @@ class Reminders(Database):
             f" ORDER BY next_attempt_at LIMIT ?{self.CLAIM_SUFFIX}) RETURNING *", (until, moment(at), limit))
         return sorted((reminder(r) for r in rows), key=lambda r: (r.due_at, r.id))
 
+    async def renew_reminder(self, reminder_id: int, attempts: int, until: datetime) -> bool:
+        """Right before the send: extends the claim numbered ``attempts`` (each claim raises it) to
+        ``until``. False when the claim ran out and another sender took the reminder since: this one
+        must not send it too (a wait behind replies can outlast a lease)."""
+        changed = await self._write(
+            "UPDATE reminders SET next_attempt_at = ? WHERE id = ? AND attempts = ? AND status = 'pending'",
+            (moment(until), reminder_id, attempts))
+        return changed == 1
+
     async def finish_reminder(self, reminder_id: int, status: str, *, error: str | None = None) -> None:
         """sent, failed (never again), cancelled or skipped."""
         await self._write("UPDATE reminders SET status = ?, sent_at = CASE WHEN ? = 'sent' THEN ? END, error = ?"

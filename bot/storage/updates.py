@@ -89,11 +89,14 @@ class Updates(Database):
             " ORDER BY update_id")
         return [(r["update_id"], r["chat_id"], r["claimed"] == ANSWERED) for r in rows]
 
-    async def take_over(self, update_id: int) -> int | None:
-        """An update redelivered while still marked in flight, by a worker holding its buyer
-        (bot.middlewares.OncePerUpdate): the worker that started it is gone. Marks it done and returns
-        its chat to re-ask, to exactly one caller (None to everyone else)."""
+    async def take_over(self, update_id: int) -> tuple[int, bool] | None:
+        """An update redelivered while still marked in flight, to a worker holding its buyer
+        (bot.middlewares.OncePerUpdate): the worker that started it is gone. Returns its chat and
+        whether its answer was committed. Committed: it is marked done, so the chat is re-asked
+        once (None to everyone after). Not committed: it stays in flight and this worker handles
+        it, as a restart replays it (the buyer's lock makes that one worker at a time)."""
         rows = await self._write_returning(
-            "UPDATE processed_updates SET done = 1, payload = NULL WHERE update_id = ? AND done = 0"
-            f" AND claimed != {RECEIVED} RETURNING chat_id", (update_id,))
-        return rows[0]["chat_id"] if rows else None
+            f"UPDATE processed_updates SET done = CASE WHEN claimed = {ANSWERED} THEN 1 ELSE 0 END,"
+            f" payload = CASE WHEN claimed = {ANSWERED} THEN NULL ELSE payload END"
+            f" WHERE update_id = ? AND done = 0 AND claimed != {RECEIVED} RETURNING chat_id, claimed", (update_id,))
+        return (rows[0]["chat_id"], rows[0]["claimed"] == ANSWERED) if rows else None
