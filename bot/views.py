@@ -313,7 +313,10 @@ def screen_lines(text: str) -> int:
     return FOLDED_LINES * folds + sum(map(_phone_lines, shown.split("\n")))
 
 
-@lru_cache(maxsize=4096)  # the same verdicts and taps come back for every buyer
+# The same verdicts and taps come back for every buyer; the recap's lines are the buyer's own (order
+# number, amounts), so the cache stays small: 4,096 entries kept 2 blocks per buyer for thousands of
+# buyers (BENCHMARKS.md, figure 2), 256 are full after a few dozen and then only turn over.
+@lru_cache(maxsize=256)
 def _phone_lines(line: str) -> int:
     return 1 if len(line) <= PHONE_WIDTH else len(textwrap.wrap(line, PHONE_WIDTH))
 
