@@ -18,7 +18,7 @@ from aiogram.client.session.middlewares.base import BaseRequestMiddleware
 from aiogram.methods import GetUpdates, SetMyCommands, SetMyDescription, SetMyShortDescription, TelegramMethod
 from aiogram.types import BotCommandScopeDefault
 
-from bot import metrics
+from bot import cosmetic, metrics
 from bot.budget import SendBudget, SharedSlot
 from bot.config import LOCALES, Config, FatalError
 from bot.cosmetic import Cosmetics
@@ -112,6 +112,7 @@ def create_dispatcher(svc: Services, *, isolation: BaseEventIsolation | None = N
             log.warning("stopping with updates still in flight")
         await svc.albums.drain()
         await once.drain(SHUTDOWN_GRACE_SECONDS)
+        cosmetic.cancel_later()  # "answered" edits still waiting for their chat's spare token
 
     dp.shutdown.register(on_shutdown)
     # Evidence before intake: a forwarded text is evidence, not a typed answer.

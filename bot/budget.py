@@ -49,6 +49,19 @@ _background: ContextVar[bool] = ContextVar("background_send", default=False)
 _still_ours: ContextVar[Callable[[], Awaitable[bool]] | None] = ContextVar("still_ours", default=None)
 
 
+# Set while a cosmetic call runs (bot.cosmetic): its edit gives way to the reply it accompanies.
+cosmetic_call: ContextVar[bool] = ContextVar("cosmetic_call", default=False)
+
+
+class NoSpareSlot(Exception):
+    """A cosmetic edit not made now: its chat has no token to spare beside the reply it accompanies.
+    bot.cosmetic makes it again after ``wait`` seconds, outside the update."""
+
+    def __init__(self, wait: float, bot, method) -> None:
+        super().__init__(f"no spare slot in the chat for {type(method).__name__}, {wait:.2f} s")
+        self.wait, self.bot, self.method = wait, bot, method
+
+
 class ClaimLost(Exception):
     """A background send not made: what it was for was taken by another worker while it waited its turn."""
 
@@ -95,16 +108,20 @@ class SendBudget(BaseRequestMiddleware):
         if not counted(method):
             return await make_request(bot, method)
         is_background = _background.get()
-        # Edits of a message already in the chat (marking a question answered) are not
-        # paced per chat: Telegram's ~1 message/s per chat is about messages that arrive in
-        # the chat (each notifies the buyer); an edit adds none, and the bot makes at most
-        # one per buyer's tap, so it can't run ahead of the buyer. It still takes a token of
-        # the bot-wide budget and obeys a chat's 429 pause (None: no chat bucket, the
-        # bot-wide pause key). Paced with the next question, it would take that question's
-        # slot: from the fifth tap in a row the question would wait a second for the edit.
+        # Edits count against a chat's limit as sends do (Telegram's maintainers: "limits for message
+        # editing and sending are shared"). The edit that marks a question answered is cosmetic and goes
+        # beside the next question (bot.cosmetic): it takes a token of its chat only when one is left for
+        # that question, else it is made later, outside the update (NoSpareSlot). Paced in line, it would
+        # take the question's slot: from the fifth tap in a row the question would wait a second for it.
         # answerCallbackQuery is no message at all (``counted`` leaves it out entirely).
         chat = getattr(method, "chat_id", None)
-        paced = chat if not isinstance(method, EditMessageText) else None
+        paced = chat
+        if chat is not None and isinstance(method, EditMessageText) and cosmetic_call.get():
+            wait = self._spare_chat(chat)
+            if wait > 0:
+                raise NoSpareSlot(wait, bot, method)
+            await self._shared_slot(chat, is_background)  # the chat's slot among every worker's sends
+            paced = None  # its chat's token is taken
         retried = False
         while True:
             await self._wait_turn(method, chat, is_background, paced)
@@ -159,6 +176,18 @@ class SendBudget(BaseRequestMiddleware):
             self._paused_until = {c: t for c, t in self._paused_until.items() if t > now}
 
     # ------------------------------------------------------------------ per chat
+    def _spare_chat(self, chat) -> float:
+        """For a cosmetic edit: takes a token of this chat if one stays for the reply (0), else how long
+        until one would (nothing taken)."""
+        now = self.clock()
+        tokens, at = self._chats.get(chat, (float(self.chat_burst), now))
+        tokens = min(float(self.chat_burst), tokens + (now - at) * self.chat_per_second)
+        need = min(2.0, float(self.chat_burst))  # its own, and one for the reply it goes beside
+        if tokens < need:
+            return (need - tokens) / self.chat_per_second
+        self._chats[chat] = (tokens - 1, now)
+        return 0.0
+
     def _reserve_chat(self, chat) -> float:
         """Takes this chat's next slot; how long to wait for it (a token bucket that may go
         into debt, so callers line up in order at the chat's pace)."""

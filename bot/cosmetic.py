@@ -12,6 +12,11 @@ per-user lock and tests that feed an update see them finished. The buyer's next
 update waits for nothing: the calls started a round trip before the question it
 answers arrived.
 
+An edit counts against its chat's flood limit like a message (bot.budget): when the chat has
+no token to spare beside the next question, the edit is made later, once there is one, in a task
+of its own (``later``) that no update waits for; stopping cancels those (nothing stored hangs on
+them).
+
 ``CONCURRENT = False`` awaits each call in place, as before (the benchmarks' "before").
 """
 from __future__ import annotations
@@ -24,9 +29,12 @@ from typing import Any
 
 from aiogram import BaseMiddleware
 
+from bot.budget import NoSpareSlot, cosmetic_call
+
 log = logging.getLogger(__name__)
 CONCURRENT = True
 _started: ContextVar[list[asyncio.Task] | None] = ContextVar("cosmetic_tasks", default=None)
+later: set[asyncio.Task] = set()  # edits put off until their chat has a token to spare
 
 
 async def cosmetic(call: Coroutine[Any, Any, Any], what: str = "cosmetic call") -> None:
@@ -42,12 +50,41 @@ async def cosmetic(call: Coroutine[Any, Any, Any], what: str = "cosmetic call") 
 
 
 async def _logged(call: Coroutine[Any, Any, Any], what: str) -> None:
+    token = cosmetic_call.set(True)
     try:
         await call
+    except NoSpareSlot as e:
+        task = asyncio.create_task(_again(e, what), name=f"{what} (later)")
+        later.add(task)
+        task.add_done_callback(later.discard)
     except asyncio.CancelledError:
         raise
     except Exception as e:  # noqa: BLE001 - cosmetic: the answer is committed already
         log.warning("%s failed: %s", what, type(e).__name__)
+    finally:
+        cosmetic_call.reset(token)
+
+
+async def _again(put_off: NoSpareSlot, what: str) -> None:
+    cosmetic_call.set(True)  # this task's own context
+    while True:
+        await asyncio.sleep(put_off.wait)
+        try:
+            await put_off.bot(put_off.method)
+            return
+        except NoSpareSlot as e:
+            put_off = e
+        except asyncio.CancelledError:
+            raise
+        except Exception as e:  # noqa: BLE001 - cosmetic, as above
+            log.warning("%s failed: %s", what, type(e).__name__)
+            return
+
+
+def cancel_later() -> None:
+    """At shutdown: the edits still put off are dropped (cosmetic)."""
+    for task in list(later):
+        task.cancel()
 
 
 class Cosmetics(BaseMiddleware):

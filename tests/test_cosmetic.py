@@ -4,8 +4,11 @@ from __future__ import annotations
 import asyncio
 import logging
 
+import pytest
+
 import bot.cosmetic
 from bot.cosmetic import Cosmetics, cosmetic
+from testkit.intake import walk
 
 
 async def test_cosmetic_calls_run_beside_and_the_update_waits_for_them(caplog):
@@ -62,19 +65,52 @@ async def test_a_tap_answers_the_spinner_marks_the_question_and_asks_next_in_ord
     assert methods == ["AnswerCallbackQuery", "EditMessageText", "SendMessage"]
 
 
-async def test_an_edit_does_not_take_the_next_questions_per_chat_slot():
+async def test_a_cosmetic_edit_takes_its_chats_token_only_when_one_is_left_for_the_question():
+    """Edits count against a chat's limit like messages (Telegram: the limits are shared); the edit that
+    marks a question answered must still never make the next question wait."""
     from aiogram.methods import EditMessageText, SendMessage
 
-    from bot.budget import SendBudget
+    from bot.budget import NoSpareSlot, SendBudget, cosmetic_call
 
     now = [0.0]
-    budget = SendBudget(per_second=1000, burst=10, chat_per_second=1, chat_burst=1, clock=lambda: now[0])
+    budget = SendBudget(per_second=1000, burst=10, chat_per_second=1, chat_burst=3, clock=lambda: now[0])
+    made: list[str] = []
 
     async def make_request(bot, method):
+        made.append(type(method).__name__)
         return True
 
-    edit = EditMessageText(chat_id=7, message_id=1, text="q\n→ a")
+    def edit() -> EditMessageText:
+        return EditMessageText(chat_id=7, message_id=1, text="q\n→ a")
+
+    token = cosmetic_call.set(True)
+    try:
+        await budget(make_request, None, edit())  # three tokens: it takes one
+        await budget(make_request, None, edit())  # two: it takes one, one is left
+        with pytest.raises(NoSpareSlot) as put_off:
+            await budget(make_request, None, edit())  # the last one is the next question's
+    finally:
+        cosmetic_call.reset(token)
+    assert put_off.value.wait == pytest.approx(1.0)  # until there would be two again
     started = asyncio.get_running_loop().time()
-    await budget(make_request, None, edit)
     await budget(make_request, None, SendMessage(chat_id=7, text="next question"))
-    assert asyncio.get_running_loop().time() - started < 0.5  # the chat's one slot went to the message
+    assert asyncio.get_running_loop().time() - started < 0.5  # it took the token left, at once
+    assert made == ["EditMessageText", "EditMessageText", "SendMessage"]
+    # An edit that is the reply itself is paced in line, as a message: the chat has no token left.
+    with pytest.raises(TimeoutError):
+        await asyncio.wait_for(budget(make_request, None, edit()), 0.3)
+
+
+async def test_a_put_off_edit_is_made_later_and_the_update_does_not_wait_for_it(user, harness):
+    harness.budget.chat_per_second, harness.budget.chat_burst = 5, 2  # a token each 0.2 s
+    await walk(user, to="reason")
+    harness.budget._chats[user.id] = (0.0, harness.budget.clock())  # the chat spent its burst
+    started = asyncio.get_running_loop().time()
+    replies = await user.press("Item not received")
+    took = asyncio.get_running_loop().time() - started
+    methods = [type(s.method).__name__ for s in replies]
+    assert methods == ["AnswerCallbackQuery", "SendMessage"], methods  # the question, not held up
+    assert took < 0.35, took  # the question's token (0.2 s), not the edit's as well
+    await asyncio.sleep(0.6)
+    later = [type(s.method).__name__ for s in user.replies()]
+    assert later == ["EditMessageText"], later  # then the question was marked answered
