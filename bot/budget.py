@@ -118,9 +118,10 @@ class SendBudget(BaseRequestMiddleware):
         paced = chat
         if chat is not None and isinstance(method, EditMessageText) and cosmetic_call.get():
             wait = self._spare_chat(chat)
+            if wait == 0 and self.shared is not None:  # the chat's slot among every worker's sends, spared too
+                wait = await self.shared(chat, True)
             if wait > 0:
                 raise NoSpareSlot(wait, bot, method)
-            await self._shared_slot(chat, is_background)  # the chat's slot among every worker's sends
             paced = None  # its chat's token is taken
         retried = False
         while True:

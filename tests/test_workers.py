@@ -116,6 +116,13 @@ async def test_a_reminder_waits_while_any_workers_replies_spend_the_burst(worker
     assert await workers[1].reserve_send(None, rate, background=True) > 0  # and reminders alone keep the rate
 
 
+async def test_a_background_send_leaves_the_chats_last_slot_to_a_reply_on_any_worker(workers):
+    rate = SendRate(per_second=1000, burst=1000, chat_per_second=2, chat_burst=2)
+    assert await workers[0].reserve_send(7, rate, background=True) == 0  # the chat is idle: a reminder goes
+    assert await workers[1].reserve_send(7, rate, background=True) > 0  # the last slot is kept ...
+    assert await workers[2].reserve_send(7, rate) == 0  # ... for a reply, whichever worker sends it
+
+
 async def test_one_chats_rate_holds_across_workers(workers):
     rate = SendRate(per_second=1000, burst=1000, chat_per_second=5, chat_burst=2)
     starts: list[float] = []

@@ -138,7 +138,9 @@ class PostgresStorage(Storage):
             # replies are spending the burst, they go first.
             gap, burst, key = 1.0 / rate.per_second, 1 if background else rate.burst, "*"
         else:
-            gap, burst, key = 1.0 / rate.chat_per_second, rate.chat_burst, str(chat_id)
+            # A reminder, or a cosmetic edit, leaves the chat's last token to the replies.
+            gap, key = 1.0 / rate.chat_per_second, str(chat_id)
+            burst = max(1, rate.chat_burst - 1) if background else rate.chat_burst
         wait = await self.pool.fetchval(RESERVE, key, gap, (burst - 1) * gap)
         self._reserved += 1
         if self._reserved % 1000 == 0:  # chats idle for a minute have a full burst again: forget them
