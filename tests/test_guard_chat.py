@@ -101,11 +101,11 @@ PRESSURE = {
 SCREENSHOT = {
     "en": "📸 AliExpress takes images, not forwarded messages: also send a screenshot of this chat from the "
           "AliExpress app.",
-    "ru": "📸 AliExpress принимает картинки, а не пересланные сообщения: пришлите ещё и скриншот этой переписки "
+    "ru": "📸 AliExpress принимает изображения, а не пересланные сообщения: пришлите ещё и скриншот этой переписки "
           "из приложения AliExpress.",
     "es": "📸 AliExpress acepta imágenes, no mensajes reenviados: envía también una captura de este chat desde la "
           "app de AliExpress.",
-    "de": "📸 AliExpress nimmt Bilder, keine weitergeleiteten Nachrichten: Schick auch einen Screenshot dieses "
+    "de": "📸 AliExpress nimmt nur Bilder an, keine weitergeleiteten Nachrichten: Schick auch einen Screenshot dieses "
           "Chats aus der AliExpress-App.",
 }
 SAVED_FORWARD = {
