@@ -109,7 +109,7 @@ class SendBudget(BaseRequestMiddleware):
             return await make_request(bot, method)
         is_background = _background.get()
         # Edits count against a chat's limit as sends do (Telegram's maintainers: "limits for message
-        # editing and sending are shared"). The edit that marks a question answered is cosmetic and goes
+        # editing and sending are shared"; docs/rules.md). The edit that marks a question answered is cosmetic and goes
         # beside the next question (bot.cosmetic): it takes a token of its chat only when one is left for
         # that question, else it is made later, outside the update (NoSpareSlot). Paced in line, it would
         # take the question's slot: from the fifth tap in a row the question would wait a second for it.

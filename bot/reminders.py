@@ -82,7 +82,8 @@ class ReminderEngine:
         self.lease_seconds, self.batch, self.max_sleep = lease_seconds, batch, max_sleep
         # Reminders in flight at once. A process killed mid-send leaves each one in flight sent but not
         # marked, and it goes again when its claim runs out: 1 (the default) keeps that to at most one
-        # duplicate per crash, at a rate of at most one reminder per round trip to Telegram per process.
+        # duplicate per crash, at a rate of at most one reminder per round trip to Telegram per process
+        # (docs/rules.md, "A reminder goes out once").
         self._slots = asyncio.Semaphore(concurrency)
         self._stopping = False
 
