@@ -115,6 +115,21 @@ class BotProcess:
         pytest.fail(f"bot exited while waiting for {what or predicate}\n{self.describe()}")
 
 
+async def quiet_restart(env: dict[str, str], fake: FakeBotAPI, *, settle: float = 0.5) -> list[Request]:
+    """One more start after a clean stop: waits for it to poll, lets it run ``settle`` seconds, and
+    stops it cleanly (exit code 0). Returns every request it made, for the caller to check that it
+    did nothing else (sent no message, set no profile)."""
+    since = fake.mark()
+    bot = await BotProcess.start(env, fake)
+    try:
+        await bot.expect("getUpdates", since=since, what="polling after a clean stop")
+        await asyncio.sleep(settle)
+        assert await bot.terminate() == 0, bot.describe()
+    finally:
+        await bot.kill()
+    return fake.requests[since:]
+
+
 def max_in_window(times: list[float], window: float) -> int:
     """The most of ``times`` that fall within any span shorter than ``window``."""
     times = sorted(times)

@@ -12,6 +12,7 @@ from aiogram.methods import SendMessage, SendPhoto
 from bot.keyboards import AlbumLabel
 from flows.evidence import OTHER, EvidenceItem, EvidenceKind, album_labels
 from testkit.chat import ChatUser, Sent
+from testkit.intake import walk
 from tests.test_languages import leaks
 
 LANGS = ("en", "ru", "es", "de")
@@ -20,26 +21,12 @@ TOTAL = {"en": "$25.90", "ru": "25,90 EUR", "es": "25,90 EUR", "de": "25,90 EUR"
 SHIPPED = {"en": "11/1/2026", "ru": "01.11.2026", "es": "1/11/2026", "de": "01.11.2026"}
 
 
-async def to_evidence(user: ChatUser, lang: str) -> None:
+async def to_evidence(user: ChatUser, lang: str, *, new: bool = True) -> None:
     """Not as described (colour), refund only, full amount: the checklist wants 2 item photos, the listing,
-    the order page and the chat."""
-    await user.send("/start")
-    await user.choose("new")
-    await user.choose("not_as_described")
-    await rest_to_evidence(user, lang)
-
-
-async def rest_to_evidence(user: ChatUser, lang: str) -> None:
-    await user.choose("yes")
-    await user.choose("color")
-    await user.choose("?")  # no detail
-    await user.choose("refund_only")
-    await user.send("8123456789012345")
-    await user.send(TOTAL[lang])
-    await user.send(SHIPPED[lang])
-    await user.send("30")
-    await user.choose("full")
-    assert (await user.harness.store.focused_dispute(user.id)).state == "evidence"
+    the order page and the chat. ``new=False``: the focused dispute, from where it is."""
+    await walk(user, to="evidence", new=new, reason="not_as_described", received="yes", defect="color",
+               detail="?", solution="refund_only", order_number="8123456789012345", order_total=TOTAL[lang],
+               shipped_on=SHIPPED[lang], protection="30", amount="full")
 
 
 async def send_album(user: ChatUser, n: int, group: str) -> list[Sent]:
@@ -158,13 +145,11 @@ async def test_stale_album_buttons_change_nothing_and_never_crash(harness):
 @pytest.mark.parametrize("lang", LANGS)
 async def test_an_album_sent_early_is_kept_and_labelled_at_the_evidence_step(harness, lang):
     user = harness.user(9400 + LANGS.index(lang), language_code=lang)
-    await user.send("/start")
-    await user.choose("new")
-    await user.choose("not_as_described")
+    await walk(user, to="received", reason="not_as_described")
     (ack,) = await send_album(user, 3, f"early-{lang}")
     assert ack.text.startswith("🖼") and ack.buttons() == []  # saved; the question waits for the evidence step
     assert await labels(user) == [None] * 3
-    await rest_to_evidence(user, lang)
+    await to_evidence(user, lang, new=False)
     # The evidence step: nothing ticked by guessing, and a button to label the three.
     step = user.last_with_buttons()
     assert [line[:1] for line in checklist_lines(step.text)] == ["⬜"] * 4 and "\n🏷 3 " in step.text

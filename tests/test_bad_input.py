@@ -165,74 +165,20 @@ async def _reason(u: ChatUser) -> None:
     await u.choose("back")
 
 
-async def _received(u: ChatUser) -> None:
-    await walk(u, to="reason")
-    await u.choose("damaged")
+# The intake steps: a fresh user walked there (testkit.intake.walk), answering as these say.
+RECEIVED = {"reason": "damaged", "received": "yes", "defect": "does_not_work", "detail": "?"}
+NOT_RECEIVED = {"reason": "not_received", "tracking": "none", "order_number": "8123456789012345",
+                "order_total": "$25.90", "shipped_on": "11/1/2026"}
+STALLED = {"reason": "not_received", "tracking": "stalled", "stalled_since": "d7"}
 
 
-async def _defect(u: ChatUser) -> None:
-    await _received(u)
-    await u.choose("yes")
+def _walk_to(step: str, **answers: str) -> Callable[[ChatUser], Awaitable[None]]:
+    async def drive(u: ChatUser) -> None:
+        await walk(u, to=step, **answers)
+    return drive
 
 
-async def _detail(u: ChatUser) -> None:
-    await _defect(u)
-    await u.choose("does_not_work")
-
-
-async def _solution(u: ChatUser) -> None:
-    await _detail(u)
-    await u.choose("?")  # no detail
-
-
-async def _tracking(u: ChatUser) -> None:
-    await walk(u, to="reason")
-    await u.choose("not_received")
-
-
-async def _stalled_since(u: ChatUser) -> None:
-    await _tracking(u)
-    await u.choose("stalled")
-
-
-async def _eta(u: ChatUser) -> None:
-    await _stalled_since(u)
-    await u.choose("d7")
-
-
-async def _order_number(u: ChatUser) -> None:
-    await _tracking(u)
-    await u.choose("none")  # tracking: no tracking / invalid number
-
-
-async def _order_total(u: ChatUser) -> None:
-    await _order_number(u)
-    await u.send("8123456789012345")
-
-
-async def _shipped_on(u: ChatUser) -> None:
-    await _order_total(u)
-    await u.send("$25.90")
-
-
-async def _protection(u: ChatUser) -> None:
-    await _shipped_on(u)
-    await u.send("11/1/2026")
-
-
-async def _currency(u: ChatUser) -> None:
-    await _order_total(u)
-    await u.send("25.90")  # a bare number: which currency?
-
-
-async def _item_name(u: ChatUser) -> None:
-    await _order_total(u)
-    await u.choose("several")
-
-
-async def _item_price(u: ChatUser) -> None:
-    await _item_name(u)
-    await u.send("Blue jacket, size L")
+_order_number = _walk_to("order_number", **NOT_RECEIVED)
 
 
 async def _amount(u: ChatUser) -> None:
@@ -345,20 +291,23 @@ class StateCase:
 STATES: tuple[StateCase, ...] = (
     StateCase("no dispute yet", _none, None),
     StateCase("reason", _reason, "reason"),
-    StateCase("received", _received, "received"),
-    StateCase("defect", _defect, "defect"),
-    StateCase("detail", _detail, "detail"),
-    StateCase("solution", _solution, "solution"),
-    StateCase("tracking", _tracking, "tracking"),
-    StateCase("stalled_since", _stalled_since, "stalled_since"),
-    StateCase("eta", _eta, "eta"),
+    StateCase("received", _walk_to("received", **RECEIVED), "received"),
+    StateCase("defect", _walk_to("defect", **RECEIVED), "defect"),
+    StateCase("detail", _walk_to("detail", **RECEIVED), "detail"),
+    StateCase("solution", _walk_to("solution", **RECEIVED), "solution"),
+    StateCase("tracking", _walk_to("tracking", **NOT_RECEIVED), "tracking"),
+    StateCase("stalled_since", _walk_to("stalled_since", **STALLED), "stalled_since"),
+    StateCase("eta", _walk_to("eta", **STALLED), "eta"),
     StateCase("order_number", _order_number, "order_number"),
-    StateCase("order_total", _order_total, "order_total"),
-    StateCase("currency", _currency, "currency"),
-    StateCase("item_name", _item_name, "item_name"),
-    StateCase("item_price", _item_price, "item_price"),
-    StateCase("shipped_on", _shipped_on, "shipped_on"),
-    StateCase("protection", _protection, "protection"),
+    StateCase("order_total", _walk_to("order_total", **NOT_RECEIVED), "order_total"),
+    # A bare number: which currency?
+    StateCase("currency", _walk_to("currency", **NOT_RECEIVED | {"order_total": "25.90"}), "currency"),
+    StateCase("item_name", _walk_to("item_name", **NOT_RECEIVED | {"order_total": "several"}), "item_name"),
+    StateCase("item_price", _walk_to("item_price", **NOT_RECEIVED | {"order_total": "several",
+                                                                        "item_name": "Blue jacket, size L"}),
+              "item_price"),
+    StateCase("shipped_on", _walk_to("shipped_on", **NOT_RECEIVED), "shipped_on"),
+    StateCase("protection", _walk_to("protection", **NOT_RECEIVED), "protection"),
     StateCase("amount", _amount, "amount"),
     StateCase("evidence", to_evidence_step, "evidence"),
     StateCase("summary", _summary, "summary"),

@@ -32,6 +32,20 @@ def reminders(harness) -> asyncio.Task:
                                                   for chat in REMINDER_CHATS)))
 
 
+def send_times(harness) -> list[float]:
+    """When each sendMessage from now on reaches Telegram (time.monotonic()), filled in as they go."""
+    times: list[float] = []
+    real = harness.session.make_request
+
+    async def timed(bot, method, timeout=None):
+        if isinstance(method, SendMessage):
+            times.append(time.monotonic())
+        return await real(bot, method, timeout)
+
+    harness.session.make_request = timed
+    return times
+
+
 def order(harness) -> list[str]:
     """Who got each sendMessage, in the order Telegram saw them: "r" a reminder, "u" the buyer."""
     return ["r" if s.chat_id in REMINDER_CHATS else "u" for s in harness.session.sent
@@ -96,15 +110,7 @@ async def test_a_reply_is_given_up_when_retry_after_is_too_long(user, harness):
 async def test_one_chats_run_of_messages_keeps_the_chats_pace(user, harness):
     # Scaled 10x for the test: a burst of 4, then 10/s (shipped: 4, then 1/s).
     tighten(harness, per_second=100_000, burst=100, chat_per_second=10, chat_burst=4)
-    times: list[float] = []
-    real = harness.session.make_request
-
-    async def timed(bot, method, timeout=None):
-        if isinstance(method, SendMessage):
-            times.append(time.monotonic())
-        return await real(bot, method, timeout)
-
-    harness.session.make_request = timed
+    times = send_times(harness)
     await asyncio.gather(*(harness.bot.send_message(user.id, f"line {n}") for n in range(12)))
     assert len(times) == 12
     assert times[3] - times[0] < 0.05  # one screen goes at once
@@ -115,15 +121,7 @@ async def test_one_chats_run_of_messages_keeps_the_chats_pace(user, harness):
 
 async def test_the_shared_budget_holds_replies_and_reminders_together(user, harness):
     tighten(harness, per_second=40, burst=5)
-    times: list[float] = []
-    real = harness.session.make_request
-
-    async def timed(bot, method, timeout=None):
-        if isinstance(method, SendMessage):
-            times.append(time.monotonic())
-        return await real(bot, method, timeout)
-
-    harness.session.make_request = timed
+    times = send_times(harness)
     buyers = [harness.user(7000 + n) for n in range(20)]
     batch = reminders(harness)
     await asyncio.gather(*(b.send("/help") for b in buyers))

@@ -14,7 +14,7 @@ import pytest
 from bot.resume import resume_cut_off
 from testkit.chat import BotHarness, ChatUser
 from testkit.fake_bot_api import FakeBotAPI
-from testkit.processes import BotProcess
+from testkit.processes import BotProcess, quiet_restart
 from tests.test_e2e import USER, press, sent_to, wait_confirmed
 
 NOTE = {"en": "I restarted while I was handling your last message.",
@@ -80,15 +80,7 @@ async def test_sigkill_mid_update_the_buyer_gets_the_question_again(fake: FakeBo
     finally:
         await second.kill()
     # A clean stop leaves nothing in flight: the next start says nothing.
-    since = fake.mark()
-    third = await BotProcess.start(env, fake)
-    try:
-        await third.expect("getUpdates", since=since, what="polling after a clean stop")
-        await asyncio.sleep(0.5)
-        assert not [r for r in fake.requests[since:] if r.method == "sendMessage"]
-        assert await third.terminate() == 0, third.describe()
-    finally:
-        await third.kill()
+    assert not [r for r in await quiet_restart(env, fake) if r.method == "sendMessage"]
 
 
 @pytest.mark.parametrize("lang", ["en", "ru", "es", "de"])

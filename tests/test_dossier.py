@@ -25,6 +25,7 @@ from flows.evidence import EvidenceItem, EvidenceKind
 from flows.explanation import ENGLISH
 from flows.policy import Policy
 from testkit.chat import ChatUser
+from testkit.intake import walk
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -65,14 +66,9 @@ def png_rows(sent) -> tuple[Image.Image, list[list[str]]]:
 async def russian_case_to_rejection(user: ChatUser, harness) -> None:
     """A Russian buyer: not received, two photos (one over 20 MB), a seller message, a note, then
     opened, escalated and rejected."""
-    await user.send("/start")
-    await user.choose("new")
-    await user.choose("not_received")
-    await user.choose("none")  # tracking: no tracking / invalid number
-    await user.send("8123456789012345")
-    await user.send("2 500,50 ₽")
-    await user.send("01.11.2026")
-    await user.send("40")  # protection ends Dec 31 (not received: a full refund, no amount step)
+    # Protection ends Dec 31 (not received: a full refund, no amount step).
+    await walk(user, to="evidence", reason="not_received", tracking="none", order_number="8123456789012345",
+               order_total="2 500,50 ₽", shipped_on="01.11.2026", protection="40")
     harness.session.files["ph-1"] = photo_bytes()
     await user.send_photo("ph-1", size=len(harness.session.files["ph-1"]))
     await user.send_photo("ph-big", size=25_000_000)
@@ -146,10 +142,8 @@ async def test_dossier_command_waits_for_the_answers_and_works_from_the_summary(
     replies = await user.send("/dossier")
     assert "needs your answers first" in user.texts(replies)
     assert not [s for s in replies if isinstance(s.method, SendDocument)]
-    await user.choose("not_received")
-    await user.choose("none")
-    for text in ("8123456789012345", "$25.90", "11/1/2026", "40"):
-        await user.send(text)
+    await walk(user, to="evidence", new=False, reason="not_received", tracking="none",
+               order_number="8123456789012345", order_total="$25.90", shipped_on="11/1/2026", protection="40")
     harness.session.files["broken"] = b"\xff\xd8 not a JPEG after all"
     await user.send_photo("broken", size=30)
     await user.choose("done")
@@ -253,24 +247,13 @@ async def test_the_timeline_renders_for_every_stage_in_every_language(harness, l
     seen = set()
     for n, (name, events) in enumerate(PATHS.items()):
         user = harness.user(8000 + 10 * list(LANGS).index(lang) + n, language_code=lang)
-        await user.send("/start")
-        await user.choose("new")
-        if name == "return":
-            await user.choose("damaged")
-            await user.choose("yes")
-            await user.choose("does_not_work")
-            await user.choose("?")  # no detail
-            await user.choose("return_and_refund")
-        else:
-            await user.choose("not_received")
-            await user.choose("none")
-        money = {"en": "$25", "ru": "25 ₽"}.get(lang, "25 €")
-        for text in ("8123456789012345", money, "01.11.2026" if lang in ("ru", "de") else
-                     "1/11/2026" if lang == "es" else "11/1/2026", "40"):
-            await user.send(text)
-        if name == "return":
-            await user.choose("full")
-        await user.choose("done")
+        answers = (dict(reason="damaged", received="yes", defect="does_not_work", detail="?",
+                        solution="return_and_refund", amount="full") if name == "return"
+                   else dict(reason="not_received", tracking="none"))
+        await walk(user, to="summary", order_number="8123456789012345",
+                   order_total={"en": "$25", "ru": "25 ₽"}.get(lang, "25 €"),
+                   shipped_on="01.11.2026" if lang in ("ru", "de") else "1/11/2026" if lang == "es" else "11/1/2026",
+                   protection="40", evidence="done", **answers)
         for event in [None, *events]:
             if event == "withdraw":
                 await user.choose(event)
@@ -292,13 +275,8 @@ async def test_the_timeline_renders_for_every_stage_in_every_language(harness, l
 
 async def test_the_timeline_shows_the_dates_the_reminders_use(harness):
     user = harness.user(7003)
-    await user.send("/start")
-    await user.choose("new")
-    await user.choose("not_received")
-    await user.choose("none")
-    for text in ("8123456789012345", "$25.90", "11/1/2026", "40"):
-        await user.send(text)
-    await user.choose("done")
+    await walk(user, to="summary", reason="not_received", tracking="none", order_number="8123456789012345",
+               order_total="$25.90", shipped_on="11/1/2026", protection="40", evidence="done")
     for event in ("open_on_aliexpress", "d0", "escalate", "decision_rejected"):
         await user.choose(event)
     d = await harness.store.focused_dispute(user.id)
@@ -368,17 +346,9 @@ async def test_another_buyer_gets_neither_document_of_a_dispute(harness):
 
 async def test_the_dossier_history_dates_the_sellers_answer_the_escalation_and_a_return_ruling(harness):
     user = harness.user(7005, language_code="en")
-    await user.send("/start")
-    await user.choose("new")
-    await user.choose("damaged")
-    await user.choose("yes")
-    await user.choose("does_not_work")
-    await user.choose("?")  # no detail
-    await user.choose("return_and_refund")
-    for typed in ("8123456789012345", "$25.90", "11/1/2026", "40"):
-        await user.send(typed)
-    await user.choose("full")
-    await user.choose("done")
+    await walk(user, to="summary", reason="damaged", received="yes", defect="does_not_work", detail="?",
+               solution="return_and_refund", order_number="8123456789012345", order_total="$25.90",
+               shipped_on="11/1/2026", protection="40", amount="full", evidence="done")
     await user.choose("open_on_aliexpress")
     await user.choose("d0")  # opened Nov 21
     harness.clock.current += timedelta(days=2)
@@ -404,14 +374,10 @@ async def test_the_dossier_history_dates_the_sellers_answer_the_escalation_and_a
 
 async def test_the_dossier_has_the_expected_delivery_date_the_buyer_gave(harness):
     user = harness.user(7006, language_code="en")
-    await user.send("/start")
-    await user.choose("new")
-    await user.choose("not_received")
-    await user.choose("moving")
-    await user.send("12/5/2026")  # the estimated delivery shown on the order
-    for typed in ("8123456789012345", "$25.90", "11/1/2026", "40"):
-        await user.send(typed)
-    await user.choose("done")
+    await walk(user, to="summary", reason="not_received", tracking="moving",
+               eta="12/5/2026",  # the estimated delivery shown on the order
+               order_number="8123456789012345", order_total="$25.90", shipped_on="11/1/2026", protection="40",
+               evidence="done")
     d = await harness.store.focused_dispute(user.id)
     assert d.eta == date(2026, 12, 5) and d.state == "summary"
     (doc,) = [s for s in await user.send("/dossier") if isinstance(s.method, SendDocument)]

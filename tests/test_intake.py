@@ -33,11 +33,8 @@ async def test_not_received_happy_path(user, harness):
     assert "Step 2 of at most 12" in user.texts(replies) and "What does the tracking" in user.texts(replies)
     replies = await user.press("Moving normally")
     assert "Step 3 of at most 12" in user.texts(replies) and "estimated delivery date" in user.texts(replies)
-    await user.send("11/15/2026")
-    await user.send("8123456789012345")
-    await user.send("$25.90")
-    await user.send("11/1/2026")
-    replies = await user.send("45")
+    replies = await walk(user, to="evidence", new=False, eta="11/15/2026", order_number="8123456789012345",
+                         order_total="$25.90", shipped_on="11/1/2026", protection="45")
     text = user.texts(replies)
     assert "You can open the dispute now" in text and "Jan 5, 2027" in text and "45 days left" in text
     # Not received is a full refund: no amount step, straight to the evidence.
@@ -87,9 +84,7 @@ async def test_the_simplest_path_takes_nine_taps(user):
 
 
 async def test_not_as_described_happy_path_with_partial_refund(user):
-    await walk(user, to="reason")
-    await user.press("Not as described")
-    replies = await user.press("Yes, I have it")
+    replies = await walk(user, to="defect", reason="not_as_described", received="yes")
     assert "Step 3 of at most 14" in user.texts(replies)
     buttons = [t for t, _ in replies[-1].buttons()]
     assert "Size not as described" in buttons and "Damaged in shipping" not in buttons
@@ -97,8 +92,7 @@ async def test_not_as_described_happy_path_with_partial_refund(user):
     replies = await user.send("Listing: XXL, chest 60 cm. Arrived: chest 52 cm.")
     # The buyer sees exactly what goes into the form's text.
     assert "<code>Details: Listing: XXL, chest 60 cm. Arrived: chest 52 cm.</code>" in user.texts(replies)
-    await user.press("Refund only")
-    await walk(user, to="amount", new=False, protection="30")
+    await walk(user, to="amount", new=False, solution="refund_only", protection="30")
     replies = await user.send("12,50")
     assert "Step 11 of at most 14" in user.texts(replies)
     await user.send_photo("item-1")
@@ -120,13 +114,8 @@ async def test_not_as_described_happy_path_with_partial_refund(user):
 
 
 async def test_damaged_happy_path_with_return(user, harness):
-    await walk(user, to="reason")
-    await user.press("Damaged or doesn't work")
-    await user.press("Yes, I have it")
-    await user.press("Does not work properly")
-    await user.choose("?")  # no detail
-    await user.press("Return the item")
-    await walk(user, to="amount", new=False, protection="30")
+    await walk(user, to="amount", reason="damaged", received="yes", defect="does_not_work", detail="?",
+               solution="return_and_refund", protection="30")
     await user.press("Full refund")
     replies = await user.send(video={"file_id": "vid-1", "file_unique_id": "v1", "width": 640, "height": 480,
                                      "duration": 12, "file_size": 5_000_000})
@@ -166,28 +155,19 @@ async def test_amount_formats_are_understood(user, typed, expected):
 async def test_amounts_follow_the_users_locale(harness):
     user = harness.user(2002, language_code="de-AT")
     await user.send("/new")
-    await user.choose("damaged")
-    await user.choose("yes")
-    await user.choose("does_not_work")
-    await user.choose("?")  # no detail
-    await user.choose("refund_only")
-    await user.send("8123456789012345")
+    await walk(user, to="order_total", new=False, reason="damaged", received="yes", defect="does_not_work",
+               detail="?", solution="refund_only", order_number="8123456789012345")
     replies = await user.send("2.000")  # a bare number: German speakers pay in EUR or CHF
     assert [t for t, _ in replies[-1].buttons()][:2] == ["€ EUR", "CHF"]
-    await user.choose("EUR")
-    await user.send("01.11.2026")
-    await user.send("30")
+    await walk(user, to="amount", new=False, currency="EUR", shipped_on="01.11.2026", protection="30")
     await user.send("1.234")  # German: a thousands separator
     d = await focused(user)
     assert d.order_total == Decimal("2000") and d.currency == "EUR" and d.amount == Decimal("1234")
 
 
 async def test_dates_buttons_typed_and_future(user):
-    await walk(user, to="reason")
-    await user.press("Item not received")
-    await user.choose("none")  # tracking: no tracking / invalid number
-    await user.send("8123456789012345")
-    await user.send("$25.90")
+    await walk(user, to="shipped_on", reason="not_received", tracking="none", order_number="8123456789012345",
+               order_total="$25.90")
     replies = await user.send("12/24/2026")
     assert "is in the future" in user.texts(replies) and (await focused(user)).state == "shipped_on"
     replies = await user.send("yesterday-ish")
@@ -200,10 +180,7 @@ async def test_dates_buttons_typed_and_future(user):
 
 
 async def test_eligibility_urgent_and_too_late(user):
-    await walk(user, to="reason")
-    await user.press("Item not received")
-    await user.choose("none")  # tracking: no tracking / invalid number
-    replies = await walk(user, to="evidence", new=False, protection="3")
+    replies = await walk(user, to="evidence", reason="not_received", tracking="none", protection="3")
     assert "Urgent" in user.texts(replies)
     d = await focused(user)
     assert d.protection_ends_on == date(2026, 11, 24)
@@ -217,11 +194,8 @@ async def test_eligibility_urgent_and_too_late(user):
 
 
 async def test_every_order_fact_can_be_skipped(user):
-    await walk(user, to="reason")
-    await user.press("Item not received")
-    await user.choose("none")  # tracking: no tracking / invalid number
-    for _ in range(4):
-        replies = await user.press("I don't know")
+    replies = await walk(user, to="evidence", reason="not_received", tracking="none",  # then "I don't know" x4:
+                         order_number="?", order_total="?", shipped_on="?", protection="?")
     # Not received is a full refund: no amount step.
     assert "Step 7 of at most 12" in user.texts(replies)
     replies = await user.press("Done")
@@ -248,9 +222,7 @@ async def test_typing_where_a_button_is_expected_re_asks(user):
     {"text": "/frobnicate", "entities": [{"type": "bot_command", "offset": 0, "length": 11}]},
 ])
 async def test_unexpected_input_gets_a_hint_and_the_same_question(user, fields):
-    await walk(user, to="reason")
-    await user.press("Item not received")
-    await user.choose("none")  # tracking: no tracking / invalid number
+    await walk(user, to="order_number", reason="not_received", tracking="none")
     before = await focused(user)
     replies = await user.send(**fields)
     text = user.texts(replies)
@@ -260,18 +232,14 @@ async def test_unexpected_input_gets_a_hint_and_the_same_question(user, fields):
 
 
 async def test_chinese_characters_are_refused(user):
-    await walk(user, to="reason")
-    await user.press("Item not received")
-    await user.choose("none")  # tracking: no tracking / invalid number
+    await walk(user, to="order_number", reason="not_received", tracking="none")
     replies = await user.send("订单 8123456789012345")
     assert "refuses Chinese characters" in user.texts(replies)
     assert (await focused(user)).state == "order_number"
 
 
 async def test_user_text_is_escaped_when_echoed(user):
-    await walk(user, to="reason")
-    await user.press("Item not received")
-    await user.choose("none")  # tracking: no tracking / invalid number
+    await walk(user, to="order_number", reason="not_received", tracking="none")
     replies = await user.send("<b>&*_[")
     assert "<b>&" not in user.texts(replies).replace("<b>→", "")
     await user.send("8123456789012345")
@@ -283,14 +251,8 @@ async def test_user_text_is_escaped_when_echoed(user):
 
 
 async def test_back_walks_every_step_to_the_start(user):
-    await walk(user, to="reason")
-    await user.press("Damaged")
-    await user.press("Yes, I have it")
-    await user.press("Does not work")
-    await user.choose("?")  # no detail
-    await user.press("Refund only")
-    await walk(user, to="amount", new=False, protection="30")
-    await user.press("Full refund")
+    await walk(user, to="evidence", reason="damaged", received="yes", defect="does_not_work", detail="?",
+               solution="refund_only", protection="30", amount="full")
     seen = [(await focused(user)).state]
     for _ in range(10):
         replies = await user.press("Back")
@@ -305,9 +267,7 @@ async def test_back_walks_every_step_to_the_start(user):
 
 
 async def test_cancel_asks_first_then_discards(user):
-    await walk(user, to="reason")
-    await user.press("Item not received")
-    await user.choose("none")  # tracking: no tracking / invalid number
+    await walk(user, to="order_number", reason="not_received", tracking="none")
     replies = await user.press("Cancel")
     assert "Cancel this dispute?" in user.texts(replies)
     replies = await user.press("No, continue")
@@ -319,9 +279,7 @@ async def test_cancel_asks_first_then_discards(user):
 
 
 async def test_resume_after_restart(user, harness):
-    await walk(user, to="reason")
-    await user.press("Not as described")
-    await user.press("Yes, I have it")
+    await walk(user, to="defect", reason="not_as_described", received="yes")
     await harness.restart()
     replies = await user.send("/disputes")
     assert "Step 3 of at most 14: What's wrong" in user.texts(replies)
@@ -369,11 +327,7 @@ async def test_forged_callback_for_another_users_dispute(harness):
 
 
 async def test_change_an_answer_from_the_summary(user):
-    await walk(user, to="reason")
-    await user.press("Item not received")
-    await user.choose("none")  # tracking: no tracking / invalid number
-    await walk(user, to="evidence", new=False, protection="30")
-    await user.press("Done")
+    await walk(user, to="summary", reason="not_received", tracking="none", protection="30", evidence="done")
     replies = await user.press("✏️ Order total")
     assert "How much did you pay" in user.texts(replies)
     replies = await user.send("30")
@@ -392,9 +346,7 @@ async def test_change_an_answer_from_the_summary(user):
 
 
 async def test_several_disputes_and_switching(user):
-    await walk(user, to="reason")
-    await user.press("Item not received")
-    await user.choose("none")  # tracking: no tracking / invalid number
+    await walk(user, to="order_number", reason="not_received", tracking="none")
     await user.send("/new")
     await user.press("Not as described")
     replies = await user.send("/disputes")
@@ -404,9 +356,7 @@ async def test_several_disputes_and_switching(user):
 
 
 async def test_forget_deletes_everything(user, harness):
-    await walk(user, to="reason")
-    await user.press("Item not received")
-    await user.choose("none")  # tracking: no tracking / invalid number
+    await walk(user, to="order_number", reason="not_received", tracking="none")
     await user.send_photo()
     await user.send("/forget")
     await user.press("Yes, delete everything")
@@ -415,9 +365,7 @@ async def test_forget_deletes_everything(user, harness):
 
 
 async def test_a_handler_failure_tells_the_user_and_keeps_the_answer(user, harness, monkeypatch):
-    await walk(user, to="reason")
-    await user.press("Item not received")
-    await user.choose("none")  # tracking: no tracking / invalid number
+    await walk(user, to="order_number", reason="not_received", tracking="none")
     import bot.conversation
 
     async def broken_show(*args, **kwargs):

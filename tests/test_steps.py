@@ -24,6 +24,7 @@ from flows.policy import Policy
 from flows.steps import SEVERAL, STEP, Context, most_steps, path, progress
 from testkit.answer_paths import walk_all
 from testkit.chat import ChatUser
+from testkit.intake import walk
 from testkit.phone import over_budget
 
 TODAY = date(2026, 11, 21)
@@ -270,14 +271,14 @@ def test_the_step_counter_keeps_its_promise_on_every_path():
     walks = walk_all(random.Random(11), 100_000, visit=progress)
     assert len(walks) >= 4_000
     longest: dict[str, int] = {}
-    for walk in walks:
-        first, *counted = walk.seen
+    for way in walks:
+        first, *counted = way.seen
         assert first is None
-        assert [n for n, _ in counted] == list(range(2, len(counted) + 2)), walk.seen
+        assert [n for n, _ in counted] == list(range(2, len(counted) + 2)), way.seen
         totals = {m for _, m in counted}
-        assert len(totals) == 1, walk.seen
+        assert len(totals) == 1, way.seen
         assert counted[-1][0] <= counted[-1][1]
-        longest[walk.dispute.reason] = max(longest.get(walk.dispute.reason, 0), counted[-1][0])
+        longest[way.dispute.reason] = max(longest.get(way.dispute.reason, 0), counted[-1][0])
     # M is no wider than it has to be: some way through asks exactly M questions.
     assert longest == {reason: most_steps(reason) for reason in longest} and len(longest) == 3
 
@@ -361,20 +362,13 @@ async def test_the_form_steps_name_the_sub_reason_as_its_button_did(harness, lan
     """"Pick this in the form" uses the button's own words; the ru/es/de wording of the form is the bot's
     (no public source gives it, docs/rules.md), so the English name stands beside it."""
     user = harness.user(8400 + LANGS.index(lang), language_code=lang)
-    await user.send("/start")
-    await user.choose("new")
-    await user.choose("damaged")
-    await user.choose("yes")
+    await walk(user, to="defect", reason="damaged", received="yes")
     button = next(text for text, data in user.last_with_buttons().buttons() if data.endswith(":damaged_in_transit"))
-    await user.choose("damaged_in_transit")
-    await user.choose("?")
-    await user.choose("refund_only")
-    await user.send("8123456789012345")
-    await user.send("$25.90" if lang == "en" else "25,90 EUR")
-    await user.send("11/1/2026" if lang == "en" else "1/11/2026" if lang == "es" else "01.11.2026")
-    await user.send("30")
-    await user.choose("full")
-    summary = (await user.choose("done"))[-2].text
+    summary = (await walk(user, to="summary", new=False, defect="damaged_in_transit", detail="?",
+                          solution="refund_only", order_number="8123456789012345",
+                          order_total="$25.90" if lang == "en" else "25,90 EUR",
+                          shipped_on="11/1/2026" if lang == "en" else "1/11/2026" if lang == "es" else "01.11.2026",
+                          protection="30", amount="full", evidence="done"))[-2].text
     assert button == "Damaged in transit" or lang != "en"
     # The recap and "what is wrong" say the button's words; in ru/es/de the English name stands beside them once.
     assert summary.count(button) == 2
@@ -406,19 +400,14 @@ def plain(text: str) -> str:
 async def test_not_received_with_a_stalled_tracking_in_every_language(harness, lang):
     status, since, eta, total, currency, shown, _customs = CHAT[lang]
     user = harness.user(8100 + LANGS.index(lang), language_code=lang)
-    await user.send("/start")
-    await user.choose("new")
-    await user.choose("not_received")
+    await walk(user, to="tracking", reason="not_received")
     await user.press(status)
-    await user.send(since)       # since when: typed as the buyer's date
-    await user.send(eta)         # the estimated delivery date on the order page
-    await user.send("8123456789012345")
+    # since when and the estimated delivery date on the order page: typed as the buyer's dates
+    await walk(user, to="order_total", new=False, stalled_since=since, eta=eta, order_number="8123456789012345")
     replies = await user.send(total)  # a bare number: which currency?
     assert any(v.endswith(f":{currency}") for _, v in replies[-1].buttons())
-    await user.choose(currency)
-    await user.send(since)       # shipped
-    await user.send("30")
-    replies = await user.choose("done")
+    replies = await walk(user, to="summary", new=False, currency=currency, shipped_on=since, protection="30",
+                         evidence="done")
     summary, english = plain(replies[-2].text), replies[-1].text
     assert shown in summary
     # On a phone: the first screen holds the verdict and the taps, the recap is folded (docs/rules.md).
@@ -442,24 +431,17 @@ async def test_not_received_with_a_stalled_tracking_in_every_language(harness, l
 @pytest.mark.parametrize("lang", LANGS)
 async def test_received_with_a_detail_and_several_items_in_every_language(harness, lang):
     user = harness.user(8200 + LANGS.index(lang), language_code=lang)
-    await user.send("/start")
-    await user.choose("new")
-    await user.choose("not_as_described")
-    await user.choose("yes")
-    await user.choose("color")
-    replies = await user.send(DETAIL_TYPED[lang])
+    replies = await walk(user, to="solution", reason="not_as_described", received="yes", defect="color",
+                         detail=DETAIL_TYPED[lang])
     pasted = user.texts(replies)
     if lang == "en":
         assert "<code>Details: Listing: dark blue. Arrived: light grey.</code>" in pasted
     else:
         assert f"in my own words in {LANGUAGE_IN_ENGLISH[lang]}: “{DETAIL_TYPED[lang]}”" in pasted
-    await user.choose("refund_only")
-    await user.send("8123456789012345")
-    await user.choose("several")
-    await user.send(ITEM_TYPED[lang])
-    await user.send("18.40 EUR" if lang != "en" else "$18.40")
-    await user.send("01.10.2026" if lang in ("ru", "de") else "10/1/2026" if lang == "en" else "1/10/2026")
-    await user.send("30")
+    await walk(user, to="amount", new=False, solution="refund_only", order_number="8123456789012345",
+               order_total="several", item_name=ITEM_TYPED[lang], item_price="18.40 EUR" if lang != "en" else "$18.40",
+               shipped_on="01.10.2026" if lang in ("ru", "de") else "10/1/2026" if lang == "en" else "1/10/2026",
+               protection="30")
     replies = await user.send("25")  # more than the item's price: refused, the step stays
     assert (await harness.store.focused_dispute(user.id)).state == "amount"
     assert replies[0].text.startswith("⚠️") and "18" in replies[0].text
@@ -476,11 +458,7 @@ async def test_received_with_a_detail_and_several_items_in_every_language(harnes
 
 
 async def test_a_chinese_detail_is_refused_and_the_step_stays(user):
-    await user.send("/start")
-    await user.choose("new")
-    await user.choose("damaged")
-    await user.choose("yes")
-    await user.choose("does_not_work")
+    await walk(user, to="detail", reason="damaged", received="yes", defect="does_not_work")
     replies = await user.send("不能开机")
     assert "refuses Chinese characters" in ChatUser.texts(replies)
     d = await user.harness.store.focused_dispute(user.id)
@@ -488,12 +466,9 @@ async def test_a_chinese_detail_is_refused_and_the_step_stays(user):
 
 
 async def test_a_photo_is_labelled_from_the_open_checklist_lines(user, harness):
-    await user.send("/start")
-    await user.choose("new")
-    await user.choose("not_received")
-    await user.press("Says delivered")
-    for typed in ("8123456789012345", "$25.90", "11/1/2026", "40"):
-        replies = await user.send(typed)
+    replies = await walk(user, to="evidence", reason="not_received", tracking="delivered",
+                         order_number="8123456789012345", order_total="$25.90", shipped_on="11/1/2026",
+                         protection="40")
     assert "A statement from the carrier or post office" in user.texts(replies)
     replies = await user.send_photo("statement-1")
     labels = [t for t, _ in replies[-1].buttons()]
@@ -515,12 +490,8 @@ async def test_a_photo_is_labelled_from_the_open_checklist_lines(user, harness):
 
 
 async def test_notes_from_the_evidence_step_are_offered_for_the_explanation(user):
-    await user.send("/start")
-    await user.choose("new")
-    await user.choose("not_received")
-    await user.press("Held at customs")
-    for typed in ("8123456789012345", "$25.90", "11/1/2026", "40"):
-        await user.send(typed)
+    await walk(user, to="evidence", reason="not_received", tracking="customs", order_number="8123456789012345",
+               order_total="$25.90", shipped_on="11/1/2026", protection="40")
     await user.send("The customs office says they never received the parcel from the seller")
     replies = await user.press("Done")
     # The offer sits with the explanation, above its "Add my notes" button, not on the summary's screen.
@@ -554,16 +525,12 @@ async def test_every_tracking_status_in_every_language(harness, lang, status):
     i18n = make_i18n()
     user = harness.user(8300 + LANGS.index(lang) * 10 + [o.value for o in TRACKING].index(status),
                         language_code=lang)
-    await user.send("/start")
-    await user.choose("new")
-    await user.choose("not_received")
-    await user.choose(status)
-    while (await harness.store.focused_dispute(user.id)).state in ("stalled_since", "eta"):
-        await user.choose("?")  # "I don't know": since when, the estimated delivery
-    for typed in ("8123456789012345", {"en": "$25.90", "ru": "25,90 ₽"}.get(lang, "25,90 €"),
-                  "01.11.2026" if lang in ("ru", "de") else "11/1/2026" if lang == "en" else "1/11/2026", "40"):
-        await user.send(typed)
-    replies = await user.choose("done")
+    replies = await walk(user, to="summary", reason="not_received", tracking=status,
+                         stalled_since="?", eta="?",  # "I don't know": since when, the estimated delivery
+                         order_number="8123456789012345",
+                         order_total={"en": "$25.90", "ru": "25,90 ₽"}.get(lang, "25,90 €"),
+                         shipped_on="01.11.2026" if lang in ("ru", "de") else "11/1/2026" if lang == "en"
+                         else "1/11/2026", protection="40", evidence="done")
     summary, english = replies[-2].text, replies[-1].text
     label = next(o.label for o in TRACKING if o.value == status)
     assert i18n.gettext(label, locale=lang) in summary
@@ -576,10 +543,7 @@ async def test_every_tracking_status_in_every_language(harness, lang, status):
 
 async def test_the_currency_can_be_typed_and_a_future_update_date_is_refused(harness):
     user = harness.user(8400, language_code="es")
-    await user.send("/start")
-    await user.choose("new")
-    await user.choose("not_received")
-    await user.choose("stalled")
+    await walk(user, to="stalled_since", reason="not_received", tracking="stalled")
     replies = await user.send("24/12/2026")  # in the future: a hint about the last update, the step stays
     assert "última actualización" in ChatUser.texts(replies)
     assert (await harness.store.focused_dispute(user.id)).state == "stalled_since"
@@ -599,13 +563,9 @@ async def test_a_parcel_that_never_came_gets_the_not_received_checklist_whatever
     """"Not as described", then "No, I haven't received it": there is no item to photograph; the checklist is the
     not-received one, with what the tracking status needs."""
     user = harness.user(8500)
-    await user.send("/start")
-    await user.choose("new")
-    await user.choose("not_as_described")
-    await user.choose("no")
-    await user.choose("delivered")
-    for typed in ("8123456789012345", "$25.90", "11/1/2026", "40"):
-        replies = await user.send(typed)
+    replies = await walk(user, to="evidence", reason="not_as_described", received="no", tracking="delivered",
+                         order_number="8123456789012345", order_total="$25.90", shipped_on="11/1/2026",
+                         protection="40")
     text = replies[-1].text
     assert "Screenshot of the tracking history" in text and "A statement from the carrier or post office" in text
     assert "Clear photos of the item you received" not in text and "listing" not in text

@@ -17,8 +17,9 @@ import pytest
 
 from testkit.fake_bot_api import FakeBotAPI
 from testkit.processes import BotProcess, bot_env, free_port
+from testkit.seeding import BASE_UID, reminders_sent, seed, wait_until
 from tests.test_e2e import sent_to
-from tests.test_reminders_e2e import BASE_UID, reminders_sent, seed, write_config
+from tests.test_reminders_e2e import write_config
 
 USER = 6001
 SECRET = "webhook-secret_for-tests-0123456789"
@@ -37,6 +38,15 @@ def webhook_env(env: dict[str, str], port: int, secret: str | None = SECRET) -> 
     if secret:
         env["BOT_WEBHOOK_SECRET"] = secret
     return env
+
+
+async def due_reminders(config_file: Path, db_path: Path, chats: int, listener: str) -> None:
+    """The reminder engine's config with ``listener`` ("metrics" or "webhook") on 127.0.0.1, and ``chats``
+    disputes whose seller-window reminder is due now (the next one pending)."""
+    write_config(config_file)
+    config_file.write_text(config_file.read_text() + f"\n[{listener}]\nhost = \"127.0.0.1\"\n", encoding="utf-8")
+    await seed(db_path, chats, window_started=-timedelta(days=5) + timedelta(hours=2),
+               planned_at=-timedelta(days=3), expect_due=1, expect_pending=2)
 
 
 def update_for(fake: FakeBotAPI, user_id: int, text: str) -> dict:
@@ -185,20 +195,15 @@ async def test_bad_webhook_config_is_one_line(tmp_path: Path) -> None:
 
 async def test_metrics_in_polling_mode_move_with_traffic_and_reminders(
         fake: FakeBotAPI, env: dict[str, str], db_path: Path, config_file: Path) -> None:
-    write_config(config_file)
-    config_file.write_text(config_file.read_text() + "\n[metrics]\nhost = \"127.0.0.1\"\n", encoding="utf-8")
-    await seed(db_path, 3, window_started=-timedelta(days=5) + timedelta(hours=2),
-               planned_at=-timedelta(days=3), expect_due=1, expect_pending=2)
+    await due_reminders(config_file, db_path, 3, "metrics")
     fake.block_user(BASE_UID + 1)
     fake.fail_next("sendMessage", status=429, retry_after=1)
     port = free_port()
     bot = await BotProcess.start(dict(env, METRICS_PORT=str(port)), fake, "polling")
     try:
         await bot.expect("getUpdates", since=0, what="the first getUpdates")
-        deadline = asyncio.get_running_loop().time() + 20
-        while not (reminders_sent(fake, BASE_UID) and reminders_sent(fake, BASE_UID + 2)):
-            assert asyncio.get_running_loop().time() < deadline, bot.describe()
-            await asyncio.sleep(0.1)
+        await wait_until(bot, lambda: reminders_sent(fake, BASE_UID) and reminders_sent(fake, BASE_UID + 2),
+                         timeout=20, what="reminders to chats 10000 and 10002")
         fake.user_message(USER, "/start")
         await bot.expect(sent_to(USER, button="Start a dispute"), what="the /start welcome")
         await asyncio.sleep(0.3)
@@ -222,18 +227,13 @@ async def test_metrics_in_polling_mode_move_with_traffic_and_reminders(
 
 async def test_reminders_go_out_in_webhook_mode(
         fake: FakeBotAPI, env: dict[str, str], db_path: Path, config_file: Path) -> None:
-    write_config(config_file)
-    config_file.write_text(config_file.read_text() + "\n[webhook]\nhost = \"127.0.0.1\"\n", encoding="utf-8")
-    await seed(db_path, 2, window_started=-timedelta(days=5) + timedelta(hours=2),
-               planned_at=-timedelta(days=3), expect_due=1, expect_pending=2)
+    await due_reminders(config_file, db_path, 2, "webhook")
     port = free_port()
     bot = await BotProcess.start(webhook_env(env, port), fake, "webhook")
     try:
         await bot.expect("setWebhook", since=0, what="setWebhook")
-        deadline = asyncio.get_running_loop().time() + 20
-        while not (reminders_sent(fake, BASE_UID) and reminders_sent(fake, BASE_UID + 1)):
-            assert asyncio.get_running_loop().time() < deadline, bot.describe()
-            await asyncio.sleep(0.1)
+        await wait_until(bot, lambda: reminders_sent(fake, BASE_UID) and reminders_sent(fake, BASE_UID + 1),
+                         timeout=20, what="reminders to chats 10000 and 10001")
         assert await bot.terminate() == 0, bot.describe()
     finally:
         await bot.kill()
