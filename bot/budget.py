@@ -110,8 +110,8 @@ class SendBudget(BaseRequestMiddleware):
         is_background = _background.get()
         # Edits count against a chat's limit as sends do (Telegram's maintainers: "limits for message
         # editing and sending are shared"; docs/rules.md). The edit that marks a question answered is cosmetic and goes
-        # beside the next question (bot.cosmetic): it takes a token of its chat only when one is left for
-        # that question, else it is made later, outside the update (NoSpareSlot). Paced in line, it would
+        # beside the next question (bot.cosmetic): it takes a token of its chat only when two are left for
+        # that answer, else it is made later, outside the update (NoSpareSlot). Paced in line, it would
         # take the question's slot: from the fifth tap in a row the question would wait a second for it.
         # answerCallbackQuery is no message at all (``counted`` leaves it out entirely).
         chat = getattr(method, "chat_id", None)
@@ -178,12 +178,14 @@ class SendBudget(BaseRequestMiddleware):
 
     # ------------------------------------------------------------------ per chat
     def _spare_chat(self, chat) -> float:
-        """For a cosmetic edit: takes a token of this chat if one stays for the reply (0), else how long
-        until one would (nothing taken)."""
+        """For a cosmetic edit: takes a token of this chat if two stay for the reply (0), else how long
+        until they would (nothing taken)."""
         now = self.clock()
         tokens, at = self._chats.get(chat, (float(self.chat_burst), now))
         tokens = min(float(self.chat_burst), tokens + (now - at) * self.chat_per_second)
-        need = min(2.0, float(self.chat_burst))  # its own, and one for the reply it goes beside
+        # Its own, and two for the reply it goes beside (the summary is two messages). A burst of 3 or
+        # less keeps what it can: the edit goes when the bucket is full.
+        need = min(3.0, float(self.chat_burst))
         if tokens < need:
             return (need - tokens) / self.chat_per_second
         self._chats[chat] = (tokens - 1, now)

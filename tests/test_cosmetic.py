@@ -73,7 +73,7 @@ async def test_a_cosmetic_edit_takes_its_chats_token_only_when_one_is_left_for_t
     from bot.budget import NoSpareSlot, SendBudget, cosmetic_call
 
     now = [0.0]
-    budget = SendBudget(per_second=1000, burst=10, chat_per_second=1, chat_burst=3, clock=lambda: now[0])
+    budget = SendBudget(per_second=1000, burst=10, chat_per_second=1, chat_burst=4, clock=lambda: now[0])
     made: list[str] = []
 
     async def make_request(bot, method):
@@ -85,24 +85,25 @@ async def test_a_cosmetic_edit_takes_its_chats_token_only_when_one_is_left_for_t
 
     token = cosmetic_call.set(True)
     try:
-        await budget(make_request, None, edit())  # three tokens: it takes one
-        await budget(make_request, None, edit())  # two: it takes one, one is left
+        await budget(make_request, None, edit())  # four tokens: it takes one
+        await budget(make_request, None, edit())  # three: it takes one, two are left
         with pytest.raises(NoSpareSlot) as put_off:
-            await budget(make_request, None, edit())  # the last one is the next question's
+            await budget(make_request, None, edit())  # the last two are the answer's (the summary is two)
     finally:
         cosmetic_call.reset(token)
-    assert put_off.value.wait == pytest.approx(1.0)  # until there would be two again
+    assert put_off.value.wait == pytest.approx(1.0)  # until there would be three again
     started = asyncio.get_running_loop().time()
-    await budget(make_request, None, SendMessage(chat_id=7, text="next question"))
-    assert asyncio.get_running_loop().time() - started < 0.5  # it took the token left, at once
-    assert made == ["EditMessageText", "EditMessageText", "SendMessage"]
+    for part in ("summary", "explanation to paste"):
+        await budget(make_request, None, SendMessage(chat_id=7, text=part))
+    assert asyncio.get_running_loop().time() - started < 0.5  # both took the tokens left, at once
+    assert made == ["EditMessageText", "EditMessageText", "SendMessage", "SendMessage"]
     # An edit that is the reply itself is paced in line, as a message: the chat has no token left.
     with pytest.raises(TimeoutError):
         await asyncio.wait_for(budget(make_request, None, edit()), 0.3)
 
 
 async def test_a_put_off_edit_is_made_later_and_the_update_does_not_wait_for_it(user, harness):
-    harness.budget.chat_per_second, harness.budget.chat_burst = 5, 2  # a token each 0.2 s
+    harness.budget.chat_per_second, harness.budget.chat_burst = 5, 3  # a token each 0.2 s
     await walk(user, to="reason")
     harness.budget._chats[user.id] = (0.0, harness.budget.clock())  # the chat spent its burst
     started = asyncio.get_running_loop().time()
@@ -111,6 +112,6 @@ async def test_a_put_off_edit_is_made_later_and_the_update_does_not_wait_for_it(
     methods = [type(s.method).__name__ for s in replies]
     assert methods == ["AnswerCallbackQuery", "SendMessage"], methods  # the question, not held up
     assert took < 0.35, took  # the question's token (0.2 s), not the edit's as well
-    await asyncio.sleep(0.6)
+    await asyncio.sleep(1.2)  # the bucket back to three tokens (0.6 s from empty) and a retry or two
     later = [type(s.method).__name__ for s in user.replies()]
     assert later == ["EditMessageText"], later  # then the question was marked answered
