@@ -169,11 +169,11 @@ class ReminderEngine:
                 metrics.reminder("deferred")
                 return
         text, markup = self.render(r, d, locale, tz, now)
+        lease = timedelta(seconds=self.lease_seconds)
 
         async def still_ours() -> bool:  # once its turn to send has come (bot.budget.background)
             return await store.renew_reminder(r.id, r.attempts, self.svc.clock.now() + lease)
 
-        lease = timedelta(seconds=self.lease_seconds)
         result = await self.sender.send_message(d.user_id, text, reply_markup=markup, still_ours=still_ours)
         if result.outcome is DeliveryOutcome.NOT_OURS:
             log.info("reminder %s: its claim ran out while it waited its turn; another sender has it", r.id)

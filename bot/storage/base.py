@@ -120,7 +120,8 @@ class Database:
         """Takes the chat's send slot (the whole bot's when None), shared by every process, if it is
         free now: 0. Otherwise the seconds until it frees (then ask again). ``background`` (a
         reminder, or a cosmetic edit) takes the bot's slot only while no burst is being spent, and
-        leaves the chat's last slot: replies, whichever worker sends them, go first. One process: its own budget (bot.budget) is the whole story."""
+        leaves the chat's last slot: replies, whichever worker sends them, go first. One process:
+        its own budget (bot.budget) is the whole story."""
         return 0.0
 
     async def _read_one(self, sql: str, params: Sequence = ()) -> Row | None:
